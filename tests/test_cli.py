@@ -1,0 +1,57 @@
+import json
+import os
+import subprocess
+import sys
+
+from vae_lab.cli import main
+from conftest import REPO
+
+
+def test_train_then_evaluate_end_to_end_on_a_tiny_slice(tiny_checkpoints, tmp_path, capsys):
+    events = tmp_path / "events.jsonl"
+    code = main(["train", "--kind", "plain", "--epochs", "1", "--batch-size", "32", "--train-limit", "128",
+                 "--test-limit", "64", "--device", "cpu", "--out-dir", str(tmp_path), "--name", "cli-plain",
+                 "--events", str(events)])
+    out = capsys.readouterr()
+    assert code == 0
+    summary = json.loads(out.out)
+    assert summary["checkpoint"].endswith("cli-plain.json") and summary["images_per_s"] > 0
+    assert "epoch 1/1" in out.err and "img/s" in out.err
+    kinds = [json.loads(line)["event"] for line in events.read_text().splitlines()]
+    assert kinds[-2:] == ["epoch", "done"] and "step" in kinds
+
+    assert main(["evaluate", str(tmp_path / "cli-plain.json"), "classifier", "--limit", "64"]) == 0
+    table = capsys.readouterr().out
+    header = table.splitlines()[0].split()
+    assert header[:4] == ["name", "kind", "dataset", "images"]
+    assert {"bce", "kl", "laplacian_variance", "originals_laplacian_variance", "accuracy"} <= set(header)
+    assert "cli-plain" in table and "classifier" in table
+
+    assert main(["evaluate", str(tmp_path / "cli-plain.json"), "--limit", "64", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["name"] == "cli-plain" and row["images"] == 64 and row["bce"] > 0
+
+
+def test_resume_overrides_only_what_is_given(tiny_checkpoints, tmp_path, capsys):
+    common = ["--out-dir", str(tmp_path), "--device", "cpu", "--quiet"]
+    assert main(["train", "--kind", "plain", "--epochs", "1", "--train-limit", "64", "--test-limit", "32",
+                 "--lr", "0.002", *common]) == 0
+    assert main(["train", "--resume", str(tmp_path / "plain.json"), "--epochs", "2", *common]) == 0
+    meta = json.loads((tmp_path / "plain.json").read_text())
+    assert meta["training"]["epoch"] == 2 and meta["recipe"]["lr"] == 0.002 and meta["recipe"]["train_limit"] == 64
+    capsys.readouterr()
+
+
+def test_errors_are_one_clear_line_not_a_traceback(tmp_path, capsys):
+    assert main(["evaluate", "no-such-model"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: no checkpoint named 'no-such-model'") and "Traceback" not in err
+
+
+def test_module_entry_point_prints_help():
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-m", "vae_lab", "train", "--help"], capture_output=True, text=True,
+                            env=env, cwd=REPO, timeout=120)
+    assert result.returncode == 0
+    for option in ["--kind", "--perceptual-layers", "--perceptual-weights", "--resume", "--bf16", "--latent-dim"]:
+        assert option in result.stdout

@@ -1,0 +1,147 @@
+import json
+import math
+
+import pytest
+import torch
+
+from vae_lab import checkpoints
+from vae_lab.train import TrainConfig, TrainingDiverged, VAEObjective, make_objective, pick_device, train
+
+
+def run(config, out_dir):
+    events = []
+    result = train(config, out_dir=out_dir, progress=events.append)
+    return result, events
+
+
+def test_config_rejects_unknown_keys_and_names_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown training config key\(s\) \['learning_rate'\].*'lr'"):
+        TrainConfig.from_dict({"kind": "plain", "learning_rate": 0.1})
+
+
+@pytest.mark.parametrize("bad, message", [({"kind": "gan"}, "unknown kind"), ({"dataset": "cifar"}, "unknown dataset"),
+                                          ({"name": "a b"}, "may use only"),
+                                          ({"perceptual_layers": ["conv1"]}, "one perceptual weight")])
+def test_config_refuses_bad_values_with_a_reason(bad, message):
+    with pytest.raises(AssertionError, match=message):
+        TrainConfig(**bad)
+
+
+def test_config_defaults_depend_on_kind_and_dataset():
+    assert TrainConfig(kind="vaegan-wgan").critic_steps == 5
+    assert TrainConfig(kind="vaegan-hinge").critic_steps == 1
+    assert TrainConfig(kind="plain", dataset="fashion-mnist").name == "fashion-mnist-plain"
+
+
+def test_device_auto_falls_back_to_cpu_here():
+    assert pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert pick_device("auto").type in ("cpu", "mps")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            pick_device("cuda")
+
+
+@pytest.mark.parametrize("kind", ["classifier", "plain", "dfc"])
+def test_a_few_steps_on_a_small_slice_lower_the_loss(kind, tiny_checkpoints, tiny_config, tmp_path):
+    result, events = run(tiny_config(kind=kind, epochs=3, train_limit=512), tmp_path)
+    steps = [e.metrics["loss"] for e in events if e.event == "step"]
+    first, last = sum(steps[:4]) / 4, sum(steps[-4:]) / 4
+    assert last < 0.9 * first, f"{kind}: loss went from {first:.3f} to {last:.3f}"
+    assert all(math.isfinite(v) for v in result.metrics.values())
+    assert [e.event for e in events].count("epoch") == 3 and events[-1].event == "done"
+    assert result.images_per_s > 0
+
+
+def test_progress_events_carry_step_and_epoch_metrics(tiny_checkpoints, tiny_config, tmp_path):
+    _, events = run(tiny_config(kind="plain", log_every=2), tmp_path)
+    step = next(e for e in events if e.event == "step")
+    assert {"loss", "reconstruction", "kl", "lr_factor"} <= set(step.metrics)
+    assert step.total_steps == 8 and step.epochs == 1
+    epoch = next(e for e in events if e.event == "epoch")
+    assert {"val_loss", "bce", "kl", "laplacian_variance", "accuracy"} <= set(epoch.metrics)
+    assert epoch.checkpoint.endswith("plain.json")
+
+
+def test_validation_uses_the_training_objective(tiny_checkpoints, tiny_config):
+    config = tiny_config(kind="plain")
+    from vae_lab.data import load_split
+    split = load_split("mnist", train=False).subset(64)
+    objective = make_objective(config, torch.device("cpu"), split)
+    objective.model.eval()
+    torch.manual_seed(0)
+    expected = objective.losses(split.batch(slice(None))[0])["loss"].item()
+    torch.manual_seed(0)
+    assert objective.evaluate(split)["val_loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_training_a_dfc_vae_leaves_the_classifier_bit_identical(tiny_checkpoints, tiny_config, tmp_path):
+    classifier = checkpoints.find("classifier")
+    before = classifier.tensors()
+    config = tiny_config(kind="dfc", epochs=2)
+    objective = make_objective(config, torch.device("cpu"), None)
+    judge = objective.judge
+    judge_state = {k: v.clone() for k, v in judge.state_dict().items()}
+    objective.model.train()
+    assert not judge.training, "the perceptual model must stay in eval mode when the VAE trains"
+    assert all(not p.requires_grad for p in judge.parameters())
+    in_optimizer = {id(p) for g in objective.optimizers["model"].param_groups for p in g["params"]}
+    assert not in_optimizer & {id(p) for p in judge.parameters()}
+    x = torch.rand(16, 1, 28, 28)
+    for step in range(3):
+        objective.train_step(x, None, step)
+    assert all(torch.equal(judge_state[k], v) for k, v in judge.state_dict().items())
+
+    result, _ = run(config, tmp_path)
+    assert all(torch.equal(before[k], v) for k, v in checkpoints.find("classifier").tensors().items())
+    saved = result.checkpoint
+    assert not any(k.startswith(("layers.", "conv")) for k in saved.tensors()), "classifier leaked into the VAE"
+    assert saved.meta["perceptual"] == {"checkpoint": "classifier", "sha256": classifier.sha256,
+                                        "layers": {"conv1": 1.0, "conv2": 1.0}}
+
+
+def test_nan_guard_stops_with_a_clear_message_and_keeps_the_last_good_checkpoint(tiny_checkpoints, tiny_config,
+                                                                                  tmp_path, monkeypatch):
+    original = VAEObjective.train_step
+
+    def poisoned(self, x, y, step):  # the loss turns NaN in the second epoch (8 steps per epoch)
+        losses = original(self, x, y, step)
+        return losses | {"loss": losses["loss"] * float("nan")} if step >= 10 else losses
+    monkeypatch.setattr(VAEObjective, "train_step", poisoned)
+    epoch_one = {}
+    record = lambda e: epoch_one.setdefault("bytes", (tmp_path / "guarded.safetensors").read_bytes()) \
+        if e.event == "epoch" else None  # noqa: E731
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2.*last good checkpoint .*guarded.json is kept"):
+        train(tiny_config(kind="plain", name="guarded", epochs=2), out_dir=tmp_path, progress=record)
+    assert (tmp_path / "guarded.safetensors").read_bytes() == epoch_one["bytes"]
+    assert checkpoints.find(tmp_path / "guarded.json").meta["training"]["epoch"] == 1
+
+
+class Interrupt(Exception):
+    pass
+
+
+def interrupt_after_first_epoch(event):
+    if event.event == "epoch":
+        raise Interrupt
+
+
+def test_resume_after_an_interruption_matches_an_uninterrupted_run(tiny_checkpoints, tiny_config, tmp_path):
+    config = tiny_config(kind="plain", epochs=2)
+    with pytest.raises(Interrupt):
+        train(config, out_dir=tmp_path / "resumed", progress=interrupt_after_first_epoch)
+    first = checkpoints.find(tmp_path / "resumed" / "plain.json")
+    assert first.meta["training"]["epoch"] == 1 and first.has("train_state")
+    resumed = train(config, out_dir=tmp_path / "resumed", resume=first)
+    assert (resumed.checkpoint.meta["training"]["epoch"], resumed.checkpoint.meta["training"]["step"]) == (2, 16)
+    straight = train(config, out_dir=tmp_path / "straight")
+    a, b = resumed.checkpoint.tensors(), straight.checkpoint.tensors()
+    assert all(torch.equal(a[k], b[k]) for k in a), "resuming must reproduce the uninterrupted run"
+
+
+def test_checkpoint_json_records_recipe_metrics_and_versions(tiny_checkpoints, tiny_config, tmp_path):
+    result, _ = run(tiny_config(kind="plain", lr=3e-3), tmp_path)
+    meta = json.loads(result.checkpoint.json_path.read_text())
+    assert meta["recipe"]["lr"] == 3e-3 and TrainConfig.from_dict(meta["recipe"]).kind == "plain"
+    assert meta["latent_dim"] == 5 and meta["architecture"]["image_shape"] == [1, 28, 28]
+    assert {"bce", "kl", "accuracy", "laplacian_variance"} <= set(meta["metrics"])
+    assert meta["versions"]["torch"] == torch.__version__

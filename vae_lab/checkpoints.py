@@ -1,0 +1,246 @@
+"""Checkpoints: safetensors weights plus a JSON sidecar, written atomically, validated on load.
+
+A checkpoint named `dfc` is `dfc.json` (kind, architecture, data set, perceptual layers, the
+training recipe, test metrics, versions, and the SHA-256 of every file it lists) beside
+`dfc.safetensors` (the model's weights), and, where training wrote them, `dfc.critic.safetensors`
+(a VAE-GAN's critic) and `dfc.train-state.safetensors` (optimiser state, for resuming).
+Nothing is ever unpickled.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from .models import VAE, Classifier, Critic
+
+FORMAT = "vae_lab.checkpoint/1"
+SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+REQUIRED_KEYS = ("format", "kind", "architecture", "dataset", "files")
+
+
+class CheckpointError(Exception):
+    """A checkpoint is missing, truncated, or does not match what its JSON describes."""
+
+
+def user_dir() -> Path | None:
+    """The extra checkpoint folder named by $VAE_LAB_CHECKPOINTS, if set."""
+    value = os.environ.get("VAE_LAB_CHECKPOINTS")
+    return Path(value).expanduser() if value else None
+
+
+def checkpoint_dirs() -> list[Path]:
+    """Where checkpoints are looked for: $VAE_LAB_CHECKPOINTS first (it shadows), then shipped."""
+    return [d for d in (user_dir(), SHIPPED_DIR) if d is not None]
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A checkpoint's JSON, read and validated; the weights are read only by `load`."""
+
+    json_path: Path
+    meta: dict
+
+    @property
+    def name(self) -> str:
+        return self.json_path.stem
+
+    @property
+    def kind(self) -> str:
+        return self.meta["kind"]
+
+    @property
+    def dataset(self) -> str:
+        return self.meta["dataset"]
+
+    @property
+    def metrics(self) -> dict:
+        return self.meta.get("metrics", {})
+
+    @property
+    def sha256(self) -> str:
+        return self.meta["files"]["model"]["sha256"]
+
+    def file(self, role: str) -> Path:
+        return self.json_path.parent / self.meta["files"][role]["file"]
+
+    def has(self, role: str) -> bool:
+        return role in self.meta["files"]
+
+    def tensors(self, role: str = "model") -> dict[str, torch.Tensor]:
+        """The tensors of one file, after checking that it exists and is the file the JSON names."""
+        path = self.file(role)
+        if not path.is_file():
+            raise CheckpointError(f"checkpoint {self.name!r}: {path} is missing. Copy it beside "
+                                  f"{self.json_path.name} or retrain with `python -m vae_lab train`.")
+        expected = self.meta["files"][role]["sha256"]
+        if sha256_file(path) != expected:
+            raise CheckpointError(f"checkpoint {self.name!r}: {path} does not match its JSON (SHA-256 "
+                                  f"differs): the file is truncated or belongs to another checkpoint.")
+        try:
+            return load_file(str(path))
+        except SafetensorError as error:
+            raise CheckpointError(f"checkpoint {self.name!r}: cannot read {path}: {error}") from error
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read(path: Path) -> Checkpoint:
+    """Read and validate one checkpoint's JSON sidecar."""
+    path = Path(path)
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise CheckpointError(f"no checkpoint JSON at {path}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{path} is not valid JSON ({error}): the file is truncated or "
+                              f"corrupt. Delete it and retrain, or restore it.") from error
+    missing = [key for key in REQUIRED_KEYS if key not in meta] if isinstance(meta, dict) else REQUIRED_KEYS
+    if missing:
+        raise CheckpointError(f"{path} is not a vae_lab checkpoint: it lacks {list(missing)}")
+    if meta["format"] != FORMAT:
+        raise CheckpointError(f"{path} has format {meta['format']!r}; this vae_lab reads {FORMAT!r}")
+    if "model" not in meta["files"]:
+        raise CheckpointError(f"{path} names no model weights file")
+    return Checkpoint(path, meta)
+
+
+def available(*, kind: str | None = None, dataset: str | None = None) -> list[Checkpoint]:
+    """Every readable checkpoint in `checkpoint_dirs()`, by name; unreadable ones are skipped
+    with a warning. A name in $VAE_LAB_CHECKPOINTS shadows a shipped one."""
+    found: dict[str, Checkpoint] = {}
+    for folder in checkpoint_dirs():
+        for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+            if path.stem in found:
+                continue
+            try:
+                ckpt = read(path)
+            except CheckpointError as error:
+                warnings.warn(f"skipping {path}: {error}", stacklevel=2)
+                continue
+            if ckpt.file("model").is_file():
+                found[path.stem] = ckpt
+    return [c for c in found.values()
+            if (kind is None or c.kind == kind) and (dataset is None or c.dataset == dataset)]
+
+
+def find(name_or_path: str | Path) -> Checkpoint:
+    """A checkpoint by name (searched in `checkpoint_dirs()`) or by path to its .json/.safetensors."""
+    text = str(name_or_path)
+    as_path = Path(text)
+    if as_path.suffix in (".json", ".safetensors") or os.sep in text:
+        stem = as_path.name.split(".")[0]
+        return read(as_path.parent / f"{stem}.json")
+    for folder in checkpoint_dirs():
+        if (folder / f"{text}.json").is_file():
+            return read(folder / f"{text}.json")
+    names = [c.name for c in available()]
+    raise CheckpointError(f"no checkpoint named {text!r} in {[str(d) for d in checkpoint_dirs()]}. "
+                          f"Available: {names or 'none'}. Train one with `python -m vae_lab train`.")
+
+
+def build(ckpt: Checkpoint, role: str = "model") -> torch.nn.Module:
+    """An untrained module of the architecture the JSON describes."""
+    if role == "critic":
+        return Critic(**_shape_args(ckpt.meta["critic_architecture"]))
+    architecture = _shape_args(ckpt.meta["architecture"])
+    return Classifier(**architecture) if ckpt.kind == "classifier" else VAE(**architecture)
+
+
+def _shape_args(architecture: dict) -> dict:
+    return {key: tuple(value) if key == "image_shape" else value for key, value in architecture.items()}
+
+
+def load_into(module: torch.nn.Module, ckpt: Checkpoint, role: str = "model") -> torch.nn.Module:
+    """Copy a checkpoint file's weights into `module`, after checking every name and shape."""
+    tensors = ckpt.tensors(role)
+    expected = module.state_dict()
+    problems = [f"missing {k}" for k in expected if k not in tensors]
+    problems += [f"unexpected {k}" for k in tensors if k not in expected]
+    problems += [f"{k}: file {tuple(tensors[k].shape)} vs model {tuple(v.shape)}"
+                 for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape]
+    if problems:
+        raise CheckpointError(f"checkpoint {ckpt.name!r} ({role}) does not match its architecture "
+                              f"{ckpt.meta.get('architecture')}: " + "; ".join(problems[:5]))
+    module.load_state_dict(tensors)
+    return module
+
+
+def load(name_or_path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The checkpoint's model in eval mode on `device`: a `VAE` or, for kind classifier, a `Classifier`."""
+    ckpt = find(name_or_path)
+    return load_into(build(ckpt), ckpt).to(device).eval()
+
+
+def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Module],
+         train_state: dict[str, torch.Tensor] | None = None) -> Checkpoint:
+    """Write `name`'s files atomically (temporary file, then rename), the JSON last.
+
+    `modules` maps a role ("model", "critic") to the module whose state_dict is stored.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    payloads = {role: module.state_dict() for role, module in modules.items()}
+    if train_state:
+        payloads["train_state"] = train_state
+    for role, tensors in payloads.items():
+        filename = f"{name}.safetensors" if role == "model" else f"{name}.{role.replace('_', '-')}.safetensors"
+        path = folder / filename
+        _atomic_write(path, lambda tmp: save_file({k: v.detach().contiguous().cpu()
+                                                   for k, v in tensors.items()}, str(tmp)))
+        files[role] = {"file": filename, "sha256": sha256_file(path)}
+    full_meta = {"format": FORMAT, **meta, "files": files}
+    json_path = folder / f"{name}.json"
+    _atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
+    return Checkpoint(json_path, full_meta)
+
+
+def _atomic_write(path: Path, write) -> None:
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        tmp.chmod(0o644)  # mkstemp makes it private; checkpoints are meant to be shared
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+# --- optimiser state as plain tensors (safetensors holds tensors only; the rest goes in JSON) ---
+
+def optimizer_tensors(optimizers: dict[str, torch.optim.Optimizer]) -> tuple[dict[str, torch.Tensor], dict]:
+    tensors, groups = {}, {}
+    for opt_name, optimizer in optimizers.items():
+        state = optimizer.state_dict()
+        for index, entries in state["state"].items():
+            for key, value in entries.items():
+                tensors[f"{opt_name}.{index}.{key}"] = torch.as_tensor(value)
+        groups[opt_name] = state["param_groups"]
+    return tensors, groups
+
+
+def restore_optimizers(optimizers: dict[str, torch.optim.Optimizer], tensors: dict[str, torch.Tensor],
+                       groups: dict) -> None:
+    for opt_name, optimizer in optimizers.items():
+        state: dict[int, dict] = defaultdict(dict)
+        for key, value in tensors.items():
+            owner, index, entry = key.split(".", 2)
+            if owner == opt_name:
+                state[int(index)][entry] = value
+        optimizer.load_state_dict({"state": dict(state), "param_groups": groups[opt_name]})

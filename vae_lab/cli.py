@@ -1,0 +1,126 @@
+"""`python -m vae_lab train | evaluate`: the command line over the same code the app uses."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import MISSING, asdict, fields
+from pathlib import Path
+
+from . import checkpoints
+from .train import KINDS, TrainConfig, TrainEvent, pick_device, train
+
+HELP = {
+    "kind": f"what to train: {', '.join(KINDS)}",
+    "name": "checkpoint name (default: the kind)",
+    "train_limit": "use only the first N training images (0 = all)",
+    "test_limit": "validate on only the first N test images (0 = all)",
+    "critic_steps": "critic updates per VAE update (0 = 1 for hinge, 5 for wgan)",
+}
+
+
+def _config_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, defaulting to None so a resumed recipe can be overridden."""
+    for f in fields(TrainConfig):
+        default = f.default if f.default is not MISSING else f.default_factory()
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default: {default})"
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif isinstance(default, list):
+            item_type = type(default[0]) if default else str
+            parser.add_argument(flag, nargs="+", type=item_type, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=type(default), default=None, help=help_text,
+                                choices=KINDS if f.name == "kind" else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m vae_lab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train_cmd = commands.add_parser("train", help="train a model and write its checkpoint after every epoch")
+    _config_arguments(train_cmd)
+    train_cmd.add_argument("--out-dir", type=Path, default=None,
+                           help="where to write the checkpoint (default: $VAE_LAB_CHECKPOINTS, else checkpoints/)")
+    train_cmd.add_argument("--resume", metavar="CHECKPOINT", default=None,
+                           help="continue a checkpoint's run with its recipe (options given here override it)")
+    train_cmd.add_argument("--events", type=Path, default=None,
+                           help="also append every progress event to this file as JSON lines")
+    train_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    evaluate_cmd = commands.add_parser("evaluate", help="test-set metrics of checkpoints")
+    evaluate_cmd.add_argument("names", nargs="*", help="checkpoint names or paths (default: all)")
+    evaluate_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
+    evaluate_cmd.add_argument("--device", default="cpu")
+    evaluate_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints.Checkpoint | None]:
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    if args.resume:
+        ckpt = checkpoints.find(args.resume)
+        return TrainConfig.from_dict(ckpt.meta["recipe"] | given), ckpt
+    return TrainConfig(**given), None
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, redrawn on every step event."""
+
+    def __init__(self, stream=None, width: int = 28):
+        self.stream, self.width = stream or sys.stderr, width
+
+    def __call__(self, event: TrainEvent) -> None:
+        if event.event == "step":
+            done = event.step / event.total_steps
+            filled = int(self.width * done)
+            loss = event.metrics.get("loss", float("nan"))
+            rate = event.images_per_s
+            line = (f"\repoch {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
+                    f"{100 * done:5.1f}% loss {loss:9.4f} {rate:8,.0f} img/s")
+            self.stream.write(line)
+        elif event.event == "epoch":
+            shown = "  ".join(f"{k} {v:.4g}" for k, v in event.metrics.items())
+            self.stream.write(f"\repoch {event.epoch}/{event.epochs} done in {event.elapsed_s:.0f}s: {shown}\n")
+        self.stream.flush()
+
+
+def run_train(args: argparse.Namespace) -> int:
+    config, resume = config_from_args(args)
+    device = pick_device(config.device)
+    print(f"training {config.kind} '{config.name}' on {config.dataset} with {device}", file=sys.stderr)
+    listeners = [] if args.quiet else [ProgressBar()]
+    if args.events:
+        args.events.parent.mkdir(parents=True, exist_ok=True)
+        events_file = open(args.events, "a", buffering=1)
+        listeners.append(lambda event: events_file.write(json.dumps(asdict(event)) + "\n"))
+    result = train(config, out_dir=args.out_dir, resume=resume,
+                   progress=lambda event: [listen(event) for listen in listeners])
+    summary = {"checkpoint": str(result.checkpoint.json_path), "images_per_s": round(result.images_per_s, 1),
+               "elapsed_s": round(result.elapsed_s, 1), **result.metrics}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from .scorecard import evaluate_checkpoints, format_table
+    names = args.names or [c.name for c in checkpoints.available()]
+    start = time.perf_counter()
+    rows = evaluate_checkpoints(names, device=args.device, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(format_table(rows))
+        print(f"({len(rows)} checkpoint(s), {time.perf_counter() - start:.1f}s)", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": run_train, "evaluate": run_evaluate}[args.command](args)
+    except (checkpoints.CheckpointError, FileNotFoundError, ValueError, AssertionError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,106 @@
+"""Datasets: where the files live, and whole splits resident on the training device.
+
+Training never goes through a DataLoader: a split is loaded once as a uint8 tensor on the
+device and each batch is an index into it, scaled to [0, 1] there (see `ImageSplit.batch`).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torchvision import datasets
+
+DATASETS = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}
+FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+CLASS_NAMES = {
+    "mnist": [str(digit) for digit in range(10)],
+    "fashion-mnist": list(datasets.FashionMNIST.classes),
+}
+# The reference notebook's hand-picked MNIST test digits, one per class (0 to 9).
+SELECTED_TEST_DIGITS = (5531, 2553, 1432, 4526, 9960, 6860, 6987, 3720, 5003, 9472)
+
+
+class DataMissingError(FileNotFoundError):
+    """The data set's files are not under the data root and could not be downloaded."""
+
+
+def data_root() -> Path:
+    """The folder holding `MNIST/raw` and `FashionMNIST/raw`: $VAE_LAB_DATA, else ./data."""
+    return Path(os.environ.get("VAE_LAB_DATA", "data")).expanduser()
+
+
+def check_dataset(dataset: str) -> str:
+    assert dataset in DATASETS, f"unknown dataset {dataset!r}: choose one of {sorted(DATASETS)}"
+    return dataset
+
+
+@dataclass(frozen=True)
+class ImageSplit:
+    """One split of a data set: uint8 images (N, 1, 28, 28) and int64 labels, on one device."""
+
+    dataset: str
+    train: bool
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    @property
+    def device(self) -> torch.device:
+        return self.images.device
+
+    @property
+    def class_names(self) -> list[str]:
+        return CLASS_NAMES[self.dataset]
+
+    def batch(self, index: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
+        """Float images in [0, 1] and their labels, sliced and scaled on the split's device."""
+        return self.images[index].float().div_(255.0), self.labels[index]
+
+    def float_images(self) -> torch.Tensor:
+        return self.images.float().div_(255.0)
+
+    def subset(self, limit: int) -> ImageSplit:
+        """The first `limit` examples (all of them when limit is 0), for quick runs and tests."""
+        if not limit or limit >= len(self):
+            return self
+        return ImageSplit(self.dataset, self.train, self.images[:limit], self.labels[:limit])
+
+    def to(self, device: torch.device | str) -> ImageSplit:
+        return ImageSplit(self.dataset, self.train, self.images.to(device), self.labels.to(device))
+
+
+def load_split(dataset: str = "mnist", *, train: bool, device: torch.device | str = "cpu",
+               root: Path | str | None = None) -> ImageSplit:
+    """A whole split as tensors on `device`. Raises DataMissingError with a way out if absent."""
+    split = _load_cpu_split(check_dataset(dataset), train, Path(root) if root else data_root())
+    return split.to(device)
+
+
+@lru_cache(maxsize=8)
+def _load_cpu_split(dataset: str, train: bool, root: Path) -> ImageSplit:
+    source = DATASETS[dataset]
+    try:
+        ds = source(str(root), train=train, download=False)
+    except RuntimeError:  # torchvision's "Dataset not found": try to fetch it, once
+        try:
+            ds = source(str(root), train=train, download=True)
+        except Exception as error:  # offline, proxy, checksum ... all end the same way
+            raise DataMissingError(_missing_message(dataset, root, error)) from error
+    images = ds.data.unsqueeze(1).contiguous()  # (N, 1, 28, 28) uint8
+    return ImageSplit(dataset, train, images, ds.targets.long())
+
+
+def _missing_message(dataset: str, root: Path, error: Exception) -> str:
+    folder = FOLDERS[dataset]
+    return (
+        f"The {dataset} files are not in the data root {root.resolve()} and downloading them "
+        f"failed ({type(error).__name__}: {error}).\n"
+        f"Expected layout: {root}/{folder}/raw/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte\n"
+        f"Point the VAE_LAB_DATA environment variable at a folder with that layout, for example "
+        f"VAE_LAB_DATA=../shared/data, or run once where the internet is reachable."
+    )

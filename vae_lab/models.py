@@ -1,0 +1,237 @@
+"""The networks: the VAE (one class for every VAE kind), the perceptual classifier, the critic.
+
+Every VAE kind (plain, dfc, vaegan-*) is the same `VAE` module; the kinds differ only in the
+loss they were trained with. Inputs are float images (N, C, H, W) in [0, 1]; flattened sizes
+are computed from `image_shape`, never hard-coded.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, NamedTuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ImageShape = tuple[int, int, int]
+MNIST_SHAPE: ImageShape = (1, 28, 28)
+
+
+class Posterior(NamedTuple):
+    """The encoder's diagonal Gaussian q(z|x)."""
+    mu: torch.Tensor
+    logvar: torch.Tensor
+
+
+class VAEOutput(NamedTuple):
+    logits: torch.Tensor  # decoder output before the sigmoid, (N, C, H, W)
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    z: torch.Tensor  # the reparameterised sample that was decoded
+
+
+def _flat_size(module: nn.Module, image_shape: ImageShape) -> int:
+    with torch.no_grad():
+        return module(torch.zeros(1, *image_shape)).flatten(1).shape[1]
+
+
+class Encoder(nn.Module):
+    """The reference notebook's encoder: four 3x3 convs (the second with stride 2), Dense(32)."""
+
+    def __init__(self, *, latent_dim: int, image_shape: ImageShape):
+        super().__init__()
+        channels = image_shape[0]
+        self.convs = nn.Sequential(
+            nn.Conv2d(channels, 32, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+            nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
+        )
+        self.hidden = nn.Linear(_flat_size(self.convs, image_shape), 32)
+        self.mu = nn.Linear(32, latent_dim)
+        self.logvar = nn.Linear(32, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> Posterior:
+        h = F.relu(self.hidden(self.convs(x).flatten(1)))
+        return Posterior(self.mu(h), self.logvar(h))
+
+
+class Decoder(nn.Module):
+    """The reference notebook's decoder: Dense(64 x H/2 x W/2), ConvTranspose(32, stride 2), Conv(C)."""
+
+    def __init__(self, *, latent_dim: int, image_shape: ImageShape):
+        super().__init__()
+        channels, height, width = image_shape
+        assert height % 2 == 0 and width % 2 == 0, f"image sides must be even, got {height}x{width}"
+        self.grid = (64, height // 2, width // 2)
+        self.hidden = nn.Linear(latent_dim, 64 * (height // 2) * (width // 2))
+        self.upsample = nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)
+        self.out = nn.Conv2d(32, channels, 3, padding=1)  # the decoder's last layer
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.hidden(z)).view(-1, *self.grid)
+        return self.out(F.relu(self.upsample(h)))
+
+
+class VAE(nn.Module):
+    """A convolutional VAE with a standard normal prior and a Bernoulli decoder (logits)."""
+
+    def __init__(self, *, latent_dim: int = 5, image_shape: ImageShape = MNIST_SHAPE):
+        super().__init__()
+        assert latent_dim >= 1, f"latent_dim must be at least 1, got {latent_dim}"
+        self.latent_dim = latent_dim
+        self.image_shape = tuple(image_shape)
+        self.encoder = Encoder(latent_dim=latent_dim, image_shape=self.image_shape)
+        self.decoder = Decoder(latent_dim=latent_dim, image_shape=self.image_shape)
+
+    @property
+    def architecture(self) -> dict:
+        return {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape)}
+
+    @property
+    def device(self) -> torch.device:
+        return self.decoder.out.weight.device
+
+    def encode(self, x: torch.Tensor) -> Posterior:
+        return self.encoder(x)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1]: the Bernoulli means."""
+        return torch.sigmoid(self.decoder(z))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decode the posterior mean: the deterministic reconstruction every metric uses."""
+        return self.decode(self.encode(x).mu)
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+        z = torch.randn(n, self.latent_dim, generator=generator, device=self.device)
+        return self.decode(z)
+
+    def forward(self, x: torch.Tensor) -> VAEOutput:
+        mu, logvar = self.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        return VAEOutput(self.decode_logits(z), mu, logvar, z)
+
+
+class LayeredNet(nn.Module):
+    """A feed-forward net whose layers are named, so features can be read at any of them."""
+
+    layers: nn.ModuleDict
+
+    @property
+    def layer_names(self) -> list[str]:
+        return list(self.layers.keys())
+
+    def features(self, x: torch.Tensor, names: list[str] | tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """The activations at `names`, running the net only as far as the deepest one."""
+        unknown = set(names) - set(self.layers.keys())
+        assert not unknown, f"unknown layer(s) {sorted(unknown)}: choose from {self.layer_names}"
+        wanted, found = set(names), {}
+        for name, layer in self.layers.items():
+            x = layer(x)
+            if name in wanted:
+                found[name] = x
+                if len(found) == len(wanted):
+                    break
+        return found
+
+    def forward_with_features(self, x: torch.Tensor, names: list[str] | tuple[str, ...]
+                              ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The net's output and the activations at `names`, from one pass."""
+        found = {}
+        for name, layer in self.layers.items():
+            x = layer(x)
+            if name in names:
+                found[name] = x
+        return x, found
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers.values():
+            x = layer(x)
+        return x
+
+
+@contextmanager
+def frozen(net: nn.Module) -> Iterator[nn.Module]:
+    """Use `net` as a fixed function: inference behaviour (eval) and no gradient to its weights.
+
+    Gradients still flow through it to its inputs. Its training mode and requires_grad flags
+    are restored afterwards, so a jointly trained critic can be frozen for one loss only.
+    """
+    was_training = net.training
+    flags = [p.requires_grad for p in net.parameters()]
+    net.eval()
+    net.requires_grad_(False)
+    try:
+        yield net
+    finally:
+        net.train(was_training)
+        for p, flag in zip(net.parameters(), flags):
+            p.requires_grad_(flag)
+
+
+class Classifier(LayeredNet):
+    """The reference notebook's MNIST CNN: conv32-pool-conv64-pool-conv64-dense64-dense10.
+
+    Used as the DFC VAE's frozen perceptual model and as the judge of reconstructions;
+    `penultimate` (the 64 ReLU units) is the feature space of the Frechet distances.
+    """
+
+    penultimate = "fc1"
+
+    def __init__(self, *, num_classes: int = 10, image_shape: ImageShape = MNIST_SHAPE):
+        super().__init__()
+        self.num_classes = num_classes
+        self.image_shape = tuple(image_shape)
+        convs = nn.ModuleDict({
+            "conv1": nn.Sequential(nn.Conv2d(image_shape[0], 32, 3), nn.ReLU()),
+            "pool1": nn.MaxPool2d(2),
+            "conv2": nn.Sequential(nn.Conv2d(32, 64, 3), nn.ReLU()),
+            "pool2": nn.MaxPool2d(2),
+            "conv3": nn.Sequential(nn.Conv2d(64, 64, 3), nn.ReLU()),
+        })
+        flat = _flat_size(nn.Sequential(*convs.values()), self.image_shape)
+        self.layers = nn.ModuleDict({
+            **convs,
+            "fc1": nn.Sequential(nn.Flatten(), nn.Linear(flat, 64), nn.ReLU()),
+            "logits": nn.Linear(64, num_classes),
+        })
+
+    @property
+    def architecture(self) -> dict:
+        return {"num_classes": self.num_classes, "image_shape": list(self.image_shape)}
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).argmax(dim=1)
+
+
+class Critic(LayeredNet):
+    """The VAE-GAN's critic: strided convs with LeakyReLU and a linear score (no normalisation,
+    so the Wasserstein gradient penalty is well defined per example)."""
+
+    def __init__(self, *, image_shape: ImageShape = MNIST_SHAPE, width: int = 32):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.width = width
+        convs = nn.ModuleDict({
+            "conv1": nn.Sequential(nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)),
+            "conv2": nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2)),
+            "conv3": nn.Sequential(nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2)),
+        })
+        flat = _flat_size(nn.Sequential(*convs.values()), self.image_shape)
+        self.layers = nn.ModuleDict({**convs, "score": nn.Sequential(nn.Flatten(), nn.Linear(flat, 1))})
+
+    @property
+    def conv_layers(self) -> list[str]:
+        return [name for name in self.layer_names if name.startswith("conv")]
+
+    @property
+    def architecture(self) -> dict:
+        return {"image_shape": list(self.image_shape), "width": self.width}
+
+    def score(self, x: torch.Tensor) -> torch.Tensor:
+        return self(x).squeeze(1)

@@ -1,0 +1,152 @@
+"""VAE-GAN (Larsen et al. 2015): the perceptual features come from a critic trained jointly to
+tell images from reconstructions, with the hinge or the Wasserstein-GP loss.
+
+One training step, in this order:
+1. critic phase: `critic_steps` updates of the critic on detached fakes (reconstructions, and
+   decoded prior samples if `prior_fakes`); only the critic's optimiser steps.
+2. VAE phase, with the critic frozen (eval, no gradient to its weights):
+   encoder <- KL + perceptual loss; decoder <- perceptual loss + gamma * w * generator loss,
+   where w is Esser et al.'s adaptive weight (or 1), and 0 during the critic warm-up.
+The two phases never share a gradient: each optimiser sees only its own loss's gradient.
+"""
+from __future__ import annotations
+
+import torch
+
+from .data import ImageSplit
+from .losses import (adaptive_weight, feature_distance, generator_loss, gradient_penalty, hinge_critic_loss,
+                     kl_divergence, wasserstein_critic_loss)
+from .metrics import reconstruction_metrics
+from .models import VAE, Critic, frozen
+from .train import Objective, _step, _uncompiled, load_judge
+
+
+class VAEGANObjective(Objective):
+    def __init__(self, config, device, autocast, train_split: ImageSplit):
+        super().__init__(config, device, autocast)
+        vae = VAE(latent_dim=config.latent_dim).to(device)
+        critic = Critic().to(device)
+        self.modules = {"model": vae, "critic": critic}
+        self.optimizers = {
+            "model": torch.optim.Adam(vae.parameters(), lr=config.lr),
+            "critic": torch.optim.Adam(critic.parameters(), lr=config.critic_lr, betas=tuple(config.critic_betas)),
+        }
+        self.layer_weights = dict(zip(config.critic_layers, config.critic_weights))
+        unknown = sorted(set(self.layer_weights) - set(critic.layer_names))
+        assert not unknown, f"unknown critic layer(s) {unknown}: choose from {critic.conv_layers}"
+        self.hinge = config.kind == "vaegan-hinge"
+        self.train_split = train_split  # extra critic steps draw their own random batches
+        self.judge, _ = load_judge(config.dataset, device)
+
+    @property
+    def critic(self) -> Critic:
+        return self.modules["critic"]
+
+    # -- critic phase --------------------------------------------------------------------------
+    @torch.no_grad()
+    def fakes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Detached reconstructions (from sampled z, as in training) and, optionally, prior samples."""
+        with self.autocast():
+            reconstructions = torch.sigmoid(self.model(x).logits).float()
+            prior = self.model.sample(x.shape[0]).float() if self.config.prior_fakes else None
+        return reconstructions, prior
+
+    def critic_losses(self, real: torch.Tensor, reconstructions: torch.Tensor,
+                      prior: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        fakes = reconstructions if prior is None else torch.cat([reconstructions, prior])
+        with self.autocast():
+            real_scores = self.critic.score(real).float()
+            fake_scores = self.critic.score(fakes).float()
+        if self.hinge:
+            loss, penalty = hinge_critic_loss(real_scores, fake_scores), torch.zeros((), device=real.device)
+        else:
+            penalty = gradient_penalty(self.critic, real, reconstructions)
+            loss = wasserstein_critic_loss(real_scores, fake_scores) + self.config.gp_weight * penalty
+        return {"critic_loss": loss, "d_real": real_scores.mean(),
+                "d_rec": fake_scores[: real.shape[0]].mean(), "gradient_penalty": penalty}
+
+    def critic_phase(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        for i in range(self.config.critic_steps):
+            real = x if i == 0 else self._random_batch(x.shape[0])
+            losses = self.critic_losses(real, *self.fakes(real))
+            _step(self.optimizers["critic"], losses["critic_loss"])
+        return {k: v.detach() for k, v in losses.items()}
+
+    def _random_batch(self, n: int) -> torch.Tensor:
+        index = torch.randint(len(self.train_split), (n,), device=self.device)
+        return self.train_split.batch(index)[0].contiguous(memory_format=self._memory_format())
+
+    def _memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.config.channels_last else torch.contiguous_format
+
+    # -- VAE phase -----------------------------------------------------------------------------
+    def vae_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The VAE's loss terms with the critic frozen: perceptual and KL per image, generator loss."""
+        with self.autocast():
+            out = self.model(x)
+            reconstructions = torch.sigmoid(out.logits)
+            with frozen(self.critic):
+                with torch.no_grad():
+                    real_features = self.critic.features(x, list(self.layer_weights))
+                scores, fake_features = self.critic.forward_with_features(reconstructions, list(self.layer_weights))
+                generator = generator_loss(scores.float().squeeze(1))
+                if self.config.prior_fakes:
+                    prior_scores = self.critic.score(self.model.sample(x.shape[0])).float()
+                    generator = 0.5 * (generator + generator_loss(prior_scores))
+        perceptual = feature_distance(real_features, fake_features, self.layer_weights).float()
+        kl = kl_divergence(out.mu.float(), out.logvar.float())
+        return {"perceptual": perceptual, "kl": kl, "generator_loss": generator}
+
+    def vae_phase(self, x: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        terms = self.vae_terms(x)
+        vae_loss = (terms["perceptual"] + self.config.beta * terms["kl"]).mean()
+        generator_on = step >= self.config.warmup_steps
+        weight = torch.zeros((), device=x.device)
+        if generator_on:
+            weight = self.config.gamma * (
+                adaptive_weight(terms["perceptual"].mean(), terms["generator_loss"], self.decoder_last_layer)
+                if self.config.adaptive_weight else torch.ones((), device=x.device))
+        optimizer = self.optimizers["model"]
+        optimizer.zero_grad(set_to_none=True)
+        vae_loss.backward(retain_graph=generator_on)
+        if generator_on:  # the generator loss reaches the decoder only, never the encoder
+            (weight * terms["generator_loss"]).backward(inputs=list(self._decoder().parameters()))
+        optimizer.step()
+        return {"loss": vae_loss.detach(), "perceptual": terms["perceptual"].mean().detach(),
+                "kl": terms["kl"].mean().detach(), "generator_loss": terms["generator_loss"].detach(),
+                "adaptive_weight": weight.detach()}
+
+    def _decoder(self) -> torch.nn.Module:
+        return _uncompiled(self.model).decoder
+
+    @property
+    def decoder_last_layer(self) -> torch.Tensor:
+        return self._decoder().out.weight
+
+    def train_step(self, x, y, step):
+        return self.critic_phase(x) | self.vae_phase(x, step)
+
+    # -- validation ----------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, split: ImageSplit) -> dict[str, float]:
+        """The training objectives on the test split (same functions, same reductions), plus the
+        deterministic reconstruction metrics."""
+        totals: dict[str, float] = {}
+        for start in range(0, len(split), 1000):
+            x, _ = split.batch(slice(start, start + 1000))
+            terms = self.vae_terms(x)
+            with torch.enable_grad():  # the Wasserstein gradient penalty differentiates the critic
+                critic = self.critic_losses(x, *self.fakes(x))
+            batch = {"val_loss": (terms["perceptual"] + self.config.beta * terms["kl"]).mean(),
+                     "val_perceptual": terms["perceptual"].mean(), "val_kl": terms["kl"].mean(),
+                     "val_generator_loss": terms["generator_loss"],
+                     **{f"val_{k}": v for k, v in critic.items()}}
+            for key, value in batch.items():
+                totals[key] = totals.get(key, 0.0) + value.item() * x.shape[0]
+        out = {key: value / len(split) for key, value in totals.items()}
+        return out | reconstruction_metrics(self.model, split, judge=self.judge).summary(split.labels)
+
+    def meta(self):
+        return {"architecture": self.model.architecture, "latent_dim": self.config.latent_dim,
+                "critic_architecture": self.critic.architecture,
+                "perceptual": {"critic_layers": self.layer_weights}}
