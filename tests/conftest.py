@@ -15,14 +15,14 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> Path:
-    """A checkpoint folder holding a classifier trained for one epoch on 1,024 images (a second or
-    two), set as $VAE_LAB_CHECKPOINTS for the whole session so no test depends on shipped files."""
+    """A checkpoint folder holding a classifier trained for two epochs on 2,048 images (a few
+    seconds), set as $VAE_LAB_CHECKPOINTS for the whole session so no test depends on shipped files."""
     from vae_lab.train import TrainConfig, train
 
     folder = tmp_path_factory.mktemp("checkpoints")
     previous = os.environ.get("VAE_LAB_CHECKPOINTS")
     os.environ["VAE_LAB_CHECKPOINTS"] = str(folder)
-    train(TrainConfig(kind="classifier", epochs=1, batch_size=64, train_limit=1024, test_limit=256,
+    train(TrainConfig(kind="classifier", epochs=2, batch_size=64, train_limit=2048, test_limit=256,
                       device="cpu"), out_dir=folder)
     yield folder
     if previous is None:

@@ -32,15 +32,14 @@ class CheckpointError(Exception):
     """A checkpoint is missing, truncated, or does not match what its JSON describes."""
 
 
-def user_dir() -> Path | None:
-    """The extra checkpoint folder named by $VAE_LAB_CHECKPOINTS, if set."""
-    value = os.environ.get("VAE_LAB_CHECKPOINTS")
-    return Path(value).expanduser() if value else None
+def user_dir() -> Path:
+    """Your own checkpoints: $VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints. Training writes here."""
+    return Path(os.environ.get("VAE_LAB_CHECKPOINTS", "~/.vae_lab/checkpoints")).expanduser()
 
 
 def checkpoint_dirs() -> list[Path]:
-    """Where checkpoints are looked for: $VAE_LAB_CHECKPOINTS first (it shadows), then shipped."""
-    return [d for d in (user_dir(), SHIPPED_DIR) if d is not None]
+    """Where checkpoints are looked for: your own first (a name there shadows a shipped one), then shipped."""
+    return [user_dir(), SHIPPED_DIR]
 
 
 @dataclass(frozen=True)
@@ -201,16 +200,16 @@ def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Mod
     for role, tensors in payloads.items():
         filename = f"{name}.safetensors" if role == "model" else f"{name}.{role.replace('_', '-')}.safetensors"
         path = folder / filename
-        _atomic_write(path, lambda tmp: save_file({k: v.detach().contiguous().cpu()
+        atomic_write(path, lambda tmp: save_file({k: v.detach().contiguous().cpu()
                                                    for k, v in tensors.items()}, str(tmp)))
         files[role] = {"file": filename, "sha256": sha256_file(path)}
     full_meta = {"format": FORMAT, **meta, "files": files}
     json_path = folder / f"{name}.json"
-    _atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
+    atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
     return Checkpoint(json_path, full_meta)
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)

@@ -61,6 +61,11 @@ class ImageSplit:
         """Float images in [0, 1] and their labels, sliced and scaled on the split's device."""
         return self.images[index].float().div_(255.0), self.labels[index]
 
+    def one_per_class(self) -> list[int]:
+        """The index of the first image of each class present, in class order."""
+        return [int((self.labels == c).nonzero()[0]) for c in range(len(self.class_names))
+                if (self.labels == c).any()]
+
     def float_images(self) -> torch.Tensor:
         return self.images.float().div_(255.0)
 

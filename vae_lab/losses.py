@@ -42,10 +42,11 @@ class PerceptualLoss:
         self.net, self.weights = net, dict(weights)
 
     def __call__(self, x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
-        with frozen(self.net):
+        # float32 even under bf16 autocast: the loss is a difference of nearly equal features
+        with frozen(self.net), torch.autocast(x.device.type, enabled=False):
             with torch.no_grad():
-                real = self.net.features(x, list(self.weights))
-            fake = self.net.features(x_rec, list(self.weights))
+                real = self.net.features(x.float(), list(self.weights))
+            fake = self.net.features(x_rec.float(), list(self.weights))
         return feature_distance(real, fake, self.weights)
 
 

@@ -41,6 +41,7 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
     latent_dim: int = 5
     beta: float = 1.0  # weight of the KL term
+    kl_warmup_steps: int = 0  # ramp the KL weight linearly from 0 to beta over these first steps
     # DFC: the frozen classifier checkpoint and the layers of it that define the loss
     perceptual_model: str = "classifier"
     perceptual_layers: list[str] = field(default_factory=lambda: ["conv1", "conv2"])
@@ -162,6 +163,13 @@ class Objective:
         return {"architecture": self.model.architecture}
 
 
+def kl_weight(config: TrainConfig, step: int) -> float:
+    """beta, ramped up linearly over the first `kl_warmup_steps` steps (validation always uses beta)."""
+    if step >= config.kl_warmup_steps:
+        return config.beta
+    return config.beta * step / config.kl_warmup_steps
+
+
 def _step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -226,15 +234,17 @@ class VAEObjective(Objective):
             return bce_per_image(logits.float(), x)
         return self.perceptual(x, torch.sigmoid(logits))
 
-    def losses(self, x, y=None):
+    def losses(self, x, y=None, *, beta: float | None = None):
+        """The objective, averaged over the batch: reconstruction + beta * KL per image."""
+        beta = self.config.beta if beta is None else beta
         with self.autocast():
             out = self.model(x)
             rec = self.reconstruction_loss(out.logits, x).float()
         kl = kl_divergence(out.mu.float(), out.logvar.float())
-        return {"loss": (rec + self.config.beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
+        return {"loss": (rec + beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
 
     def train_step(self, x, y, step):
-        losses = self.losses(x)
+        losses = self.losses(x, beta=kl_weight(self.config, step))
         _step(self.optimizers["model"], losses["loss"])
         return {k: v.detach() for k, v in losses.items()}
 
@@ -277,10 +287,6 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
 
 
-def default_out_dir() -> Path:
-    return checkpoints.user_dir() or checkpoints.SHIPPED_DIR
-
-
 def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoint | None = None,
           progress: Callable[[TrainEvent], None] | None = None) -> TrainResult:
     """Train `config` and write a checkpoint `out_dir/<name>` after every epoch.
@@ -288,7 +294,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     `resume`: a checkpoint written by this function; its weights, optimiser state and epoch
     count are restored and training continues to `config.epochs`.
     """
-    out_dir = Path(out_dir) if out_dir else default_out_dir()
+    out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
     device = pick_device(config.device)
     torch.manual_seed(config.seed)
     train_split = load_split(config.dataset, train=True, device=device).subset(config.train_limit)
