@@ -6,9 +6,12 @@ shape (N,), so the statistics and the app can pair them image by image.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torchmetrics.functional.image import structural_similarity_index_measure
+from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .data import ImageSplit
 from .losses import bce_per_image, kl_divergence
@@ -30,6 +33,11 @@ def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
     return filtered.double().flatten(1).var(dim=1, unbiased=False).float()
 
 
+def ssim(images: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
+    """Per-image SSIM (torchmetrics, Gaussian 11x11 window, data_range 1.0)."""
+    return structural_similarity_index_measure(images, references, data_range=1.0, reduction="none")
+
+
 @dataclass(frozen=True)
 class ReconstructionMetrics:
     """Per-image results of one VAE on one split, reconstructing from the posterior mean."""
@@ -37,35 +45,77 @@ class ReconstructionMetrics:
     bce: torch.Tensor  # nats per image
     kl: torch.Tensor  # nats per image
     mse: torch.Tensor  # mean squared pixel error per image
+    ssim: torch.Tensor  # structural similarity to the original
     laplacian_variance: torch.Tensor  # of the reconstruction
     predictions: torch.Tensor | None  # the judge's class for the reconstruction
 
+    def per_image(self) -> dict[str, torch.Tensor]:
+        values = {"bce": self.bce, "kl": self.kl, "mse": self.mse, "ssim": self.ssim,
+                  "laplacian_variance": self.laplacian_variance}
+        return values | ({"prediction": self.predictions} if self.predictions is not None else {})
+
     def summary(self, labels: torch.Tensor | None = None) -> dict[str, float]:
-        out = {"bce": self.bce.mean().item(), "kl": self.kl.mean().item(), "mse": self.mse.mean().item(),
-               "laplacian_variance": self.laplacian_variance.mean().item()}
+        out = {key: value.double().mean().item() for key, value in self.per_image().items() if key != "prediction"}
         if self.predictions is not None and labels is not None:
             out["accuracy"] = (self.predictions == labels.to(self.predictions.device)).float().mean().item()
         return out
 
 
 @torch.no_grad()
+def measure_reconstructions(model: VAE, x: torch.Tensor, *, judge: Classifier | None = None
+                            ) -> tuple[torch.Tensor, ReconstructionMetrics]:
+    """Reconstruct a batch from its posterior means; return the reconstructions and their measures."""
+    x = x.to(model.device)
+    mu, logvar = model.encode(x)
+    logits = model.decode_logits(mu)
+    rec = torch.sigmoid(logits)
+    return rec, ReconstructionMetrics(
+        bce=bce_per_image(logits, x), kl=kl_divergence(mu, logvar), mse=(rec - x).square().flatten(1).mean(dim=1),
+        ssim=ssim(rec, x), laplacian_variance=laplacian_variance(rec),
+        predictions=judge.predict(rec) if judge is not None else None)
+
+
+@torch.no_grad()
 def reconstruction_metrics(model: VAE, split: ImageSplit, *, judge: Classifier | None = None,
-                           batch_size: int = 1000) -> ReconstructionMetrics:
-    parts: dict[str, list[torch.Tensor]] = {k: [] for k in ("bce", "kl", "mse", "lap", "pred")}
+                           batch_size: int = 1000,
+                           on_reconstructions: Callable[[torch.Tensor], None] | None = None) -> ReconstructionMetrics:
+    """`measure_reconstructions` over a whole split, batch by batch.
+
+    `on_reconstructions` sees each batch of reconstructions (the scorecard feeds them to the
+    Frechet distance without reconstructing twice).
+    """
+    parts = []
     for start in range(0, len(split), batch_size):
-        x, _ = split.batch(slice(start, start + batch_size))
-        x = x.to(model.device)
-        mu, logvar = model.encode(x)
-        logits = model.decode_logits(mu)
-        rec = torch.sigmoid(logits)
-        parts["bce"].append(bce_per_image(logits, x))
-        parts["kl"].append(kl_divergence(mu, logvar))
-        parts["mse"].append((rec - x).square().flatten(1).mean(dim=1))
-        parts["lap"].append(laplacian_variance(rec))
-        if judge is not None:
-            parts["pred"].append(judge.predict(rec))
-    cat = {k: torch.cat(v).cpu() if v else None for k, v in parts.items()}
-    return ReconstructionMetrics(cat["bce"], cat["kl"], cat["mse"], cat["lap"], cat["pred"])
+        rec, measured = measure_reconstructions(model, split.batch(slice(start, start + batch_size))[0], judge=judge)
+        parts.append(measured)
+        if on_reconstructions is not None:
+            on_reconstructions(rec)
+    joined = {key: torch.cat([getattr(p, key) for p in parts]).cpu() for key in
+              ("bce", "kl", "mse", "ssim", "laplacian_variance")}
+    predictions = torch.cat([p.predictions for p in parts]).cpu() if judge is not None else None
+    return ReconstructionMetrics(**joined, predictions=predictions)
+
+
+class PenultimateFeatures(torch.nn.Module):
+    """The judge classifier's penultimate layer as torchmetrics' FID feature extractor: 64 ReLU
+    units instead of Inception's 2048, trained on the very digits being compared, downloaded from
+    nowhere."""
+
+    def __init__(self, classifier: Classifier):
+        super().__init__()
+        self.classifier = classifier
+        self.num_features = classifier.layers[classifier.penultimate][1].out_features
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.classifier.features(images, [self.classifier.penultimate])[self.classifier.penultimate]
+
+
+def frechet_distance(classifier: Classifier) -> FrechetInceptionDistance:
+    """A torchmetrics FID whose real-image statistics survive `reset()`: feed the test images once
+    with real=True, then for each model reset(), feed its images with real=False, compute()."""
+    metric = FrechetInceptionDistance(feature=PenultimateFeatures(classifier), normalize=True,
+                                      reset_real_features=False)
+    return metric.to(next(classifier.parameters()).device)
 
 
 @torch.no_grad()

@@ -1,0 +1,65 @@
+import json
+import math
+
+import pytest
+
+from vae_lab.cli import main
+from vae_lab.scorecard import SCORECARD_FIELDS, analyse, evaluate_checkpoint
+from vae_lab.train import train
+
+
+@pytest.fixture(scope="module")
+def two_models(tiny_checkpoints):
+    """A plain and a DFC VAE trained for a few seconds, written beside the tiny classifier."""
+    from vae_lab.train import TrainConfig
+    for kind in ("plain", "dfc"):
+        train(TrainConfig(kind=kind, name=f"tiny-{kind}", epochs=1, batch_size=32, train_limit=256,
+                          test_limit=64, device="cpu"), out_dir=tiny_checkpoints)
+    return ["tiny-plain", "tiny-dfc"]
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "cache"))
+
+
+def test_scorecard_on_a_small_slice_has_every_field_finite(two_models):
+    analysis = analyse("tiny-dfc", limit=200)
+    assert set(analysis.scorecard) == set(SCORECARD_FIELDS)
+    assert all(math.isfinite(v) for v in analysis.scorecard.values())
+    assert {k: v.shape for k, v in analysis.per_image.items()} == {
+        k: (200,) for k in ("bce", "kl", "mse", "ssim", "laplacian_variance", "prediction")}
+    assert 0 <= analysis.scorecard["accuracy"] <= 1 and -1 <= analysis.scorecard["ssim"] <= 1
+
+
+def test_analysis_is_cached_on_disk_and_reused(two_models, tmp_path):
+    first = analyse("tiny-plain", limit=100)
+    files = sorted(p.name for p in (tmp_path / "cache").iterdir())
+    assert len(files) == 2 and files[0].startswith("tiny-plain-")
+    second = analyse("tiny-plain", limit=100)
+    assert second.scorecard == first.scorecard
+    assert analyse("tiny-plain", limit=50).scorecard != first.scorecard, "a different slice is a different key"
+
+
+def test_evaluate_row_adds_the_originals_laplacian_variance(two_models):
+    row = evaluate_checkpoint("tiny-plain", limit=100)
+    assert row["images"] == 100 and row["originals_laplacian_variance"] > row["laplacian_variance"] > 0
+    assert evaluate_checkpoint("classifier", limit=100)["accuracy"] > 0.5
+
+
+def test_report_on_a_small_slice_writes_every_file_and_names_every_model(two_models, tmp_path):
+    out = tmp_path / "report"
+    assert main(["report", "--out", str(out), "--models", *two_models, "--limit", "300"]) == 0
+    expected = {"report.html", "report.json", "scorecard.csv", "per_class_laplacian_variance.csv",
+                "paired_tests.csv", "per_image.csv", "selected_digits.png", "interpolations.png",
+                "laplacian_boxplot.png", "laplacian_histograms.png"}
+    assert expected <= {p.name for p in out.iterdir()}
+    page = (out / "report.html").read_text()
+    assert all(name in page for name in two_models) and "<script>" in page and "<script src=" not in page
+    numbers = json.loads((out / "report.json").read_text())
+    labels = [t["label"] for t in numbers["paired_tests"]]
+    assert labels == ["originals vs tiny-plain", "originals vs tiny-dfc", "tiny-dfc vs tiny-plain"]
+    assert [r["group"] for r in numbers["per_class_laplacian_variance"]][-2:] == ["all except 1", "all"]
+    assert (out / "per_image.csv").read_text().count("\n") == 301
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,0 +1,63 @@
+"""Plotly figures shared by the app's pages and the HTML report (no Streamlit here)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+
+PALETTE = ["#636363", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def laplacian_boxplot(values: dict[str, np.ndarray], labels: np.ndarray, class_names: list[str]) -> go.Figure:
+    """Laplacian variance per class, one box per image set (originals first) in each class."""
+    figure = go.Figure()
+    names = np.asarray(class_names)[np.asarray(labels)]
+    for color, (source, v) in zip(PALETTE, values.items()):
+        figure.add_trace(go.Box(x=names, y=np.asarray(v), name=source, marker_color=color, boxpoints=False))
+    figure.update_layout(boxmode="group", xaxis_title="class", yaxis_title="Laplacian variance",
+                         xaxis={"categoryorder": "array", "categoryarray": class_names},
+                         legend_title="images", margin={"t": 40})
+    return figure
+
+
+def laplacian_histogram(values: dict[str, np.ndarray], mask: np.ndarray, title: str, *, bins: int = 50) -> go.Figure:
+    """Overlaid histograms of Laplacian variance over the images selected by `mask`."""
+    mask = np.asarray(mask, dtype=bool)
+    top = max(float(np.asarray(v)[mask].max()) for v in values.values()) if mask.any() else 1.0
+    figure = go.Figure()
+    for color, (source, v) in zip(PALETTE, values.items()):
+        figure.add_trace(go.Histogram(x=np.asarray(v)[mask], name=source, marker_color=color, opacity=0.45,
+                                      xbins={"start": 0.0, "end": top, "size": top / bins}))
+    figure.update_layout(barmode="overlay", title=f"{title} ({int(mask.sum())} images)",
+                         xaxis_title="Laplacian variance", yaxis_title="images", margin={"t": 50})
+    return figure
+
+
+def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names: list[str], axis_titles: tuple[str, str],
+                   *, max_points: int = 5000) -> go.Figure:
+    """A 2-D map of encoded images coloured by class. `customdata` holds each point's image index."""
+    index = np.arange(len(points))
+    if len(points) > max_points:
+        index = np.random.default_rng(0).choice(len(points), max_points, replace=False)
+    figure = go.Figure()
+    for c, name in enumerate(class_names):
+        chosen = index[np.asarray(labels)[index] == c]
+        figure.add_trace(go.Scattergl(x=points[chosen, 0], y=points[chosen, 1], mode="markers", name=name,
+                                      customdata=chosen, marker={"size": 4, "opacity": 0.7},
+                                      hovertemplate="test image %{customdata}<extra>" + name + "</extra>"))
+    figure.update_layout(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], legend_title="class",
+                         margin={"t": 30}, height=520)
+    return figure
+
+
+def training_curves(steps: list[dict], epochs: list[dict], keys: list[str]) -> go.Figure:
+    """Loss curves of a training run: per-step values as lines, per-epoch validation as markers."""
+    figure = go.Figure()
+    for color, key in zip(PALETTE[1:], keys):
+        figure.add_trace(go.Scatter(x=[s["step"] for s in steps], y=[s["metrics"].get(key) for s in steps],
+                                    mode="lines", name=key, line={"color": color}))
+        val = f"val_{key}"
+        if any(val in e["metrics"] for e in epochs):
+            figure.add_trace(go.Scatter(x=[e["step"] for e in epochs], y=[e["metrics"].get(val) for e in epochs],
+                                        mode="markers", name=val, marker={"color": color, "size": 9}))
+    figure.update_layout(xaxis_title="step", yaxis_title="loss", margin={"t": 30}, height=320)
+    return figure
