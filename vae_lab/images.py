@@ -1,0 +1,139 @@
+"""Images in and out: uploaded files and drawings -> MNIST-style digits; tensors -> PNG and GIF.
+
+The conversion follows how MNIST was made: grayscale, white ink on black, cropped to the
+digit, scaled to fit a 20x20 box keeping the aspect ratio (anti-aliased), and placed in a
+28x28 field so that its centre of mass is at the centre.
+"""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+MAX_PIXELS = 25_000_000  # anything larger is refused before decoding (decompression bombs)
+ACCEPTED_FORMATS = ("PNG", "JPEG")
+INK_THRESHOLD = 0.1  # a pixel belongs to the digit above this (after normalising to [0, 1])
+
+
+class ImageRejected(ValueError):
+    """An upload that is not a usable digit image; the message says why, for the user."""
+
+
+def open_upload(data: bytes, *, name: str = "the file") -> Image.Image:
+    """Decode an uploaded PNG/JPEG, refusing empty, oversized, non-image and bomb files."""
+    if not data:
+        raise ImageRejected(f"{name} is empty.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ImageRejected(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+    try:
+        image = Image.open(io.BytesIO(data))  # reads the header only
+    except (UnidentifiedImageError, OSError) as error:
+        raise ImageRejected(f"{name} is not an image (PNG or JPEG expected).") from error
+    if image.format not in ACCEPTED_FORMATS:
+        raise ImageRejected(f"{name} is a {image.format} image; upload a PNG or JPEG.")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageRejected(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels.")
+    try:
+        image.load()
+    except (OSError, Image.DecompressionBombError) as error:
+        raise ImageRejected(f"{name} could not be decoded ({error}); it may be truncated.") from error
+    return image
+
+
+def grayscale(image: Image.Image) -> np.ndarray:
+    """Luminance in [0, 1] as float64 (H, W), for 8- and 16-bit, palette and transparent images.
+
+    Transparent pixels are laid on whichever of black or white contrasts with the visible ink,
+    so a white stroke on a transparent canvas and a black one both stay visible.
+    """
+    if image.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        return np.asarray(image, dtype=np.float64) / 65535.0
+    if image.mode in ("I", "F"):
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode == "I" and values.max() > 255 else (255.0 if values.max() > 1 else 1.0)
+        return np.clip(values / max(top, values.max()), 0.0, 1.0)
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if not has_alpha:
+        return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float64) / 255.0
+    luminance = rgba[..., :3] @ np.array([0.299, 0.587, 0.114])
+    alpha = rgba[..., 3]
+    ink_is_light = (luminance * alpha).sum() / max(alpha.sum(), 1e-9) > 0.5
+    background = 0.0 if ink_is_light else 1.0
+    return alpha * luminance + (1 - alpha) * background
+
+
+def to_mnist_digit(image: Image.Image, *, size: int = 28, box: int = 20) -> np.ndarray:
+    """An MNIST-style digit, float32 (size, size) in [0, 1], white on black."""
+    gray = grayscale(image)
+    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    if np.median(border) > 0.5:  # light background: dark ink on paper
+        gray, border = 1.0 - gray, 1.0 - border
+    level, top = np.median(border), gray.max()
+    if top - level < 0.05:
+        raise ImageRejected("no digit found: the image is blank or has almost no contrast.")
+    ink = np.clip((gray - level) / (top - level), 0.0, 1.0)
+    rows, cols = np.nonzero(ink > INK_THRESHOLD)
+    ink = ink[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+
+    height, width = ink.shape
+    scale = box / max(height, width)
+    new_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    patch = Image.fromarray(ink.astype(np.float32), mode="F").resize(new_size, Image.Resampling.LANCZOS,
+                                                                      reducing_gap=3.0)
+    patch = np.clip(np.asarray(patch, dtype=np.float64), 0.0, 1.0)
+
+    total = patch.sum()
+    ys, xs = np.indices(patch.shape)
+    centre_y, centre_x = (ys * patch).sum() / total, (xs * patch).sum() / total
+    middle = size / 2  # where MNIST's centres of mass sit (14.0 in 28x28, measured on the test set)
+    top_row = int(np.clip(round(middle - centre_y), 0, size - patch.shape[0]))
+    left_col = int(np.clip(round(middle - centre_x), 0, size - patch.shape[1]))
+    digit = np.zeros((size, size), dtype=np.float32)
+    digit[top_row:top_row + patch.shape[0], left_col:left_col + patch.shape[1]] = patch
+    return digit
+
+
+def digit_from_upload(data: bytes, *, name: str = "the file") -> np.ndarray:
+    return to_mnist_digit(open_upload(data, name=name))
+
+
+# --- tensors out ---------------------------------------------------------------------------
+
+def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
+    """(N, 1, H, W) or (N, H, W) floats in [0, 1] -> (N, H, W) uint8."""
+    array = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    if array.ndim == 4:
+        array = array[:, 0]
+    return (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def image_grid(rows: list[torch.Tensor | np.ndarray], *, pad: int = 2, scale: int = 1, fill: int = 96) -> np.ndarray:
+    """Rows of equally sized images laid out as one uint8 picture, `pad` pixels of gray between."""
+    rows = [to_uint8(r) for r in rows]
+    n_cols = max(len(r) for r in rows)
+    h, w = rows[0].shape[1:]
+    grid = np.full((len(rows) * (h + pad) + pad, n_cols * (w + pad) + pad), fill, dtype=np.uint8)
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            y, x = pad + i * (h + pad), pad + j * (w + pad)
+            grid[y:y + h, x:x + w] = image
+    return np.kron(grid, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else grid
+
+
+def png_bytes(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def gif_bytes(frames: list[np.ndarray], *, frame_ms: int = 120) -> bytes:
+    """An endlessly looping animated GIF; plays forwards then backwards."""
+    pictures = [Image.fromarray(f) for f in frames + frames[-2:0:-1]]
+    buffer = io.BytesIO()
+    pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
+    return buffer.getvalue()
