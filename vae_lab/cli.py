@@ -8,6 +8,8 @@ import time
 from dataclasses import MISSING, asdict, fields
 from pathlib import Path
 
+import torch
+
 from . import checkpoints
 from .train import KINDS, TrainConfig, TrainEvent, pick_device, train
 
@@ -41,13 +43,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_cmd = commands.add_parser("train", help="train a model and write its checkpoint after every epoch")
+    train_cmd.add_argument("--config", type=Path, default=None,
+                           help="a JSON recipe (TrainConfig keys); options given here override it")
     _config_arguments(train_cmd)
     train_cmd.add_argument("--out-dir", type=Path, default=None,
-                           help="where to write the checkpoint (default: $VAE_LAB_CHECKPOINTS, else checkpoints/)")
+                           help="where to write the checkpoint (default: $VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints)")
     train_cmd.add_argument("--resume", metavar="CHECKPOINT", default=None,
                            help="continue a checkpoint's run with its recipe (options given here override it)")
     train_cmd.add_argument("--events", type=Path, default=None,
                            help="also append every progress event to this file as JSON lines")
+    train_cmd.add_argument("--preview", type=Path, default=None,
+                           help="after each epoch, write reconstructions of fixed test digits to this PNG")
     train_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
     evaluate_cmd = commands.add_parser("evaluate", help="test-set metrics of checkpoints")
@@ -55,15 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     evaluate_cmd.add_argument("--device", default="cpu")
     evaluate_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    report_cmd = commands.add_parser("report", help="the notebook's blur experiment for every MNIST model")
+    report_cmd.add_argument("--out", type=Path, required=True, help="folder for report.html, PNG, CSV and JSON")
+    report_cmd.add_argument("--models", nargs="+", default=None, help="checkpoint names (default: every MNIST VAE)")
+    report_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
+    report_cmd.add_argument("--device", default="cpu")
     return parser
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints.Checkpoint | None]:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    base = json.loads(args.config.read_text()) if args.config else {}
     if args.resume:
         ckpt = checkpoints.find(args.resume)
-        return TrainConfig.from_dict(ckpt.meta["recipe"] | given), ckpt
-    return TrainConfig(**given), None
+        return TrainConfig.from_dict(ckpt.meta["recipe"] | base | given), ckpt
+    return TrainConfig.from_dict(base | given), None
 
 
 class ProgressBar:
@@ -87,6 +99,27 @@ class ProgressBar:
         self.stream.flush()
 
 
+class EpochPreview:
+    """After each epoch, reconstructions of the first test image of each class, written to a PNG
+    (originals on top): how a training job shows its progress."""
+
+    def __init__(self, path: Path, dataset: str):
+        from .data import load_split
+        split = load_split(dataset, train=False)
+        self.path, self.originals = path, split.batch(torch.tensor(split.one_per_class()))[0]
+
+    def __call__(self, event: TrainEvent) -> None:
+        if event.event != "epoch":
+            return
+        from .images import image_grid, png_bytes
+        model = checkpoints.load(event.checkpoint)
+        rows = [self.originals]
+        if hasattr(model, "reconstruct"):
+            with torch.no_grad():
+                rows.append(model.reconstruct(self.originals))
+        checkpoints.atomic_write(self.path, lambda tmp: tmp.write_bytes(png_bytes(image_grid(rows, scale=2))))
+
+
 def run_train(args: argparse.Namespace) -> int:
     config, resume = config_from_args(args)
     device = pick_device(config.device)
@@ -96,6 +129,8 @@ def run_train(args: argparse.Namespace) -> int:
         args.events.parent.mkdir(parents=True, exist_ok=True)
         events_file = open(args.events, "a", buffering=1)
         listeners.append(lambda event: events_file.write(json.dumps(asdict(event)) + "\n"))
+    if args.preview:
+        listeners.append(EpochPreview(args.preview, config.dataset))
     result = train(config, out_dir=args.out_dir, resume=resume,
                    progress=lambda event: [listen(event) for listen in listeners])
     summary = {"checkpoint": str(result.checkpoint.json_path), "images_per_s": round(result.images_per_s, 1),
@@ -117,10 +152,18 @@ def run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    start = time.perf_counter()
+    page = write_report(args.out, names=args.models, limit=args.limit, device=args.device)
+    print(f"wrote {page} and its figures and tables in {time.perf_counter() - start:.1f}s", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": run_train, "evaluate": run_evaluate}[args.command](args)
+        return {"train": run_train, "evaluate": run_evaluate, "report": run_report}[args.command](args)
     except (checkpoints.CheckpointError, FileNotFoundError, ValueError, AssertionError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
