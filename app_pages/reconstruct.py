@@ -1,0 +1,47 @@
+"""Originals in the first row, one row of reconstructions per chosen model, with per-image numbers."""
+import streamlit as st
+
+from vae_lab import ui
+from vae_lab.images import image_grid, png_bytes
+from vae_lab.metrics import laplacian_variance, measure_reconstructions
+
+chosen = ui.selection()
+st.header("Reconstruct")
+st.caption("Each model encodes the digits and decodes the posterior mean. **LV** is the Laplacian variance "
+           "(higher = sharper edges), **BCE** the pixel-wise reconstruction loss in nats, **pred** what the "
+           "classifier reads in the image.")
+if not ui.require_models_and_digits(chosen):
+    st.stop()
+
+digits, judge = chosen.digits, ui.current_judge(chosen.dataset)
+names = chosen.class_names
+
+
+def show_row(title: str, images, captions: list[str]) -> None:
+    st.markdown(f"**{title}**")
+    for column, image, caption in zip(st.columns(len(images)), images, captions):
+        column.image(ui.enlarge(image), width="stretch")
+        column.caption(caption)
+
+
+predicted = judge.predict(digits.images) if judge is not None else None
+show_row("Originals", digits.images, [
+    f"{caption}  \nLV {lv:.3f}" + (f"  \npred **{names[int(p)]}**" if predicted is not None else "")
+    for caption, lv, p in zip(digits.captions, laplacian_variance(digits.images).tolist(),
+                              predicted if predicted is not None else [None] * len(digits))])
+rows, summary = [digits.images], []
+for name in chosen.models:
+    reconstructions, measured = measure_reconstructions(ui.model(name), digits.images, judge=judge)
+    rows.append(reconstructions)
+    preds = measured.predictions.tolist() if measured.predictions is not None else [None] * len(digits)
+    show_row(name, reconstructions, [
+        f"BCE {bce:.0f}  \nLV {lv:.3f}" + (f"  \npred **{names[p]}**" if p is not None else "")
+        for bce, lv, p in zip(measured.bce.tolist(), measured.laplacian_variance.tolist(), preds)])
+    known = [(p, y) for p, y in zip(preds, digits.labels) if p is not None and y is not None]
+    summary.append({"model": name, "mean BCE (nats)": measured.bce.mean().item(),
+                    "mean Laplacian variance": measured.laplacian_variance.mean().item(),
+                    "classifier agrees with the label": f"{sum(p == y for p, y in known)}/{len(known)}" if known else "-"})
+
+st.dataframe(summary, hide_index=True)
+st.download_button("Download the grid as PNG", png_bytes(image_grid(rows, scale=3)), file_name="reconstructions.png",
+                   mime="image/png", icon=":material/download:")

@@ -1,0 +1,191 @@
+"""The Streamlit app under AppTest, with the shipped checkpoints, as a new user would meet it."""
+import io
+import json
+import time
+
+import numpy as np
+import pytest
+import streamlit.config
+from PIL import Image
+import torch
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from vae_lab import checkpoints
+from vae_lab.jobs import JobError, JobManager
+from vae_lab.train import TrainConfig
+
+PAGES = ["app_pages/reconstruct.py", "app_pages/latent_explorer.py", "app_pages/interpolation.py", "app_pages/blur_analysis.py",
+         "app_pages/models.py"]
+SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR]
+
+
+@pytest.fixture
+def app(monkeypatch, tmp_path_factory):
+    """The app as shipped: only the repository's checkpoints, errors shown in full for the test."""
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path_factory.mktemp("no-user-checkpoints")))
+    monkeypatch.setenv("VAE_LAB_JOBS", str(tmp_path_factory.mktemp("jobs")))
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path_factory.getbasetemp() / "app-cache"))
+    streamlit.config.set_option("client.showErrorDetails", "full")
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def captions(at: AppTest) -> list[str]:
+    return [c.value for c in at.caption]
+
+
+def plotly_specs(at: AppTest) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_shipped_checkpoints_are_the_default_models(app):
+    vae_names = [n for n in SHIPPED if checkpoints.find(n).kind != "classifier"]
+    assert vae_names, "the repository must ship VAE checkpoints"
+    assert app.sidebar.multiselect(key="models-mnist").value == [n for n in ["plain", "dfc", "vaegan-hinge",
+                                                                                 "vaegan-wgan"] if n in vae_names]
+
+
+def test_reconstruct_shows_originals_then_one_row_per_model_with_numbers(app):
+    models = app.sidebar.multiselect(key="models-mnist").value
+    rows = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert rows == ["**Originals**"] + [f"**{m}**" for m in models]
+    assert sum(c.startswith("BCE ") and "LV" in c and "pred" in c for c in captions(app)) == 8 * len(models)
+    assert app.get("download_button")[0].proto.label == "Download the grid as PNG"
+
+
+def test_choosing_models_and_switching_the_data_source(app):
+    app.sidebar.multiselect(key="models-mnist").set_value(["plain"]).run()
+    assert [m.value for m in ok(app).markdown if m.value.startswith("**")] == ["**Originals**", "**plain**"]
+    app.sidebar.selectbox(key="source").set_value("classes").run()
+    classes = [c.split("  ")[0].split(" ")[1] for c in captions(ok(app)) if c.startswith("#")]
+    assert classes == [f"({d})" for d in range(10)]
+    app.sidebar.selectbox(key="source").set_value("index").run()
+    app.sidebar.text_input(key="indices").set_value("5, 12, nine, 99999").run()
+    assert "Ignored nine, 99999" in ok(app).sidebar.warning[0].value
+    assert [c.split("  ")[0] for c in captions(app) if c.startswith("#")] == ["#5 (1)", "#12 (9)"]
+    app.sidebar.selectbox(key="source").set_value("notebook").run()
+    first = [c.split("  ")[0] for c in captions(ok(app)) if c.startswith("#")]
+    assert first == ["#5531 (0)", "#2553 (1)", "#1432 (2)", "#4526 (3)", "#9960 (4)", "#6860 (5)", "#6987 (6)",
+                     "#3720 (7)", "#5003 (8)", "#9472 (9)"]
+
+
+def test_uploading_images_shows_the_28x28_version_and_refuses_bad_files_politely(app):
+    app.sidebar.selectbox(key="source").set_value("upload").run()
+    digit = np.full((120, 90), 255, dtype=np.uint8)
+    digit[20:100, 40:52] = 0  # a dark "1" on white paper
+    app.sidebar.file_uploader(key="uploads").set_value([("one.png", png(digit), "image/png"),
+                                                        ("notes.png", b"not an image", "image/png")]).run()
+    ok(app)
+    assert "notes.png is not an image" in app.sidebar.warning[0].value
+    assert "as 28x28" in [c for image in app.sidebar.image for c in image.captions]
+    rows = [m.value for m in app.markdown if m.value.startswith("**")]
+    assert rows[0] == "**Originals**" and len(rows) > 1
+    assert any(c.startswith("one.png") for c in captions(app))
+
+
+def test_latent_explorer_sliders_traversal_and_map(app):
+    app.switch_page("app_pages/latent_explorer.py").run()
+    sliders = [s for s in ok(app).slider if s.label.startswith("z[")]
+    assert len(sliders) == checkpoints.load(app.selectbox(key="explorer_model").value).latent_dim
+    before = [i for image in app.image for i in image.captions if i.startswith("decode(z)")]
+    sliders[0].set_value(2.5).run()
+    after = [i for image in ok(app).image for i in image.captions if i.startswith("decode(z)")]
+    assert before != after and "2.5" in after[0]
+    assert any("rows: z[0]" in c for image in app.image for c in image.captions)
+    (scatter,) = plotly_specs(app)
+    assert len(scatter["data"]) == 10 and scatter["data"][0]["type"] == "scattergl"
+    app.radio(key="map_view").set_value("two dimensions").run()
+    assert plotly_specs(ok(app))[0]["layout"]["xaxis"]["title"]["text"] == "z[0]"
+    app.radio(key="explorer_start").set_value("the origin").run()
+    assert all(s.value == 0.0 for s in ok(app).slider if s.label.startswith("z["))
+
+
+def test_interpolation_rows_presets_and_downloads(app):
+    app.switch_page("app_pages/interpolation.py").run()
+    models = app.sidebar.multiselect(key="models-mnist").value
+    assert [m.value for m in ok(app).markdown if m.value.startswith("**")] == [f"**{m}**" for m in models]
+    app.radio(key="interp_mode").set_value("preset 3 -> 7").run()
+    app.slider(key="interp_steps").set_value(5).run()
+    app.radio(key="interp_method").set_value("spherical").run()
+    assert any("#4526 (3) to #3720 (7), 5 steps, spherical" in c for c in captions(ok(app)))
+    assert [b.proto.label for b in app.get("download_button")] == ["Download as animated GIF", "Download as PNG"]
+
+
+def test_blur_analysis_plots_every_model_and_the_paired_tests(app):
+    app.sidebar.multiselect(key="models-mnist").set_value(app.sidebar.multiselect(key="models-mnist").value[:2])
+    app.switch_page("app_pages/blur_analysis.py").run()
+    models = app.sidebar.multiselect(key="models-mnist").value
+    specs = plotly_specs(ok(app))
+    assert [t["name"] for t in specs[0]["data"]] == ["originals", *models]
+    assert len(specs) == 4 and all(t["type"] == "histogram" for t in specs[1]["data"])
+    comparisons = app.dataframe[0].value["comparison"].tolist()
+    assert comparisons[: len(models)] == [f"originals vs {m}" for m in models]
+
+
+def test_models_page_lists_every_checkpoint_with_its_scorecard(app):
+    app.switch_page("app_pages/models.py").run()
+    table = ok(app).dataframe[0].value
+    assert sorted(table["name"]) == sorted(SHIPPED)
+    assert table.loc[table["name"] == "classifier", "accuracy"].item() >= 0.99
+    assert len(app.expander) >= len(SHIPPED) + 1
+
+
+def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_picker(app):
+    panel = app.sidebar.expander[0]
+    assert panel.label == "Train a model"
+    if not torch.cuda.is_available():
+        assert any("No GPU here" in i.value and "quick CPU recipe" in i.value for i in app.sidebar.info)
+    app.sidebar.selectbox(key="train_kind").set_value("plain").run()
+    app.sidebar.number_input(key="train_epochs").set_value(1).run()
+    app.sidebar.number_input(key="train_train_limit").set_value(1000).run()
+    app.sidebar.text_input(key="train_name_plain").set_value("panel-plain").run()
+    assert "Runs on **cpu**" in " ".join(c.value for c in ok(app).sidebar.caption)
+    app.sidebar.button(key="train_start").click().run()
+    job = JobManager().latest()
+    assert job.name == "panel-plain" and job.active
+    assert "starting" in app.sidebar.markdown[0].value or "running" in app.sidebar.markdown[0].value
+    with pytest.raises(JobError, match="already running"):
+        JobManager().start(TrainConfig(kind="plain", name="another"))
+    saw_progress = False
+    for _ in range(600):
+        app.run()
+        saw_progress |= bool(app.get("progress"))
+        if not JobManager().status(job.id).active:
+            break
+        time.sleep(0.5)
+    app.run()
+    assert saw_progress and JobManager().status(job.id).state == "succeeded", JobManager().log_tail(job.id)
+    assert any("It is in the model picker" in s.value for s in ok(app).sidebar.success)
+    assert "plain VAE: panel-plain" in app.sidebar.multiselect(key="models-mnist").options
+
+
+def test_no_checkpoints_says_how_to_train_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", tmp_path / "none")
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "mine"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    assert "python -m vae_lab train --kind classifier" in at.sidebar.error[0].value
+    assert "Choose at least one model" in at.info[0].value
+
+
+def test_missing_data_names_the_root_and_the_variable(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "nowhere"))
+    from torchvision import datasets
+    monkeypatch.setattr(datasets.MNIST, "download", lambda self: (_ for _ in ()).throw(OSError("offline")))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
+    message = at.sidebar.error[0].value
+    assert str(tmp_path / "nowhere") in message and "VAE_LAB_DATA" in message
