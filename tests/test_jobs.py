@@ -1,0 +1,86 @@
+import os
+import signal
+import time
+
+import pytest
+
+from vae_lab import checkpoints
+from vae_lab.jobs import JobError, JobManager
+
+
+def wait(manager, job_id, *, until=lambda s: not s.active, timeout=180):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        status = manager.status(job_id)
+        if until(status):
+            return status
+        time.sleep(0.25)
+    raise AssertionError(f"job {job_id} still {manager.status(job_id).state} after {timeout}s:\n"
+                         f"{manager.log_tail(job_id)}")
+
+
+@pytest.fixture
+def manager(tmp_path, tiny_checkpoints):
+    return JobManager(tmp_path / "jobs", publish_to=tmp_path / "published")
+
+
+def test_a_job_runs_reports_progress_and_publishes_a_loadable_checkpoint(manager, tiny_config, tmp_path):
+    status = manager.start(tiny_config(kind="plain", name="job-plain", epochs=2, log_every=2))
+    assert status.active and status.pid > 0 and status.name == "job-plain"
+    done = wait(manager, status.id)
+    assert done.state == "succeeded", manager.log_tail(status.id)
+    assert done.checkpoint == str(tmp_path / "published" / "job-plain.json")
+    model = checkpoints.load(done.checkpoint)
+    assert model.latent_dim == 5
+    kinds = [e["event"] for e in manager.events(status.id)]
+    assert kinds.count("epoch") == 2 and kinds[-1] == "done" and "step" in kinds
+    assert manager.preview(status.id)[:4] == b"\x89PNG"
+
+
+def test_status_is_read_back_by_a_new_manager(manager, tiny_config):
+    status = manager.start(tiny_config(kind="classifier", name="job-cls"))
+    wait(manager, status.id)
+    again = JobManager(manager.root, publish_to=manager.publish_to)
+    assert again.latest().id == status.id and again.latest().state == "succeeded"
+    assert again.events(status.id)[-1]["event"] == "done"
+
+
+def test_one_job_at_a_time(manager, tiny_config):
+    first = manager.start(tiny_config(kind="plain", name="job-long", epochs=30, train_limit=2048))
+    try:
+        with pytest.raises(JobError, match="already running.*job-long"):
+            manager.start(tiny_config(kind="plain", name="job-second"))
+        assert JobManager(manager.root).running().id == first.id
+    finally:
+        manager.cancel(first.id)
+
+
+def test_cancel_stops_the_job_and_keeps_the_last_good_epoch(manager, tiny_config):
+    status = manager.start(tiny_config(kind="plain", name="job-cancel", epochs=50, train_limit=1024))
+    wait(manager, status.id, until=lambda s: any(e["event"] == "epoch" for e in manager.events(status.id)))
+    cancelled = manager.cancel(status.id)
+    assert cancelled.state == "cancelled" and "resumed" in cancelled.message
+    assert not (manager.publish_to / "job-cancel.json").exists(), "an unfinished model must not be published"
+    last_good = manager.resumable(status.id)
+    assert checkpoints.read(last_good).meta["training"]["epoch"] >= 1
+
+    resumed = manager.start(tiny_config(kind="plain", name="job-cancel", epochs=2, train_limit=1024),
+                            resume=last_good)
+    assert wait(manager, resumed.id).state == "succeeded", manager.log_tail(resumed.id)
+
+
+def test_a_crashing_job_reports_why(manager, tiny_config):
+    status = manager.start(tiny_config(kind="dfc", name="job-crash", perceptual_model="no-such-classifier"))
+    failed = wait(manager, status.id)
+    assert failed.state == "failed"
+    assert "'no-such-classifier' as its perceptual model" in failed.message
+    assert "python -m vae_lab train --kind classifier" in failed.message
+    assert "error:" in manager.log_tail(status.id)
+
+
+def test_a_killed_process_is_reported_as_failed(manager, tiny_config):
+    status = manager.start(tiny_config(kind="plain", name="job-killed", epochs=50, train_limit=2048))
+    wait(manager, status.id, until=lambda s: s.state == "running")
+    os.kill(status.pid, signal.SIGKILL)
+    failed = wait(manager, status.id)
+    assert failed.state == "failed" and "without reporting" in failed.message

@@ -1,0 +1,261 @@
+"""Background training jobs: one at a time per server, in their own process, state on disk.
+
+A job is a folder under the jobs root:
+
+    config.json    the TrainConfig recipe
+    status.json    state (running, succeeded, failed, cancelled), pid, times, message, checkpoint
+    events.jsonl   every progress event of the trainer, one JSON object per line
+    preview.png    reconstructions of fixed test digits, rewritten after each epoch
+    log.txt        the process's output
+    checkpoint/    the run's checkpoint, rewritten (atomically) after each epoch
+
+The process is `python -m vae_lab.jobs <folder>`: a fresh interpreter (so CUDA works in it) that
+runs the CLI's `train` command and records how it ended. Only a finished run's checkpoint is
+published to the user checkpoint folder, so the model picker never lists a model in training;
+a failed run keeps its last good epoch in checkpoint/, from which it can be resumed.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from . import checkpoints
+from .train import TrainConfig
+
+ACTIVE = ("starting", "running")
+# Recipes that give a usable model in a few minutes on two CPU cores (measured: see the README).
+QUICK_CPU_RECIPES = {
+    "classifier": {"epochs": 1, "batch_size": 64, "train_limit": 0},
+    "plain": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 0},
+    "dfc": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 0},
+    "vaegan-hinge": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 30000},
+    "vaegan-wgan": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 20000},
+}
+_children: dict[int, subprocess.Popen] = {}  # processes this server started; polled to reap them
+
+
+def jobs_root() -> Path:
+    return Path(os.environ.get("VAE_LAB_JOBS", "~/.vae_lab/jobs")).expanduser()
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    id: str
+    state: str  # starting | running | succeeded | failed | cancelled
+    name: str  # the checkpoint being trained
+    kind: str
+    pid: int = 0
+    started: float = 0.0
+    finished: float = 0.0
+    message: str = ""  # why it failed, or what it produced
+    checkpoint: str = ""  # the published checkpoint JSON, once it succeeded
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+
+class JobError(RuntimeError):
+    """A job cannot be started (another is running) or found."""
+
+
+class JobManager:
+    """Start, watch and cancel training jobs. Holds no state of its own: everything is read from
+    the jobs folder, so any session (or a restarted server) sees the same jobs."""
+
+    def __init__(self, root: Path | None = None, publish_to: Path | None = None):
+        self.root = Path(root) if root else jobs_root()
+        self.publish_to = Path(publish_to) if publish_to else checkpoints.user_dir()
+
+    # -- starting ----------------------------------------------------------------------------
+    def start(self, config: TrainConfig, *, resume: Path | None = None) -> JobStatus:
+        """Launch a job, or raise JobError if one is already running (checked under a file lock)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            running = self.running()
+            if running is not None:
+                raise JobError(f"a job is already running: {running.kind} '{running.name}' ({running.id}); "
+                               f"wait for it or cancel it first")
+            folder = self.root / time.strftime(f"%Y%m%d-%H%M%S-{config.name}")
+            folder.mkdir()
+            (folder / "config.json").write_text(json.dumps(asdict(config), indent=2))
+            if resume is not None:
+                (folder / "resume").write_text(str(resume))
+            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time()))
+            log = open(folder / "log.txt", "w")
+            process = subprocess.Popen(
+                [sys.executable, "-m", "vae_lab.jobs", str(folder), str(self.publish_to)],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                cwd=Path(__file__).resolve().parent.parent, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+            _children[process.pid] = process
+            _write_status(folder, self._read(folder) | {"pid": process.pid})
+        return self.status(folder.name)
+
+    # -- reading -----------------------------------------------------------------------------
+    def jobs(self) -> list[JobStatus]:
+        """Every job, newest first."""
+        folders = sorted((p for p in self.root.glob("*") if (p / "status.json").is_file()), reverse=True) \
+            if self.root.is_dir() else []
+        return [self.status(p.name) for p in folders]
+
+    def latest(self) -> JobStatus | None:
+        jobs = self.jobs()
+        return jobs[0] if jobs else None
+
+    def running(self) -> JobStatus | None:
+        return next((job for job in self.jobs() if job.active), None)
+
+    def status(self, job_id: str) -> JobStatus:
+        """The job's recorded status, corrected if its process died without saying so."""
+        folder = self.folder(job_id)
+        status = JobStatus(**self._read(folder))
+        if status.active and status.pid and not _alive(status.pid):
+            time.sleep(0.2)  # the process may be writing its final status right now
+            status = JobStatus(**self._read(folder))
+            if status.active:
+                status = JobStatus(**(asdict(status) | {
+                    "state": "failed", "finished": time.time(),
+                    "message": "the training process ended without reporting (killed, or out of memory)"}))
+                _write_status(folder, status)
+        return status
+
+    def events(self, job_id: str) -> list[dict]:
+        path = self.folder(job_id) / "events.jsonl"
+        if not path.is_file():
+            return []
+        lines = path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.endswith("}")]  # the last line may be half written
+
+    def log_tail(self, job_id: str, lines: int = 15) -> str:
+        path = self.folder(job_id) / "log.txt"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.is_file() else ""
+
+    def preview(self, job_id: str) -> bytes | None:
+        path = self.folder(job_id) / "preview.png"
+        return path.read_bytes() if path.is_file() else None
+
+    def resumable(self, job_id: str) -> Path | None:
+        """The last good epoch's checkpoint of a job that did not finish."""
+        found = list((self.folder(job_id) / "checkpoint").glob("*.json"))
+        return found[0] if found else None
+
+    def folder(self, job_id: str) -> Path:
+        folder = self.root / job_id
+        if not (folder / "status.json").is_file():
+            raise JobError(f"no job {job_id!r} in {self.root}")
+        return folder
+
+    def _read(self, folder: Path) -> dict:
+        return json.loads((folder / "status.json").read_text())
+
+    # -- stopping ----------------------------------------------------------------------------
+    def cancel(self, job_id: str) -> JobStatus:
+        """Ask the job to stop (SIGTERM to its process group); it records itself as cancelled."""
+        status = self.status(job_id)
+        if status.active and status.pid:
+            (self.folder(job_id) / "cancel").touch()
+            try:
+                os.killpg(status.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            for _ in range(100):  # up to 10 s for it to write its status
+                if not self.status(job_id).active:
+                    break
+                time.sleep(0.1)
+        return self.status(job_id)
+
+
+def estimate_seconds(config: TrainConfig, device) -> float | None:
+    """Seconds the run will take, from the fastest recorded run of the same kind on the same kind of
+    device (every checkpoint's JSON records its wall time); None when there is no such run."""
+    rates = [c.meta["training"]["epoch"] * c.meta["recipe"]["train_limit"] / c.meta["training"]["elapsed_s"]
+             if c.meta["recipe"].get("train_limit") else
+             c.meta["training"]["epoch"] * 60000 / c.meta["training"]["elapsed_s"]
+             for c in checkpoints.available(kind=config.kind)
+             if c.meta.get("training", {}).get("device", "").split(":")[0] == device.type
+             and c.meta["training"].get("elapsed_s")]
+    if not rates:
+        return None
+    images = config.epochs * (config.train_limit or 60000)
+    return images / max(rates)
+
+
+def _alive(pid: int) -> bool:
+    if pid in _children:
+        return _children[pid].poll() is None  # polling also reaps our finished children
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (finished, not yet reaped by its parent) is not running
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _write_status(folder: Path, status: JobStatus | dict) -> None:
+    values = asdict(status) if isinstance(status, JobStatus) else status
+    checkpoints.atomic_write(folder / "status.json", lambda tmp: tmp.write_text(json.dumps(values, indent=2)))
+
+
+# --- the job process ------------------------------------------------------------------------------
+
+def run_job(folder: Path, publish_to: Path) -> int:
+    """Body of the job process: train through the CLI, publish the checkpoint, record the outcome."""
+    from .cli import main
+
+    status = json.loads((folder / "status.json").read_text())
+    _write_status(folder, status | {"state": "running", "pid": os.getpid()})
+
+    def cancelled(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, cancelled)
+    argv = ["train", "--config", str(folder / "config.json"), "--out-dir", str(folder / "checkpoint"),
+            "--events", str(folder / "events.jsonl"), "--preview", str(folder / "preview.png"), "--quiet"]
+    if (folder / "resume").is_file():
+        argv += ["--resume", (folder / "resume").read_text().strip()]
+    outcome = {"state": "failed", "message": ""}
+    try:
+        if main(argv) == 0:
+            outcome = {"state": "succeeded", **_publish(folder, publish_to)}
+        else:
+            log = (folder / "log.txt").read_text(errors="replace")
+            error_at = log.rfind("error: ")  # the CLI's message, possibly several lines long
+            outcome["message"] = log[error_at + 7:].strip() if error_at >= 0 else "training failed; see the log"
+    except KeyboardInterrupt:
+        outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed"}
+    except BaseException as error:  # out of memory, bugs: record them, whatever they are
+        outcome["message"] = f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        _write_status(folder, status | {"pid": os.getpid(), "finished": time.time()} | outcome)
+    return 0 if outcome["state"] == "succeeded" else 1
+
+
+def _publish(folder: Path, publish_to: Path) -> dict:
+    """Copy the finished checkpoint's files to the user checkpoint folder, the JSON last."""
+    source = checkpoints.read(next((folder / "checkpoint").glob("*.json")))
+    publish_to.mkdir(parents=True, exist_ok=True)
+    for role in source.meta["files"]:
+        checkpoints.atomic_write(publish_to / source.file(role).name,
+                                 lambda tmp, role=role: shutil.copyfile(source.file(role), tmp))
+    checkpoints.atomic_write(publish_to / source.json_path.name,
+                             lambda tmp: shutil.copyfile(source.json_path, tmp))
+    published = publish_to / source.json_path.name
+    return {"checkpoint": str(published), "message": f"saved {published}"}
+
+
+if __name__ == "__main__":
+    sys.exit(run_job(Path(sys.argv[1]), Path(sys.argv[2])))
