@@ -1,0 +1,107 @@
+"""Interactive latency: one decode, the whole test set through each model, and app cold start.
+
+    VAE_LAB_DATA=../shared/data python benchmarks/latency.py [--no-app]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from vae_lab import checkpoints  # noqa: E402
+from vae_lab.report import mnist_models  # noqa: E402
+from vae_lab.scorecard import load_test_split  # noqa: E402
+
+
+@torch.inference_mode()
+def decode_latency_ms(vae, repeats: int = 2000) -> tuple[float, float]:
+    z = torch.randn(1, vae.latent_dim)
+    for _ in range(50):
+        vae.decode(z)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        vae.decode(z)
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.99 * len(times))]
+
+
+@torch.inference_mode()
+def test_set_seconds(vae, batch_size: int = 1000) -> float:
+    x = load_test_split("mnist").float_images()
+    vae.reconstruct(x[:batch_size])  # warm-up
+    start = time.perf_counter()
+    for i in range(0, len(x), batch_size):
+        vae.reconstruct(x[i:i + batch_size])
+    return time.perf_counter() - start
+
+
+def app_cold_start() -> tuple[float, float | None]:
+    """Seconds from `streamlit run` to a healthy server, and to the first page showing reconstructions."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = Path(tempfile.mkdtemp())
+    env = os.environ | {"VAE_LAB_CHECKPOINTS": str(home / "ck"), "VAE_LAB_JOBS": str(home / "jobs")}
+    start = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+                               f"--server.port={port}"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        while True:
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.05)
+        healthy = time.perf_counter() - start
+        chromium = shutil.which("chromium")
+        if not chromium:
+            return healthy, None
+        from playwright.sync_api import sync_playwright
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=chromium, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}")
+            page.get_by_text("Originals", exact=True).wait_for(timeout=120_000)
+            page.locator("[data-testid=stImage] img").nth(8).wait_for(timeout=120_000)
+            first_page = time.perf_counter() - start
+            browser.close()
+        return healthy, first_page
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--no-app", action="store_true", help="skip the app cold-start measurement")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, CPU inference")
+    print(f"{'model':14} {'decode 1: median ms':>20} {'p99 ms':>8} {'10,000 test images: s':>23}")
+    for name in mnist_models():
+        vae = checkpoints.load(name)
+        median, p99 = decode_latency_ms(vae)
+        print(f"{name:14} {median:20.3f} {p99:8.3f} {test_set_seconds(vae):23.2f}", flush=True)
+    if not args.no_app:
+        healthy, first_page = app_cold_start()
+        shown = f"{first_page:.1f} s" if first_page is not None else "(no Chromium: not measured)"
+        print(f"app cold start: healthy after {healthy:.1f} s; first page with reconstructions after {shown}")
+
+
+if __name__ == "__main__":
+    main()
