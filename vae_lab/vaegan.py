@@ -2,9 +2,10 @@
 tell images from reconstructions, with the hinge or the Wasserstein-GP loss.
 
 One training step, in this order:
-1. critic phase: `critic_steps` updates of the critic on detached fakes (reconstructions, and
-   decoded prior samples if `prior_fakes`); only the critic's optimiser steps.
-2. VAE phase, with the critic frozen (eval, no gradient to its weights):
+0. one VAE pass: reconstructions (and, with `prior_fakes`, decoded prior samples);
+1. critic phase: `critic_steps` updates of the critic on those fakes, detached (further steps on
+   fresh random batches); only the critic's optimiser steps;
+2. VAE phase, on the same pass, with the updated critic frozen (eval, no gradient to its weights):
    encoder <- KL + perceptual loss; decoder <- perceptual loss + gamma * w * generator loss,
    where w is Esser et al.'s adaptive weight (or 1), and 0 during the critic warm-up.
 The two phases never share a gradient: each optimiser sees only its own loss's gradient.
@@ -18,7 +19,7 @@ from .losses import (adaptive_weight, feature_distance, generator_loss, gradient
                      kl_divergence, wasserstein_critic_loss)
 from .metrics import reconstruction_metrics
 from .models import VAE, Critic, frozen
-from .train import Objective, _step, _uncompiled, load_judge
+from .train import Objective, _step, _uncompiled, kl_weight, load_judge
 
 
 class VAEGANObjective(Objective):
@@ -42,15 +43,22 @@ class VAEGANObjective(Objective):
     def critic(self) -> Critic:
         return self.modules["critic"]
 
-    # -- critic phase --------------------------------------------------------------------------
-    @torch.no_grad()
-    def fakes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Detached reconstructions (from sampled z, as in training) and, optionally, prior samples."""
+    # -- one step ------------------------------------------------------------------------------
+    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One VAE pass shared by both phases: mu, logvar, reconstructions (from sampled z, as in
+        training) and, with `prior_fakes`, decoded prior samples."""
         with self.autocast():
-            reconstructions = torch.sigmoid(self.model(x).logits).float()
+            out = self.model(x)
+            reconstructions = torch.sigmoid(out.logits).float()
             prior = self.model.sample(x.shape[0]).float() if self.config.prior_fakes else None
-        return reconstructions, prior
+        return out.mu.float(), out.logvar.float(), reconstructions, prior
 
+    def train_step(self, x, y, step):
+        mu, logvar, reconstructions, prior = self.reconstruct(x)
+        logs = self.critic_phase(x, reconstructions.detach(), prior.detach() if prior is not None else None)
+        return logs | self.vae_phase(x, mu, logvar, reconstructions, prior, step)
+
+    # -- critic phase --------------------------------------------------------------------------
     def critic_losses(self, real: torch.Tensor, reconstructions: torch.Tensor,
                       prior: torch.Tensor | None) -> dict[str, torch.Tensor]:
         fakes = reconstructions if prior is None else torch.cat([reconstructions, prior])
@@ -65,41 +73,41 @@ class VAEGANObjective(Objective):
         return {"critic_loss": loss, "d_real": real_scores.mean(),
                 "d_rec": fake_scores[: real.shape[0]].mean(), "gradient_penalty": penalty}
 
-    def critic_phase(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def critic_phase(self, x: torch.Tensor, reconstructions: torch.Tensor,
+                     prior: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """`critic_steps` updates on detached fakes; after the first, each on a fresh random batch."""
         for i in range(self.config.critic_steps):
-            real = x if i == 0 else self._random_batch(x.shape[0])
-            losses = self.critic_losses(real, *self.fakes(real))
+            if i > 0:
+                x = self._random_batch(x.shape[0])
+                with torch.no_grad():
+                    _, _, reconstructions, prior = self.reconstruct(x)
+            losses = self.critic_losses(x, reconstructions, prior)
             _step(self.optimizers["critic"], losses["critic_loss"])
         return {k: v.detach() for k, v in losses.items()}
 
     def _random_batch(self, n: int) -> torch.Tensor:
         index = torch.randint(len(self.train_split), (n,), device=self.device)
-        return self.train_split.batch(index)[0].contiguous(memory_format=self._memory_format())
-
-    def _memory_format(self) -> torch.memory_format:
-        return torch.channels_last if self.config.channels_last else torch.contiguous_format
+        memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
+        return self.train_split.batch(index)[0].contiguous(memory_format=memory_format)
 
     # -- VAE phase -----------------------------------------------------------------------------
-    def vae_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    def vae_terms(self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, reconstructions: torch.Tensor,
+                  prior: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """The VAE's loss terms with the critic frozen: perceptual and KL per image, generator loss."""
-        with self.autocast():
-            out = self.model(x)
-            reconstructions = torch.sigmoid(out.logits)
-            with frozen(self.critic):
-                with torch.no_grad():
-                    real_features = self.critic.features(x, list(self.layer_weights))
-                scores, fake_features = self.critic.forward_with_features(reconstructions, list(self.layer_weights))
-                generator = generator_loss(scores.float().squeeze(1))
-                if self.config.prior_fakes:
-                    prior_scores = self.critic.score(self.model.sample(x.shape[0])).float()
-                    generator = 0.5 * (generator + generator_loss(prior_scores))
-        perceptual = feature_distance(real_features, fake_features, self.layer_weights).float()
-        kl = kl_divergence(out.mu.float(), out.logvar.float())
-        return {"perceptual": perceptual, "kl": kl, "generator_loss": generator}
+        names = list(self.layer_weights)
+        with self.autocast(), frozen(self.critic):
+            with torch.no_grad():
+                real_features = self.critic.features(x, names)
+            scores, fake_features = self.critic.forward_with_features(reconstructions, names)
+            generator = generator_loss(scores.float().squeeze(1))
+            if prior is not None:
+                generator = 0.5 * (generator + generator_loss(self.critic.score(prior).float()))
+        return {"perceptual": feature_distance(real_features, fake_features, self.layer_weights),
+                "kl": kl_divergence(mu, logvar), "generator_loss": generator}
 
-    def vae_phase(self, x: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
-        terms = self.vae_terms(x)
-        vae_loss = (terms["perceptual"] + self.config.beta * terms["kl"]).mean()
+    def vae_phase(self, x, mu, logvar, reconstructions, prior, step: int) -> dict[str, torch.Tensor]:
+        terms = self.vae_terms(x, mu, logvar, reconstructions, prior)
+        vae_loss = (terms["perceptual"] + kl_weight(self.config, step) * terms["kl"]).mean()
         generator_on = step >= self.config.warmup_steps
         weight = torch.zeros((), device=x.device)
         if generator_on:
@@ -123,9 +131,6 @@ class VAEGANObjective(Objective):
     def decoder_last_layer(self) -> torch.Tensor:
         return self._decoder().out.weight
 
-    def train_step(self, x, y, step):
-        return self.critic_phase(x) | self.vae_phase(x, step)
-
     # -- validation ----------------------------------------------------------------------------
     @torch.no_grad()
     def evaluate(self, split: ImageSplit) -> dict[str, float]:
@@ -134,9 +139,10 @@ class VAEGANObjective(Objective):
         totals: dict[str, float] = {}
         for start in range(0, len(split), 1000):
             x, _ = split.batch(slice(start, start + 1000))
-            terms = self.vae_terms(x)
+            mu, logvar, reconstructions, prior = self.reconstruct(x)
+            terms = self.vae_terms(x, mu, logvar, reconstructions, prior)
             with torch.enable_grad():  # the Wasserstein gradient penalty differentiates the critic
-                critic = self.critic_losses(x, *self.fakes(x))
+                critic = self.critic_losses(x, reconstructions, prior)
             batch = {"val_loss": (terms["perceptual"] + self.config.beta * terms["kl"]).mean(),
                      "val_perceptual": terms["perceptual"].mean(), "val_kl": terms["kl"].mean(),
                      "val_generator_loss": terms["generator_loss"],
