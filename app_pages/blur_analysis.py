@@ -14,12 +14,12 @@ chosen = ui.selection()
 st.header("Blur analysis")
 st.caption("Laplacian variance (as `cv2.Laplacian(img, cv2.CV_32F).var()`) of every test image and of each model's "
            "reconstruction of it. Lower means blurrier. Computed once per model, then cached.")
-if not ui.require_models_and_digits(chosen, digits=False):
+if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 
 with st.spinner("Analysing the whole test set (once per model)..."):
     analyses = {name: ui.analysis(name) for name in chosen.models}
-labels = ui.test_split(chosen.dataset).labels.numpy()
+labels = ui.test_set(chosen.dataset).labels.numpy()
 names = chosen.class_names
 values = {"originals": originals_laplacian_variance(chosen.dataset)}
 values |= {name: a.per_image["laplacian_variance"] for name, a in analyses.items()}

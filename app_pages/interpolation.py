@@ -11,15 +11,15 @@ chosen = ui.selection()
 st.header("Interpolation")
 st.caption("Decode evenly spaced points on the path between two digits' posterior means. Blurry models "
            "cross-fade; sharper ones morph stroke by stroke.")
-if not ui.require_models_and_digits(chosen, digits=False):
+if not ui.require(chosen, digits=False):
     st.stop()
 
-presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if chosen.dataset == "mnist" else []
+presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if chosen.dataset == "mnist" and not chosen.data_error else []
 mode = st.radio("Endpoints", ["from the sidebar's digits", *[f"preset {p}" for p in presets]], horizontal=True,
                 key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
 if mode.startswith("preset"):
     a, b = PRESET_PAIRS[presets.index(mode.removeprefix("preset "))]
-    endpoints = ui.test_digits(ui.test_split(chosen.dataset), [SELECTED_TEST_DIGITS[a], SELECTED_TEST_DIGITS[b]])
+    endpoints = ui.digits_at(ui.test_set(chosen.dataset), [SELECTED_TEST_DIGITS[a], SELECTED_TEST_DIGITS[b]])
     start, end = endpoints.images[0], endpoints.images[1]
     labels = endpoints.captions
 else:

@@ -10,7 +10,7 @@ from vae_lab.images import image_grid
 
 chosen = ui.selection()
 st.header("Latent explorer")
-if not ui.require_models_and_digits(chosen, digits=False):
+if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 name = ui.pick_model(chosen, key="explorer_model")
 vae = ui.model(name)
@@ -59,7 +59,7 @@ else:
                      f"as at the start point")
 
 st.subheader("Latent map of the test set")
-split = ui.test_split(chosen.dataset)
+split = ui.test_set(chosen.dataset)
 means = ui.latent_means(name, chosen.dataset)
 how = st.radio("View", ["PCA", "two dimensions"], horizontal=True, key="map_view")
 if how == "PCA":

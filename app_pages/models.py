@@ -12,6 +12,9 @@ if not found:
     st.info(ui.NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in checkpoints.checkpoint_dirs())))
     st.stop()
 
+if ui.selection().data_error:
+    st.error(ui.selection().data_error)
+    st.stop()
 rows = []
 with st.spinner("Scoring every model on its test set (once per model)..."):
     for ckpt in found:

@@ -10,7 +10,7 @@ st.header("Reconstruct")
 st.caption("Each model encodes the digits and decodes the posterior mean. **LV** is the Laplacian variance "
            "(higher = sharper edges), **BCE** the pixel-wise reconstruction loss in nats, **pred** what the "
            "classifier reads in the image.")
-if not ui.require_models_and_digits(chosen):
+if not ui.require(chosen):
     st.stop()
 
 digits, judge = chosen.digits, ui.current_judge(chosen.dataset)

@@ -189,3 +189,13 @@ def test_missing_data_names_the_root_and_the_variable(monkeypatch, tmp_path):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     message = at.sidebar.error[0].value
     assert str(tmp_path / "nowhere") in message and "VAE_LAB_DATA" in message
+    assert not at.exception and "No digits yet" in at.info[0].value
+    for page in PAGES[1:]:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+    at.switch_page("app_pages/reconstruct.py").run()
+    at.sidebar.selectbox(key="source").set_value("upload").run()
+    digit = np.zeros((40, 40), dtype=np.uint8)
+    digit[5:35, 18:23] = 255
+    at.sidebar.file_uploader(key="uploads").set_value(("one.png", png(digit), "image/png")).run()
+    assert not at.exception and "**Originals**" in [m.value for m in at.markdown], "uploads work without the data set"

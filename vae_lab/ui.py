@@ -48,7 +48,8 @@ def _test_split(dataset: str, root: str) -> ImageSplit:
     return load_split(dataset, train=False, root=root)
 
 
-def test_split(dataset: str) -> ImageSplit:
+def test_set(dataset: str) -> ImageSplit:
+    """The data set's test split, loaded once per server and data root."""
     return _test_split(dataset, str(data_root()))
 
 
@@ -74,7 +75,7 @@ def analysis(name: str) -> scorecard.Analysis:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def _latent_means(name: str, sha256: str, dataset: str) -> np.ndarray:
-    return explore.latent_means(model(name), test_split(dataset))
+    return explore.latent_means(model(name), test_set(dataset))
 
 
 def latent_means(name: str, dataset: str) -> np.ndarray:
@@ -108,6 +109,7 @@ class Selection:
     dataset: str = "mnist"
     models: list[str] = field(default_factory=list)
     digits: Digits | None = None
+    data_error: str = ""  # why the test set could not be loaded, if it could not
 
     @property
     def class_names(self) -> list[str]:
@@ -132,12 +134,14 @@ def sidebar() -> Selection:
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
     chosen.models = st.sidebar.multiselect(
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
-        format_func=lambda name: f"{KIND_LABELS[kinds[name]]}: {name}",
+        format_func=lambda name: f"{KIND_LABELS.get(kinds[name], kinds[name])}: {name}",
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
     try:
-        chosen.digits = digit_source(chosen.dataset)
+        test_set(chosen.dataset)
     except DataMissingError as error:
-        st.sidebar.error(f"**The data set is missing.** {error}")
+        chosen.data_error = f"**The data set is missing.** {error}"
+        st.sidebar.error(chosen.data_error)
+    chosen.digits = digit_source(chosen.dataset, test_set_available=not chosen.data_error)
     return chosen
 
 
@@ -145,10 +149,13 @@ def selection() -> Selection:
     return st.session_state.get("selection") or Selection()
 
 
-def require_models_and_digits(chosen: Selection, *, digits: bool = True) -> bool:
-    """Say what is missing, for pages that cannot work without models (and digits)."""
+def require(chosen: Selection, *, digits: bool = True, test_set: bool = False) -> bool:
+    """Say what is missing, for pages that cannot work without models, digits or the test set."""
     if not chosen.models:
         st.info("Choose at least one model in the sidebar.")
+        return False
+    if test_set and chosen.data_error:
+        st.error(chosen.data_error)
         return False
     if digits and (chosen.digits is None or len(chosen.digits) == 0):
         st.info("No digits yet: choose a data source in the sidebar (upload or draw one, or use the test set).")
@@ -156,7 +163,7 @@ def require_models_and_digits(chosen: Selection, *, digits: bool = True) -> bool
     return True
 
 
-def digit_source(dataset: str) -> Digits:
+def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
     sources = [key for key in SOURCES if key != "notebook" or dataset == "mnist"]
     source = st.sidebar.selectbox("Digits", sources, format_func=SOURCES.get, key="source")
@@ -164,7 +171,9 @@ def digit_source(dataset: str) -> Digits:
         return _uploaded_digits()
     if source == "draw":
         return _drawn_digit()
-    split = test_split(dataset)
+    if not test_set_available:
+        return _digits([], [])
+    split = test_set(dataset)
     if source == "random":
         count = st.sidebar.slider("How many", 1, 16, 8, key="random_count")
         if st.sidebar.button("Re-roll", icon=":material/casino:"):
@@ -177,10 +186,10 @@ def digit_source(dataset: str) -> Digits:
         indices = list(SELECTED_TEST_DIGITS)
     else:
         indices = _indices_input(len(split))
-    return test_digits(split, indices)
+    return digits_at(split, indices)
 
 
-def test_digits(split: ImageSplit, indices: list[int]) -> Digits:
+def digits_at(split: ImageSplit, indices: list[int]) -> Digits:
     images, labels = split.batch(torch.tensor(indices, dtype=torch.long))
     names = split.class_names
     return Digits(images, labels.tolist(), [f"#{i} ({names[int(y)]})" for i, y in zip(indices, labels)])
@@ -255,7 +264,7 @@ def enlarge(images, scale: int = 4) -> np.ndarray:
 def pick_model(chosen: Selection, *, key: str) -> str:
     kinds = {c.name: c.kind for c in checkpoints.available(dataset=chosen.dataset)}
     return st.selectbox("Model", chosen.models, key=key,
-                        format_func=lambda name: f"{KIND_LABELS.get(kinds.get(name), '')}: {name}")
+                        format_func=lambda name: f"{KIND_LABELS.get(kinds.get(name), kinds.get(name))}: {name}")
 
 
 def pick_digit(digits: Digits, label: str, *, key: str, default: int = 0) -> int:
