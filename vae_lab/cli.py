@@ -15,26 +15,31 @@ from .train import KINDS, TrainConfig, TrainEvent, pick_device, train
 
 HELP = {
     "kind": f"what to train: {', '.join(KINDS)}",
+    "epochs": "epochs (default: the kind's recipe)",
+    "batch_size": "batch size (default: the kind's recipe)",
+    "kl_warmup_steps": "steps over which the KL weight ramps up to beta (default: the kind's recipe)",
     "name": "checkpoint name (default: the kind)",
     "train_limit": "use only the first N training images (0 = all)",
     "test_limit": "validate on only the first N test images (0 = all)",
-    "critic_steps": "critic updates per VAE update (0 = 1 for hinge, 5 for wgan)",
+    "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 5)",
 }
+TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field, defaulting to None so a resumed recipe can be overridden."""
     for f in fields(TrainConfig):
         default = f.default if f.default is not MISSING else f.default_factory()
+        annotation = str(f.type).split(" |")[0]  # "int | None" -> "int", "list[float]" stays
         flag = "--" + f.name.replace("_", "-")
-        help_text = f"{HELP.get(f.name, f.name.replace('_', ' '))} (default: {default})"
-        if isinstance(default, bool):
+        shown = "" if default in (None, "") else f" (default: {default})"
+        help_text = HELP.get(f.name, f.name.replace("_", " ")) + shown
+        if annotation == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif isinstance(default, list):
-            item_type = type(default[0]) if default else str
-            parser.add_argument(flag, nargs="+", type=item_type, default=None, help=help_text)
+        elif annotation.startswith("list["):
+            parser.add_argument(flag, nargs="+", type=TYPES[annotation[5:-1]], default=None, help=help_text)
         else:
-            parser.add_argument(flag, type=type(default), default=None, help=help_text,
+            parser.add_argument(flag, type=TYPES[annotation], default=None, help=help_text,
                                 choices=KINDS if f.name == "kind" else None)
 
 

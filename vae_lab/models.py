@@ -211,17 +211,21 @@ class Classifier(LayeredNet):
 
 class Critic(LayeredNet):
     """The VAE-GAN's critic: strided convs with LeakyReLU and a linear score (no normalisation,
-    so the Wasserstein gradient penalty is well defined per example)."""
+    so the Wasserstein gradient penalty is well defined per example). `depth` 4 adds a fourth,
+    strided conv whose units see the whole digit: global shape for the perceptual loss."""
 
-    def __init__(self, *, image_shape: ImageShape = MNIST_SHAPE, width: int = 32):
+    def __init__(self, *, image_shape: ImageShape = MNIST_SHAPE, width: int = 32, depth: int = 3):
         super().__init__()
-        self.image_shape = tuple(image_shape)
-        self.width = width
-        convs = nn.ModuleDict({
+        assert depth in (3, 4), f"the critic has 3 or 4 conv layers, got depth {depth}"
+        self.image_shape, self.width, self.depth = tuple(image_shape), width, depth
+        layers = {
             "conv1": nn.Sequential(nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)),
             "conv2": nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2)),
             "conv3": nn.Sequential(nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2)),
-        })
+        }
+        if depth == 4:
+            layers["conv4"] = nn.Sequential(nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2))
+        convs = nn.ModuleDict(layers)
         flat = _flat_size(nn.Sequential(*convs.values()), self.image_shape)
         self.layers = nn.ModuleDict({**convs, "score": nn.Sequential(nn.Flatten(), nn.Linear(flat, 1))})
 
@@ -231,7 +235,7 @@ class Critic(LayeredNet):
 
     @property
     def architecture(self) -> dict:
-        return {"image_shape": list(self.image_shape), "width": self.width}
+        return {"image_shape": list(self.image_shape), "width": self.width, "depth": self.depth}
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
         return self(x).squeeze(1)

@@ -26,6 +26,16 @@ from .metrics import classifier_accuracy, reconstruction_metrics
 from .models import VAE, Classifier
 
 KINDS = ("classifier", "plain", "dfc", "vaegan-hinge", "vaegan-wgan")
+# What a field left unset (None) means, per kind: the recipes measured on two CPU cores behind the
+# shipped checkpoints (README, "Shipped checkpoints"). Fields not listed take GENERIC.
+RECIPES = {
+    "classifier": {"epochs": 8, "batch_size": 64},
+    "plain": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
+    "dfc": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
+    "vaegan-hinge": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000, "critic_steps": 1},
+    "vaegan-wgan": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000, "critic_steps": 5},
+}
+GENERIC = {"epochs": 10, "batch_size": 32, "kl_warmup_steps": 0, "critic_steps": 1}
 
 
 @dataclass
@@ -35,23 +45,25 @@ class TrainConfig:
     kind: str = "dfc"  # one of KINDS
     dataset: str = "mnist"  # mnist | fashion-mnist
     name: str = ""  # checkpoint name; default: the kind, prefixed "<dataset>-" unless MNIST
-    epochs: int = 10
-    batch_size: int = 64
+    epochs: int | None = None  # None: the kind's recipe (RECIPES)
+    batch_size: int | None = None
     lr: float = 1e-3
     lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
     latent_dim: int = 5
     beta: float = 1.0  # weight of the KL term
-    kl_warmup_steps: int = 0  # ramp the KL weight linearly from 0 to beta over these first steps
+    kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
     # DFC: the frozen classifier checkpoint and the layers of it that define the loss
     perceptual_model: str = "classifier"
     perceptual_layers: list[str] = field(default_factory=lambda: ["conv1", "conv2"])
     perceptual_weights: list[float] = field(default_factory=lambda: [1.0, 1.0])
     # VAE-GAN: the critic and its adversarial game
+    critic_width: int = 32  # channels of the critic's first conv (then 2x, 2x, 4x)
+    critic_depth: int = 3  # 3 or 4 conv layers
     critic_layers: list[str] = field(default_factory=lambda: ["conv1", "conv2", "conv3"])
     critic_weights: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     critic_lr: float = 2e-4
     critic_betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
-    critic_steps: int = 0  # critic updates per VAE update; 0 = the kind's default (hinge 1, wgan 5)
+    critic_steps: int | None = None  # critic updates per VAE update
     gamma: float = 1.0  # weight of the generator loss (times the adaptive weight, if on)
     adaptive_weight: bool = True
     warmup_steps: int = 500  # critic-only steps before the generator loss switches on
@@ -70,6 +82,9 @@ class TrainConfig:
     def __post_init__(self):
         assert self.kind in KINDS, f"unknown kind {self.kind!r}: choose one of {KINDS}"
         check_dataset(self.dataset)
+        for key, value in (GENERIC | RECIPES[self.kind]).items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
         self.name = self.name or (self.kind if self.dataset == "mnist" else f"{self.dataset}-{self.kind}")
         assert re.fullmatch(r"[A-Za-z0-9_-]+", self.name), \
             f"checkpoint name {self.name!r} may use only letters, digits, '-' and '_'"
@@ -79,8 +94,7 @@ class TrainConfig:
         assert len(self.perceptual_layers) == len(self.perceptual_weights), \
             "give one perceptual weight per perceptual layer"
         assert len(self.critic_layers) == len(self.critic_weights), "give one critic weight per critic layer"
-        if not self.critic_steps:
-            self.critic_steps = 5 if self.kind == "vaegan-wgan" else 1
+        assert self.critic_steps >= 1, "critic_steps must be at least 1"
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:

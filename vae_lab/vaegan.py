@@ -26,7 +26,7 @@ class VAEGANObjective(Objective):
     def __init__(self, config, device, autocast, train_split: ImageSplit):
         super().__init__(config, device, autocast)
         vae = VAE(latent_dim=config.latent_dim).to(device)
-        critic = Critic().to(device)
+        critic = Critic(width=config.critic_width, depth=config.critic_depth).to(device)
         self.modules = {"model": vae, "critic": critic}
         self.optimizers = {
             "model": torch.optim.Adam(vae.parameters(), lr=config.lr),
