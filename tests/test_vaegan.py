@@ -12,7 +12,8 @@ from vae_lab.train import make_objective, train
 
 @pytest.fixture(params=["vaegan-hinge", "vaegan-wgan"])
 def objective(request, tiny_checkpoints, tiny_config):
-    config = tiny_config(kind=request.param, warmup_steps=0, prior_fakes=True, critic_steps=1)
+    config = tiny_config(kind=request.param, warmup_steps=0, prior_fakes=True, critic_steps=1,
+                         kl_warmup_steps=0, gamma=1.0)
     split = load_split("mnist", train=True).subset(256)
     objective = make_objective(config, torch.device("cpu"), split)
     for module in objective.modules.values():
