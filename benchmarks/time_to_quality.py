@@ -6,7 +6,8 @@ Targets (MNIST test set, reconstructions from posterior means, judged by the shi
 The run is checked after every epoch; the time reported is the training time up to the first
 epoch that meets the target (validation time is reported apart).
 
-    VAE_LAB_DATA=../shared/data python benchmarks/time_to_quality.py --kind dfc --epochs 4 --bf16
+    VAE_LAB_DATA=../shared/data python benchmarks/time_to_quality.py --kind dfc --epochs 3 --bf16 \
+        --perceptual-layers conv1 conv2 conv3
 """
 from __future__ import annotations
 
@@ -31,13 +32,17 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--kl-warmup-steps", type=int, default=2000)
+    parser.add_argument("--perceptual-layers", nargs="+", default=["conv1", "conv2"],
+                        help="DFC layers, weight 1.0 each (the shipped DFC VAE uses conv1 conv2 conv3)")
     parser.add_argument("--bf16", action="store_true")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     metric, direction, target = TARGETS[args.kind]
     device = pick_device(args.device)
     config = TrainConfig(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         kl_warmup_steps=args.kl_warmup_steps, bf16=args.bf16, device=args.device, name="ttq")
+                         kl_warmup_steps=args.kl_warmup_steps, bf16=args.bf16, device=args.device, name="ttq",
+                         perceptual_layers=args.perceptual_layers,
+                         perceptual_weights=[1.0] * len(args.perceptual_layers))
     print(f"{args.kind} on {device} ({torch.get_num_threads()} CPU threads), torch {torch.__version__}: {config}")
     state = {"training": 0.0, "epoch_start": time.perf_counter(), "reached": None}
 

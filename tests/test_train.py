@@ -28,8 +28,10 @@ def test_config_refuses_bad_values_with_a_reason(bad, message):
 
 
 def test_config_defaults_depend_on_kind_and_dataset():
-    assert TrainConfig(kind="vaegan-wgan").critic_steps == 5
+    assert TrainConfig(kind="vaegan-wgan").critic_steps == 2
     assert TrainConfig(kind="vaegan-hinge").critic_steps == 1
+    assert TrainConfig(kind="plain").kl_warmup_steps == 2000 and TrainConfig(kind="classifier").kl_warmup_steps == 0
+    assert TrainConfig(kind="vaegan-hinge", critic_steps=3).critic_steps == 3  # what you set wins
     assert TrainConfig(kind="plain", dataset="fashion-mnist").name == "fashion-mnist-plain"
 
 

@@ -21,7 +21,8 @@ HELP = {
     "name": "checkpoint name (default: the kind)",
     "train_limit": "use only the first N training images (0 = all)",
     "test_limit": "validate on only the first N test images (0 = all)",
-    "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 5)",
+    "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 2)",
+    "gamma": "weight of the generator loss, times the adaptive weight (default: the kind's recipe)",
 }
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 

@@ -36,8 +36,10 @@ QUICK_CPU_RECIPES = {
     "classifier": {"epochs": 1, "batch_size": 64, "train_limit": 0},
     "plain": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 0},
     "dfc": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 0},
-    "vaegan-hinge": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 30000},
-    "vaegan-wgan": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 20000},
+    "vaegan-hinge": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
+                     "train_limit": 30000},
+    "vaegan-wgan": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
+                    "train_limit": 20000},
 }
 _children: dict[int, subprocess.Popen] = {}  # processes this server started; polled to reap them
 

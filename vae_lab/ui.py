@@ -297,6 +297,9 @@ def training_panel() -> None:
             st.rerun(scope="app")
 
 
+WIDGET_FIELDS = ("epochs", "batch_size", "lr", "latent_dim", "train_limit")  # the form's number inputs
+
+
 def _recipe_form():
     from .jobs import QUICK_CPU_RECIPES, estimate_seconds
     from .train import TrainConfig, pick_device
@@ -347,7 +350,7 @@ def _recipe_form():
         config = TrainConfig(kind=kind, dataset=dataset, name=name, epochs=int(epochs), batch_size=int(batch_size),
                              lr=float(lr), latent_dim=int(latent_dim), device=device_choice,
                              train_limit=int(train_limit),
-                             kl_warmup_steps=quick.get("kl_warmup_steps", 0), **values)
+                             **{k: v for k, v in quick.items() if k not in WIDGET_FIELDS}, **values)
     except (AssertionError, ValueError) as error:
         st.error(str(error))
         return None
