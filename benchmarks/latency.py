@@ -21,6 +21,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from vae_lab import checkpoints  # noqa: E402
+from vae_lab.metrics import INFERENCE_BATCH  # noqa: E402
 from vae_lab.report import mnist_models  # noqa: E402
 from vae_lab.scorecard import load_test_split  # noqa: E402
 
@@ -40,7 +41,7 @@ def decode_latency_ms(vae, repeats: int = 2000) -> tuple[float, float]:
 
 
 @torch.inference_mode()
-def test_set_seconds(vae, batch_size: int = 1000) -> float:
+def test_set_seconds(vae, batch_size: int = INFERENCE_BATCH) -> float:
     x = load_test_split("mnist").float_images()
     vae.reconstruct(x[:batch_size])  # warm-up
     start = time.perf_counter()

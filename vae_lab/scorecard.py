@@ -22,11 +22,11 @@ from safetensors.numpy import load_file, save_file
 
 from . import checkpoints
 from .data import ImageSplit, load_split
-from .metrics import classifier_accuracy, frechet_distance, laplacian_variance, reconstruction_metrics
+from .metrics import INFERENCE_BATCH, classifier_accuracy, frechet_distance, laplacian_variance, reconstruction_metrics
 from .models import Classifier
 from .train import load_judge
 
-CACHE_VERSION = 1  # bump when any metric's definition changes
+CACHE_VERSION = 2  # bump when any metric's definition changes
 SAMPLE_SEED = 0  # the prior samples behind "fid_samples"
 SCORECARD_FIELDS = {  # key: what it means, for tables and the README
     "bce": "reconstruction BCE, nats/image",
@@ -97,8 +97,8 @@ def _compute(ckpt: checkpoints.Checkpoint, judge: Classifier | None, judge_sha25
         scorecard["fid_reconstructions"] = fid.compute().item()
         fid.reset()
         generator = torch.Generator(device=split.device).manual_seed(SAMPLE_SEED)
-        for start in range(0, len(split), 1000):
-            fid.update(model.sample(min(1000, len(split) - start), generator=generator), real=False)
+        for start in range(0, len(split), INFERENCE_BATCH):
+            fid.update(model.sample(min(INFERENCE_BATCH, len(split) - start), generator=generator), real=False)
         scorecard["fid_samples"] = fid.compute().item()
     per_image = {k: v.numpy() for k, v in results.per_image().items()}
     return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, per_image, scorecard)
@@ -115,8 +115,8 @@ def _fid_with_real_features(judge: Classifier, judge_sha256: str, split: ImageSp
     with _fid_lock:
         if key not in _fid_prepared:
             metric = frechet_distance(judge)
-            for start in range(0, len(split), 1000):
-                metric.update(split.batch(slice(start, start + 1000))[0], real=True)
+            for start in range(0, len(split), INFERENCE_BATCH):
+                metric.update(split.batch(slice(start, start + INFERENCE_BATCH))[0], real=True)
             _fid_prepared.clear()
             _fid_prepared[key] = metric
         return copy.deepcopy(_fid_prepared[key])
