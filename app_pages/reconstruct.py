@@ -31,7 +31,8 @@ show_row("Originals", digits.images, [
                               predicted if predicted is not None else [None] * len(digits))])
 rows, summary = [digits.images], []
 for name in chosen.models:
-    reconstructions, measured = measure_reconstructions(ui.model(name), digits.images, judge=judge)
+    reconstructions, measured = measure_reconstructions(ui.model(name), digits.images, judge=judge,
+                                                        with_ssim=False)
     rows.append(reconstructions)
     preds = measured.predictions.tolist() if measured.predictions is not None else [None] * len(digits)
     show_row(name, reconstructions, [

@@ -6,16 +6,17 @@ shape (N,), so the statistics and the app can pair them image by image.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 import torch.nn.functional as F
-from torchmetrics.functional.image import structural_similarity_index_measure
-from torchmetrics.image.fid import FrechetInceptionDistance
 
 from .data import ImageSplit
 from .losses import bce_per_image, kl_divergence
 from .models import VAE, Classifier
+
+if TYPE_CHECKING:
+    from torchmetrics.image.fid import FrechetInceptionDistance
 
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -40,6 +41,8 @@ def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
 
 def ssim(images: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
     """Per-image SSIM (torchmetrics, Gaussian 11x11 window, data_range 1.0)."""
+    # imported here: torchmetrics adds 1.4 s to the app's first page, which shows no SSIM
+    from torchmetrics.functional.image import structural_similarity_index_measure
     return structural_similarity_index_measure(images, references, data_range=1.0, reduction="none")
 
 
@@ -50,14 +53,14 @@ class ReconstructionMetrics:
     bce: torch.Tensor  # nats per image
     kl: torch.Tensor  # nats per image
     mse: torch.Tensor  # mean squared pixel error per image
-    ssim: torch.Tensor  # structural similarity to the original
+    ssim: torch.Tensor | None  # structural similarity to the original (None where not asked for)
     laplacian_variance: torch.Tensor  # of the reconstruction
     predictions: torch.Tensor | None  # the judge's class for the reconstruction
 
     def per_image(self) -> dict[str, torch.Tensor]:
         values = {"bce": self.bce, "kl": self.kl, "mse": self.mse, "ssim": self.ssim,
-                  "laplacian_variance": self.laplacian_variance}
-        return values | ({"prediction": self.predictions} if self.predictions is not None else {})
+                  "laplacian_variance": self.laplacian_variance, "prediction": self.predictions}
+        return {key: value for key, value in values.items() if value is not None}
 
     def summary(self, labels: torch.Tensor | None = None) -> dict[str, float]:
         out = {key: value.double().mean().item() for key, value in self.per_image().items() if key != "prediction"}
@@ -67,8 +70,8 @@ class ReconstructionMetrics:
 
 
 @torch.no_grad()
-def measure_reconstructions(model: VAE, x: torch.Tensor, *, judge: Classifier | None = None
-                            ) -> tuple[torch.Tensor, ReconstructionMetrics]:
+def measure_reconstructions(model: VAE, x: torch.Tensor, *, judge: Classifier | None = None,
+                            with_ssim: bool = True) -> tuple[torch.Tensor, ReconstructionMetrics]:
     """Reconstruct a batch from its posterior means; return the reconstructions and their measures."""
     x = x.to(model.device)
     mu, logvar = model.encode(x)
@@ -76,7 +79,7 @@ def measure_reconstructions(model: VAE, x: torch.Tensor, *, judge: Classifier | 
     rec = torch.sigmoid(logits)
     return rec, ReconstructionMetrics(
         bce=bce_per_image(logits, x), kl=kl_divergence(mu, logvar), mse=(rec - x).square().flatten(1).mean(dim=1),
-        ssim=ssim(rec, x), laplacian_variance=laplacian_variance(rec),
+        ssim=ssim(rec, x) if with_ssim else None, laplacian_variance=laplacian_variance(rec),
         predictions=judge.predict(rec) if judge is not None else None)
 
 
@@ -118,6 +121,7 @@ class PenultimateFeatures(torch.nn.Module):
 def frechet_distance(classifier: Classifier) -> FrechetInceptionDistance:
     """A torchmetrics FID whose real-image statistics survive `reset()`: feed the test images once
     with real=True, then for each model reset(), feed its images with real=False, compute()."""
+    from torchmetrics.image.fid import FrechetInceptionDistance  # imported here, as in `ssim`
     metric = FrechetInceptionDistance(feature=PenultimateFeatures(classifier), normalize=True,
                                       reset_real_features=False)
     return metric.to(next(classifier.parameters()).device)
