@@ -22,7 +22,7 @@ import torch
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from vae_lab import checkpoints  # noqa: E402
-from vae_lab.metrics import INFERENCE_BATCH  # noqa: E402
+from vae_lab.data import INFERENCE_BATCH  # noqa: E402
 from vae_lab.report import mnist_models  # noqa: E402
 from vae_lab.scorecard import load_test_split  # noqa: E402
 

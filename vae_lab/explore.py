@@ -6,8 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .data import ImageSplit
-from .metrics import INFERENCE_BATCH
+from .data import INFERENCE_BATCH, ImageSplit
 from .models import VAE
 
 # The notebook's interpolation pairs, as (from digit, to digit): endpoints are its selected test digits.
@@ -53,8 +52,7 @@ def traversal_grid(model: VAE, z: torch.Tensor, *, dims: tuple[int, int] = (0, 1
 @torch.no_grad()
 def latent_means(model: VAE, split: ImageSplit, *, batch_size: int = INFERENCE_BATCH) -> np.ndarray:
     """The posterior mean of every image of `split`: (N, latent_dim)."""
-    parts = [model.encode(split.batch(slice(i, i + batch_size))[0].to(model.device)).mu
-             for i in range(0, len(split), batch_size)]
+    parts = [model.encode(x.to(model.device)).mu for x, _ in split.batches(batch_size)]
     return torch.cat(parts).cpu().numpy()
 
 

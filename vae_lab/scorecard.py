@@ -21,8 +21,8 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from . import checkpoints
-from .data import ImageSplit, load_split
-from .metrics import INFERENCE_BATCH, classifier_accuracy, frechet_distance, laplacian_variance, reconstruction_metrics
+from .data import INFERENCE_BATCH, ImageSplit, load_split
+from .metrics import classifier_accuracy, frechet_distance, laplacian_variance, reconstruction_metrics
 from .models import Classifier
 from .train import load_judge
 
@@ -118,8 +118,8 @@ def _fid_with_real_features(judge: Classifier, judge_sha256: str, split: ImageSp
     with _fid_lock:
         if key not in _fid_prepared:
             metric = frechet_distance(judge)
-            for start in range(0, len(split), INFERENCE_BATCH):
-                metric.update(split.batch(slice(start, start + INFERENCE_BATCH))[0], real=True)
+            for x, _ in split.batches():
+                metric.update(x, real=True)
             _fid_prepared.clear()
             _fid_prepared[key] = metric
         return copy.deepcopy(_fid_prepared[key])

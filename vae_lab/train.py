@@ -22,7 +22,7 @@ from . import __version__, checkpoints
 from .checkpoints import Checkpoint
 from .data import ImageSplit, check_dataset, load_split
 from .losses import PerceptualLoss, bce_per_image, kl_divergence
-from .metrics import INFERENCE_BATCH, classifier_accuracy, reconstruction_metrics
+from .metrics import classifier_accuracy, reconstruction_metrics
 from .models import VAE, Classifier
 
 KINDS = ("classifier", "plain", "dfc", "vaegan-hinge", "vaegan-wgan")
@@ -210,8 +210,7 @@ class ClassifierObjective(Objective):
 
     @torch.no_grad()
     def evaluate(self, split):
-        loss = sum(self.losses(*split.batch(slice(start, start + INFERENCE_BATCH)))["loss"].item()
-                   * min(INFERENCE_BATCH, len(split) - start) for start in range(0, len(split), INFERENCE_BATCH))
+        loss = sum(self.losses(x, y)["loss"].item() * x.shape[0] for x, y in split.batches())
         return {"loss": loss / len(split), "accuracy": classifier_accuracy(self.model, split)}
 
 
@@ -267,8 +266,7 @@ class VAEObjective(Objective):
         """The training objective on the test split (same function, same reduction), plus the
         deterministic reconstruction metrics every report uses."""
         totals: dict[str, float] = {}
-        for start in range(0, len(split), INFERENCE_BATCH):
-            x, _ = split.batch(slice(start, start + INFERENCE_BATCH))
+        for x, _ in split.batches():
             for key, value in self.losses(x).items():
                 totals[f"val_{key}"] = totals.get(f"val_{key}", 0.0) + value.item() * x.shape[0]
         out = {key: value / len(split) for key, value in totals.items()}

@@ -22,6 +22,12 @@ from .train import KINDS, load_judge
 KIND_LABELS = {"plain": "plain VAE", "dfc": "DFC VAE", "vaegan-hinge": "VAE-GAN, hinge",
                "vaegan-wgan": "VAE-GAN, Wasserstein", "classifier": "classifier"}
 DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+
+
+def model_label(name: str, kind: str) -> str:
+    return f"{KIND_LABELS.get(kind, kind)}: {name}"
+
+
 SOURCES = {"random": "Test set: random sample", "classes": "Test set: one per class",
            "index": "Test set: by index", "notebook": "The notebook's ten digits",
            "upload": "Upload images", "draw": "Draw a digit"}
@@ -108,6 +114,7 @@ class Digits:
 class Selection:
     dataset: str = "mnist"
     models: list[str] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # model name -> kind, for every model offered
     digits: Digits | None = None
     data_error: str = ""  # why the test set could not be loaded, if it could not
 
@@ -130,11 +137,11 @@ def sidebar() -> Selection:
     chosen.dataset = st.sidebar.radio("Dataset", datasets, format_func=DATASET_LABELS.get, horizontal=True,
                                       key="dataset")
     options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (KINDS.index(c.kind), c.name))
-    kinds = {c.name: c.kind for c in options}
+    chosen.kinds = kinds = {c.name: c.kind for c in options}
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
     chosen.models = st.sidebar.multiselect(
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
-        format_func=lambda name: f"{KIND_LABELS.get(kinds[name], kinds[name])}: {name}",
+        format_func=lambda name: model_label(name, kinds[name]),
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
     try:
         test_set(chosen.dataset)
@@ -262,9 +269,7 @@ def enlarge(images, scale: int = 4) -> np.ndarray:
 
 
 def pick_model(chosen: Selection, *, key: str) -> str:
-    kinds = {c.name: c.kind for c in checkpoints.available(dataset=chosen.dataset)}
-    return st.selectbox("Model", chosen.models, key=key,
-                        format_func=lambda name: f"{KIND_LABELS.get(kinds.get(name), kinds.get(name))}: {name}")
+    return st.selectbox("Model", chosen.models, key=key, format_func=lambda name: model_label(name, chosen.kinds[name]))
 
 
 def pick_digit(digits: Digits, label: str, *, key: str, default: int = 0) -> int:

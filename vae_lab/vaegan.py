@@ -17,7 +17,7 @@ import torch
 from .data import ImageSplit
 from .losses import (adaptive_weight, feature_distance, generator_loss, gradient_penalty, hinge_critic_loss,
                      kl_divergence, wasserstein_critic_loss)
-from .metrics import INFERENCE_BATCH, reconstruction_metrics
+from .metrics import reconstruction_metrics
 from .models import VAE, Critic, frozen
 from .train import Objective, _step, _uncompiled, kl_weight, load_judge
 
@@ -137,8 +137,7 @@ class VAEGANObjective(Objective):
         """The training objectives on the test split (same functions, same reductions), plus the
         deterministic reconstruction metrics."""
         totals: dict[str, float] = {}
-        for start in range(0, len(split), INFERENCE_BATCH):
-            x, _ = split.batch(slice(start, start + INFERENCE_BATCH))
+        for x, _ in split.batches():
             mu, logvar, reconstructions, prior = self.reconstruct(x)
             terms = self.vae_terms(x, mu, logvar, reconstructions, prior)
             with torch.enable_grad():  # the Wasserstein gradient penalty differentiates the critic
