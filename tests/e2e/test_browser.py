@@ -84,7 +84,7 @@ def choose(page, label: str, option: str):
     page.get_by_role("option", name=option, exact=True).click()
 
 
-def picker_offers(page, option: str, *, within_s: float = 60) -> bool:
+def picker_offers(page, option: str, *, within_s: float = 120) -> bool:
     """Open the model picker until it offers `option` (the app redraws the sidebar just after a job ends)."""
     deadline = time.time() + within_s
     while time.time() < deadline:
