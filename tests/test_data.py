@@ -2,7 +2,7 @@ import pytest
 import torch
 from torchvision import datasets
 
-from vae_lab.data import DataMissingError, load_split
+from vae_lab.data import DataMissingError, data_root, load_split
 
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
@@ -37,3 +37,25 @@ def test_missing_data_names_the_root_the_layout_and_the_variable(tmp_path, monke
 def test_unknown_dataset_lists_the_choices():
     with pytest.raises(AssertionError, match="fashion-mnist"):
         load_split("cifar10", train=False)
+
+
+@pytest.mark.parametrize("dataset, source", [("mnist", datasets.MNIST), ("fashion-mnist", datasets.FashionMNIST)])
+@pytest.mark.parametrize("train", [False, True])
+def test_splits_hold_exactly_what_torchvision_reads(dataset, source, train):
+    split = load_split(dataset, train=train)
+    reference = source(str(data_root()), train=train, download=False)
+    assert torch.equal(split.images[:, 0], reference.data) and torch.equal(split.labels, reference.targets)
+
+
+def test_fashion_class_names_are_torchvisions():
+    assert load_split("fashion-mnist", train=False).class_names == datasets.FashionMNIST.classes
+
+
+def test_a_truncated_data_file_says_which_file_and_what_to_do(tmp_path):
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    good = data_root() / "MNIST" / "raw"
+    (raw / "t10k-images-idx3-ubyte").write_bytes((good / "t10k-images-idx3-ubyte").read_bytes()[:5000])
+    (raw / "t10k-labels-idx1-ubyte").write_bytes((good / "t10k-labels-idx1-ubyte").read_bytes())
+    with pytest.raises(DataMissingError, match="t10k-images-idx3-ubyte is not a complete idx file.*Delete it"):
+        load_split("mnist", train=False, root=tmp_path)

@@ -2,23 +2,29 @@
 
 Training never goes through a DataLoader: a split is loaded once as a uint8 tensor on the
 device and each batch is an index into it, scaled to [0, 1] there (see `ImageSplit.batch`).
+
+The files are torchvision's layout (`<root>/MNIST/raw/t10k-images-idx3-ubyte`, ...) and
+torchvision.datasets fetches them when they are missing; reading them is ours, a few lines,
+because importing torchvision costs the app about a second of its start-up.
 """
 from __future__ import annotations
 
+import math
 import os
+import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import torch
-from torchvision import datasets
 
-DATASETS = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}
-FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder per data set
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
-    "fashion-mnist": list(datasets.FashionMNIST.classes),
+    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                      "Ankle boot"],
 }
 # The reference notebook's hand-picked MNIST test digits, one per class (0 to 9).
 SELECTED_TEST_DIGITS = (5531, 2553, 1432, 4526, 9960, 6860, 6987, 3720, 5003, 9472)
@@ -34,7 +40,7 @@ def data_root() -> Path:
 
 
 def check_dataset(dataset: str) -> str:
-    assert dataset in DATASETS, f"unknown dataset {dataset!r}: choose one of {sorted(DATASETS)}"
+    assert dataset in FOLDERS, f"unknown dataset {dataset!r}: choose one of {sorted(FOLDERS)}"
     return dataset
 
 
@@ -99,16 +105,35 @@ def load_split(dataset: str = "mnist", *, train: bool, device: torch.device | st
 
 @lru_cache(maxsize=8)
 def _load_cpu_split(dataset: str, train: bool, root: Path) -> ImageSplit:
-    source = DATASETS[dataset]
+    prefix = "train" if train else "t10k"
+    images_file, labels_file = (root / FOLDERS[dataset] / "raw" / f"{prefix}-{name}-ubyte"
+                                for name in ("images-idx3", "labels-idx1"))
+    if not (images_file.exists() and labels_file.exists()):
+        _download(dataset, root)
+    images = _read_idx(images_file).unsqueeze(1).contiguous()  # (N, 1, 28, 28) uint8
+    return ImageSplit(dataset, train, images, _read_idx(labels_file).long())
+
+
+def _read_idx(path: Path) -> torch.Tensor:
+    """An idx file of unsigned bytes: 0x00 0x00 0x08, the number of dimensions, big-endian int32 sizes, the data."""
+    raw = path.read_bytes()
+    ndim = raw[3] if len(raw) >= 4 and raw[:3] == b"\x00\x00\x08" else 0
+    offset = 4 + 4 * ndim
+    shape = struct.unpack(f">{ndim}i", raw[4:offset]) if ndim and len(raw) >= offset else None
+    if shape is None or len(raw) != offset + math.prod(shape):
+        raise DataMissingError(f"{path} is not a complete idx file of unsigned bytes ({len(raw):,} bytes). "
+                               f"Delete it and run again to fetch it, or copy it again from a good data root.")
+    return torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, offset=offset).reshape(shape).copy())
+
+
+def _download(dataset: str, root: Path) -> None:
+    from torchvision import datasets  # only here: importing torchvision slows the app's start by ~1 s
+
+    source = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[dataset]
     try:
-        ds = source(str(root), train=train, download=False)
-    except RuntimeError:  # torchvision's "Dataset not found": try to fetch it, once
-        try:
-            ds = source(str(root), train=train, download=True)
-        except Exception as error:  # offline, proxy, checksum ... all end the same way
-            raise DataMissingError(_missing_message(dataset, root, error)) from error
-    images = ds.data.unsqueeze(1).contiguous()  # (N, 1, 28, 28) uint8
-    return ImageSplit(dataset, train, images, ds.targets.long())
+        source(str(root), download=True)  # fetches both splits into <root>/<folder>/raw
+    except Exception as error:  # offline, proxy, checksum ... all end the same way
+        raise DataMissingError(_missing_message(dataset, root, error)) from error
 
 
 def _missing_message(dataset: str, root: Path, error: Exception) -> str:
