@@ -18,10 +18,13 @@ names = chosen.class_names
 
 
 def show_row(title: str, images, captions: list[str]) -> None:
+    # One picture per row with its captions in gapless columns of the same width beneath (a picture per
+    # digit costs the first page ~0.5 s), each digit at most 120 px wide so that one upload stays small.
     st.markdown(f"**{title}**")
-    for column, image, caption in zip(st.columns(len(images)), images, captions):
-        column.image(ui.enlarge(image), width="stretch")
-        column.caption(caption)
+    with st.container(width=120 * len(images)):
+        st.image(image_grid([images], pad=1, scale=4), width="stretch")
+        for column, caption in zip(st.columns(len(images), gap=None), captions):
+            column.caption(caption)
 
 
 predicted = judge.predict(digits.images) if judge is not None else None
@@ -29,20 +32,19 @@ show_row("Originals", digits.images, [
     f"{caption}  \nLV {lv:.3f}" + (f"  \npred **{names[int(p)]}**" if predicted is not None else "")
     for caption, lv, p in zip(digits.captions, laplacian_variance(digits.images).tolist(),
                               predicted if predicted is not None else [None] * len(digits))])
-rows, summary = [digits.images], []
+rows = [digits.images]
 for name in chosen.models:
     reconstructions, measured = measure_reconstructions(ui.model(name), digits.images, judge=judge,
                                                         with_ssim=False)
     rows.append(reconstructions)
     preds = measured.predictions.tolist() if measured.predictions is not None else [None] * len(digits)
-    show_row(name, reconstructions, [
-        f"BCE {bce:.0f}  \nLV {lv:.3f}" + (f"  \npred **{names[p]}**" if p is not None else "")
-        for bce, lv, p in zip(measured.bce.tolist(), measured.laplacian_variance.tolist(), preds)])
     known = [(p, y) for p, y in zip(preds, digits.labels) if p is not None and y is not None]
-    summary.append({"model": name, "mean BCE (nats)": measured.bce.mean().item(),
-                    "mean Laplacian variance": measured.laplacian_variance.mean().item(),
-                    "classifier agrees with the label": f"{sum(p == y for p, y in known)}/{len(known)}" if known else "-"})
+    agrees = f", classifier agrees with the label {sum(p == y for p, y in known)}/{len(known)}" if known else ""
+    # The row's means in its title, not in a table: st.dataframe would import pandas, ~0.4 s of the first page.
+    show_row(f"{name}: mean BCE {measured.bce.mean():.1f}, mean LV {measured.laplacian_variance.mean():.3f}{agrees}",
+             reconstructions, [
+                 f"BCE {bce:.0f}  \nLV {lv:.3f}" + (f"  \npred **{names[p]}**" if p is not None else "")
+                 for bce, lv, p in zip(measured.bce.tolist(), measured.laplacian_variance.tolist(), preds)])
 
-st.dataframe(summary, hide_index=True)
 st.download_button("Download the grid as PNG", png_bytes(image_grid(rows, scale=3)), file_name="reconstructions.png",
                    mime="image/png", icon=":material/download:")

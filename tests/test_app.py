@@ -1,6 +1,7 @@
 """The Streamlit app under AppTest, with the shipped checkpoints, as a new user would meet it."""
 import io
 import json
+import re
 import time
 
 import numpy as np
@@ -60,17 +61,24 @@ def test_shipped_checkpoints_are_the_default_models(app):
                                                                                  "vaegan-wgan"] if n in vae_names]
 
 
+def row_titles(at: AppTest) -> list[str]:
+    """The Reconstruct page's bold row titles, "Originals" then "<model>: mean BCE ...", one per row."""
+    return [m.value.strip("*") for m in at.markdown if m.value.startswith("**")]
+
+
 def test_reconstruct_shows_originals_then_one_row_per_model_with_numbers(app):
     models = app.sidebar.multiselect(key="models-mnist").value
-    rows = [m.value for m in app.markdown if m.value.startswith("**")]
-    assert rows == ["**Originals**"] + [f"**{m}**" for m in models]
+    titles = row_titles(app)
+    assert [t.split(":")[0] for t in titles] == ["Originals"] + models
+    for title in titles[1:]:
+        assert re.fullmatch(r"[\w-]+: mean BCE \d+\.\d, mean LV 0\.\d{3}, classifier agrees with the label [0-8]/8", title)
     assert sum(c.startswith("BCE ") and "LV" in c and "pred" in c for c in captions(app)) == 8 * len(models)
     assert app.get("download_button")[0].proto.label == "Download the grid as PNG"
 
 
 def test_choosing_models_and_switching_the_data_source(app):
     app.sidebar.multiselect(key="models-mnist").set_value(["plain"]).run()
-    assert [m.value for m in ok(app).markdown if m.value.startswith("**")] == ["**Originals**", "**plain**"]
+    assert [t.split(":")[0] for t in row_titles(ok(app))] == ["Originals", "plain"]
     app.sidebar.selectbox(key="source").set_value("classes").run()
     classes = [c.split("  ")[0].split(" ")[1] for c in captions(ok(app)) if c.startswith("#")]
     assert classes == [f"({d})" for d in range(10)]
