@@ -59,3 +59,13 @@ def test_a_truncated_data_file_says_which_file_and_what_to_do(tmp_path):
     (raw / "t10k-labels-idx1-ubyte").write_bytes((good / "t10k-labels-idx1-ubyte").read_bytes())
     with pytest.raises(DataMissingError, match="t10k-images-idx3-ubyte is not a complete idx file.*Delete it"):
         load_split("mnist", train=False, root=tmp_path)
+
+
+def test_missing_files_are_fetched_through_torchvision_then_read(tmp_path, monkeypatch):
+    def fake_download(self):  # what torchvision's download leaves behind, without a network
+        (tmp_path / "MNIST" / "raw").mkdir(parents=True)
+        for source in (data_root() / "MNIST" / "raw").iterdir():
+            (tmp_path / "MNIST" / "raw" / source.name).symlink_to(source.resolve())
+    monkeypatch.setattr(datasets.MNIST, "download", fake_download)
+    fetched = load_split("mnist", train=False, root=tmp_path)
+    assert torch.equal(fetched.images, load_split("mnist", train=False).images)
