@@ -52,8 +52,9 @@ def test_set_seconds(vae, batch_size: int = INFERENCE_BATCH) -> float:
 
 
 def app_cold_start() -> tuple[float, float | None]:
-    """Seconds from `streamlit run` to a healthy server, and to the whole first page (originals, every
-    default model's reconstructions, the summary) in a browser that is already open (as a visitor's is: its own start-up is not the app's)."""
+    """Seconds from `streamlit run` to a healthy server, and to the whole first page (originals and every
+    default model's row) in a browser that is already open (as a visitor's is: its own start-up is not
+    the app's)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -110,6 +111,7 @@ def main() -> None:
             pages = sorted(page for _, page in starts)
             print(f"first page complete (every model's row): median {statistics.median(pages):.1f} s, "
                   f"range {pages[0]:.1f}-{pages[-1]:.1f} s ({', '.join(f'{p:.1f}' for p in pages)})")
+
 
 if __name__ == "__main__":
     main()
