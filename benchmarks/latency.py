@@ -43,11 +43,11 @@ def decode_latency_ms(vae, repeats: int = 2000) -> tuple[float, float]:
 
 @torch.inference_mode()
 def test_set_seconds(vae, batch_size: int = INFERENCE_BATCH) -> float:
-    x = load_test_split("mnist").float_images()
-    vae.reconstruct(x[:batch_size])  # warm-up
+    split = load_test_split("mnist")
+    vae.reconstruct(split.batch(slice(0, batch_size))[0])  # warm-up
     start = time.perf_counter()
-    for i in range(0, len(x), batch_size):
-        vae.reconstruct(x[i:i + batch_size])
+    for x, _ in split.batches(batch_size):
+        vae.reconstruct(x)
     return time.perf_counter() - start
 
 

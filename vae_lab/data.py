@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder per data set
+FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder and class name per data set
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -129,9 +129,8 @@ def _read_idx(path: Path) -> torch.Tensor:
 def _download(dataset: str, root: Path) -> None:
     from torchvision import datasets  # only here: importing torchvision slows the app's start by ~1 s
 
-    source = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}[dataset]
     try:
-        source(str(root), download=True)  # fetches both splits into <root>/<folder>/raw
+        getattr(datasets, FOLDERS[dataset])(str(root), download=True)  # fetches both splits into <root>/<folder>/raw
     except Exception as error:  # offline, proxy, checksum ... all end the same way
         raise DataMissingError(_missing_message(dataset, root, error)) from error
 
