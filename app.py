@@ -7,7 +7,7 @@ file without this script, and so without the sidebar, on a server's first reques
 """
 import streamlit as st
 
-from vae_lab import ui
+from vae_lab import training_panel, ui
 
 st.set_page_config(page_title="vae_lab: blurry VAEs and perceptual losses", page_icon=":material/blur_on:",
                    layout="wide")
@@ -19,5 +19,5 @@ pages = st.navigation([
     st.Page("app_pages/models.py", title="Models", icon=":material/table_chart:"),
 ])
 ui.sidebar()
-ui.training_panel()
+training_panel.render()
 pages.run()

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from vae_lab import checkpoints  # noqa: E402
 from vae_lab.data import INFERENCE_BATCH  # noqa: E402
-from vae_lab.report import mnist_models  # noqa: E402
+from vae_lab.blur import vae_names  # noqa: E402
 from vae_lab.scorecard import load_test_split  # noqa: E402
 
 
@@ -96,7 +96,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, CPU inference")
     print(f"{'model':14} {'decode 1: median ms':>20} {'p99 ms':>8} {'10,000 test images: s':>23}")
-    for name in mnist_models():
+    for name in vae_names("mnist"):
         vae = checkpoints.load(name)
         median, p99 = decode_latency_ms(vae)
         print(f"{name:14} {median:20.3f} {p99:8.3f} {test_set_seconds(vae):23.2f}", flush=True)

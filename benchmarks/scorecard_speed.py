@@ -14,12 +14,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ["VAE_LAB_CACHE"] = tempfile.mkdtemp()  # cold: nothing computed before
-from vae_lab.report import mnist_models  # noqa: E402
-from vae_lab.scorecard import analyse, load_test_split  # noqa: E402
+from vae_lab.blur import vae_names
+from vae_lab.scorecard import analyse, load_test_split
 
 
 def main() -> None:
-    names = mnist_models()
+    names = vae_names("mnist")
     load_test_split("mnist")  # reading the files is not the scorecard's work
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads; models: {', '.join(names)}")
     start = time.perf_counter()

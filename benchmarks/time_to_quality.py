@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_lab.train import TrainConfig, pick_device, train  # noqa: E402
+from vae_lab.config import PRECISIONS, TrainConfig, pick_device
+from vae_lab.train import train
 
 TARGETS = {"dfc": ("accuracy", ">=", 0.954), "plain": ("bce", "<=", 113.0)}
 
@@ -32,17 +33,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--kl-warmup-steps", type=int, default=2000)
-    parser.add_argument("--perceptual-layers", nargs="+", default=["conv1", "conv2"],
-                        help="DFC layers, weight 1.0 each (the shipped DFC VAE uses conv1 conv2 conv3)")
-    parser.add_argument("--bf16", action="store_true")
+    parser.add_argument("--perceptual-layers", nargs="+", default=["conv1", "conv2", "conv3"],
+                        help="DFC layers, weight 1.0 each (the shipped DFC VAE's)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="auto")
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     metric, direction, target = TARGETS[args.kind]
     device = pick_device(args.device)
     config = TrainConfig(kind=args.kind, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         kl_warmup_steps=args.kl_warmup_steps, bf16=args.bf16, device=args.device, name="ttq",
-                         perceptual_layers=args.perceptual_layers,
-                         perceptual_weights=[1.0] * len(args.perceptual_layers))
+                         kl_warmup_steps=args.kl_warmup_steps, precision=args.precision, device=args.device,
+                         name="ttq", perceptual_layers=dict.fromkeys(args.perceptual_layers, 1.0))
     print(f"{args.kind} on {device} ({torch.get_num_threads()} CPU threads), torch {torch.__version__}: {config}")
     state = {"training": 0.0, "epoch_start": time.perf_counter(), "reached": None}
 

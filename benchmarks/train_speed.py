@@ -20,12 +20,14 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_lab.data import data_root, load_split  # noqa: E402
-from vae_lab.train import KINDS, TrainConfig, make_objective, pick_device  # noqa: E402
+from vae_lab.data import data_root, load_split
+from vae_lab.config import KINDS, TrainConfig, pick_device
+from vae_lab.train import make_objective
 
 
 def objective_for(kind: str, device: torch.device, *, batch_size: int, bf16: bool, channels_last: bool):
-    config = TrainConfig(kind=kind, batch_size=batch_size, bf16=bf16, channels_last=channels_last, device=str(device),
+    config = TrainConfig(kind=kind, batch_size=batch_size, precision="bf16" if bf16 else "fp32",
+                         channels_last=channels_last, device=str(device),
                          warmup_steps=0)
     split = load_split("mnist", train=True, device=device)
     objective = make_objective(config, device, split)
@@ -50,7 +52,8 @@ def time_steps(step, batches, warmup: int) -> float:
     return seen / (time.perf_counter() - start)
 
 
-def vae_lab_way(kind: str, device: torch.device, images: int, batch_size: int, bf16: bool, channels_last: bool) -> float:
+def vae_lab_way(kind: str, device: torch.device, images: int, batch_size: int, bf16: bool,
+                channels_last: bool) -> float:
     objective, split, fmt = objective_for(kind, device, batch_size=batch_size, bf16=bf16, channels_last=channels_last)
     order = torch.randperm(len(split), device=device)[:images]
 

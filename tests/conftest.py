@@ -17,7 +17,8 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 def tiny_checkpoints(tmp_path_factory) -> Path:
     """A checkpoint folder holding a classifier trained for two epochs on 2,048 images (a few
     seconds), set as $VAE_LAB_CHECKPOINTS for the whole session so no test depends on shipped files."""
-    from vae_lab.train import TrainConfig, train
+    from vae_lab.config import TrainConfig
+    from vae_lab.train import train
 
     folder = tmp_path_factory.mktemp("checkpoints")
     previous = os.environ.get("VAE_LAB_CHECKPOINTS")
@@ -34,7 +35,7 @@ def tiny_checkpoints(tmp_path_factory) -> Path:
 @pytest.fixture
 def tiny_config():
     """A factory of recipes that train in about a second: 256 training and 128 test images."""
-    from vae_lab.train import TrainConfig
+    from vae_lab.config import TrainConfig
 
     def make(**overrides) -> TrainConfig:
         values = dict(epochs=1, batch_size=32, train_limit=256, test_limit=128, device="cpu", log_every=1)

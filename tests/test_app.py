@@ -14,9 +14,10 @@ from streamlit.testing.v1 import AppTest
 from conftest import REPO
 from vae_lab import checkpoints
 from vae_lab.jobs import JobError, JobManager
-from vae_lab.train import TrainConfig
+from vae_lab.config import TrainConfig
 
-PAGES = ["app_pages/reconstruct.py", "app_pages/latent_explorer.py", "app_pages/interpolation.py", "app_pages/blur_analysis.py",
+PAGES = ["app_pages/reconstruct.py", "app_pages/latent_explorer.py", "app_pages/interpolation.py",
+         "app_pages/blur_analysis.py",
          "app_pages/models.py"]
 SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR]
 
@@ -71,7 +72,8 @@ def test_reconstruct_shows_originals_then_one_row_per_model_with_numbers(app):
     titles = row_titles(app)
     assert [t.split(":")[0] for t in titles] == ["Originals"] + models
     for title in titles[1:]:
-        assert re.fullmatch(r"[\w-]+: mean BCE \d+\.\d, mean LV 0\.\d{3}, classifier agrees with the label [0-8]/8", title)
+        assert re.fullmatch(r"[\w-]+: mean BCE \d+\.\d, mean LV 0\.\d{3}, "
+                            r"classifier agrees with the label [0-8]/8", title)
     assert sum(c.startswith("BCE ") and "LV" in c and "pred" in c for c in captions(app)) == 8 * len(models)
     assert app.get("download_button")[0].proto.label == "Download the grid as PNG"
 

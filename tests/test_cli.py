@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from vae_lab.cli import main
 from conftest import REPO
 
@@ -53,5 +55,21 @@ def test_module_entry_point_prints_help():
     result = subprocess.run([sys.executable, "-m", "vae_lab", "train", "--help"], capture_output=True, text=True,
                             env=env, cwd=REPO, timeout=120)
     assert result.returncode == 0
-    for option in ["--kind", "--perceptual-layers", "--perceptual-weights", "--resume", "--bf16", "--latent-dim"]:
+    for option in ["--kind", "--perceptual-layers", "--critic-layers", "--resume", "--precision", "--bf16",
+                   "--latent-dim"]:
         assert option in result.stdout
+
+
+def test_layer_weights_are_given_as_layer_equals_weight(tiny_checkpoints, tmp_path, capsys):
+    code = main(["train", "--kind", "dfc", "--epochs", "1", "--train-limit", "64", "--test-limit", "32",
+                 "--device", "cpu", "--out-dir", str(tmp_path), "--name", "cli-dfc", "--quiet",
+                 "--perceptual-layers", "conv1=0.5", "conv3"])
+    assert code == 0
+    recipe = json.loads((tmp_path / "cli-dfc.json").read_text())["recipe"]
+    assert recipe["perceptual_layers"] == {"conv1": 0.5, "conv3": 1.0}
+
+
+def test_a_bad_layer_weight_says_how_to_write_one(capsys):
+    with pytest.raises(SystemExit):
+        main(["train", "--kind", "dfc", "--perceptual-layers", "conv1=heavy"])
+    assert "write a layer as NAME or NAME=WEIGHT" in capsys.readouterr().err

@@ -35,7 +35,7 @@ def test_missing_data_names_the_root_the_layout_and_the_variable(tmp_path, monke
 
 
 def test_unknown_dataset_lists_the_choices():
-    with pytest.raises(AssertionError, match="fashion-mnist"):
+    with pytest.raises(ValueError, match="fashion-mnist"):
         load_split("cifar10", train=False)
 
 

@@ -56,7 +56,7 @@ def test_paired_comparison_of_identical_sets_finds_nothing():
 
 
 def test_paired_comparison_refuses_unpaired_inputs():
-    with pytest.raises(AssertionError, match="equally long"):
+    with pytest.raises(ValueError, match="equally long"):
         paired_comparison(np.ones(3), np.ones(4), name_a="A", name_b="B")
 
 

@@ -11,7 +11,7 @@ from vae_lab.train import train
 @pytest.fixture(scope="module")
 def two_models(tiny_checkpoints):
     """A plain and a DFC VAE trained for a few seconds, written beside the tiny classifier."""
-    from vae_lab.train import TrainConfig
+    from vae_lab.config import TrainConfig
     for kind in ("plain", "dfc"):
         train(TrainConfig(kind=kind, name=f"tiny-{kind}", epochs=1, batch_size=32, train_limit=256,
                           test_limit=64, device="cpu"), out_dir=tiny_checkpoints)

@@ -5,12 +5,13 @@
     vae = vae_lab.load("dfc")            # an eval-mode VAE
     images = vae.sample(16)              # (16, 1, 28, 28) in [0, 1]
 """
-__version__ = "0.1.0"  # set before the imports below: train.py records it in checkpoints
+__version__ = "0.2.0"  # set before the imports below: train.py records it in checkpoints
 
-from .checkpoints import Checkpoint, CheckpointError, available, find, load  # noqa: E402
-from .data import DataMissingError, load_split  # noqa: E402
-from .models import VAE, Classifier, Critic, Posterior  # noqa: E402
-from .train import TrainConfig, TrainEvent, TrainingDiverged, train  # noqa: E402
+from .checkpoints import Checkpoint, CheckpointError, available, find, load
+from .data import DataMissingError, load_split
+from .models import VAE, Classifier, Critic, Posterior
+from .config import TrainConfig
+from .train import TrainEvent, TrainingDiverged, train
 
 __all__ = ["Checkpoint", "CheckpointError", "Classifier", "Critic", "DataMissingError", "Posterior",
            "TrainConfig", "TrainEvent", "TrainingDiverged", "VAE", "available", "find", "load",

@@ -16,15 +16,19 @@ import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from .config import default_name
 from .models import VAE, Classifier, Critic
 
 FORMAT = "vae_lab.checkpoint/1"
-SHIPPED_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
+_PACKAGE = Path(__file__).resolve().parent
+# The shipped checkpoints: inside the package when installed with pip, else the repository's checkpoints/.
+SHIPPED_DIR = _PACKAGE / "shipped" if (_PACKAGE / "shipped").is_dir() else _PACKAGE.parent / "checkpoints"
 REQUIRED_KEYS = ("format", "kind", "architecture", "dataset", "files")
 
 
@@ -180,10 +184,29 @@ def load_into(module: torch.nn.Module, ckpt: Checkpoint, role: str = "model") ->
     return module
 
 
-def load(name_or_path: str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
-    """The checkpoint's model in eval mode on `device`: a `VAE` or, for kind classifier, a `Classifier`."""
-    ckpt = find(name_or_path)
+def load(checkpoint: Checkpoint | str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+    """The checkpoint's model in eval mode on `device`: a `VAE` or, for kind classifier, a `Classifier`.
+    `checkpoint`: a `Checkpoint` already read, or a name or path to find."""
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else find(checkpoint)
     return load_into(build(ckpt), ckpt).to(device).eval()
+
+
+class Judge(NamedTuple):
+    """A data set's classifier, frozen for good (eval mode, no gradients, owned by no optimiser):
+    it judges reconstructions and, for the DFC VAE, defines the perceptual loss."""
+
+    classifier: Classifier
+    checkpoint: Checkpoint
+
+
+def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "") -> Judge | None:
+    """The classifier checkpoint `name` (default: the data set's own, `classifier` for MNIST,
+    `fashion-mnist-classifier` for Fashion-MNIST), or None if there is none for `dataset`."""
+    name = name or default_name("classifier", dataset)
+    found = [c for c in available(kind="classifier", dataset=dataset) if c.name == name]
+    if not found:
+        return None
+    return Judge(load(found[0], device).requires_grad_(False), found[0])
 
 
 def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Module],
@@ -198,15 +221,19 @@ def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Mod
     if train_state:
         payloads["train_state"] = train_state
     for role, tensors in payloads.items():
-        filename = f"{name}.safetensors" if role == "model" else f"{name}.{role.replace('_', '-')}.safetensors"
+        filename = _filename(name, role)
         path = folder / filename
-        atomic_write(path, lambda tmp: save_file({k: v.detach().contiguous().cpu()
-                                                   for k, v in tensors.items()}, str(tmp)))
+        cpu_tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+        atomic_write(path, lambda tmp, cpu_tensors=cpu_tensors: save_file(cpu_tensors, str(tmp)))
         files[role] = {"file": filename, "sha256": sha256_file(path)}
     full_meta = {"format": FORMAT, **meta, "files": files}
     json_path = folder / f"{name}.json"
     atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
     return Checkpoint(json_path, full_meta)
+
+
+def _filename(name: str, role: str) -> str:
+    return f"{name}.safetensors" if role == "model" else f"{name}.{role.replace('_', '-')}.safetensors"
 
 
 def atomic_write(path: Path, write) -> None:

@@ -1,30 +1,47 @@
-"""`python -m vae_lab train | evaluate`: the command line over the same code the app uses."""
+"""`vae-lab` (or `python -m vae_lab`) train | evaluate | report: the command line over the same code the app uses."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 import time
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, fields
 from pathlib import Path
 
-import torch
-
 from . import checkpoints
-from .train import KINDS, TrainConfig, TrainEvent, pick_device, train
+from .config import DEVICES, KINDS, PRECISIONS, TrainConfig, pick_device
+from .data import DATASETS
 
 HELP = {
     "kind": f"what to train: {', '.join(KINDS)}",
     "epochs": "epochs (default: the kind's recipe)",
     "batch_size": "batch size (default: the kind's recipe)",
+    "lr": "learning rate (default: 1e-3, scaled with the batch on a GPU)",
     "kl_warmup_steps": "steps over which the KL weight ramps up to beta (default: the kind's recipe)",
-    "name": "checkpoint name (default: the kind)",
-    "train_limit": "use only the first N training images (0 = all)",
+    "name": "checkpoint name (default: the kind, prefixed with the data set unless MNIST)",
+    "perceptual_model": "DFC: the classifier checkpoint whose features define the loss (default: the data set's)",
+    "perceptual_layers": "DFC: layers of the perceptual model, as LAYER=WEIGHT (or LAYER for weight 1)",
+    "critic_layers": "VAE-GAN: critic layers in the perceptual loss, as LAYER=WEIGHT (or LAYER for weight 1)",
+    "train_limit": "use only the first N training images (0 = all; default: the kind's recipe)",
     "test_limit": "validate on only the first N test images (0 = all)",
     "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 2)",
     "gamma": "weight of the generator loss, times the adaptive weight (default: the kind's recipe)",
+    "warmup_steps": "VAE-GAN: critic-only steps before the generator loss switches on (default: the recipe)",
+    "quick": "on a CPU, take the quick recipe (a usable model in minutes) for what is not given",
+    "precision": "auto (bf16 where the hardware runs it natively, else fp32), fp32 or bf16",
+    "device": "auto (cuda, then mps, then cpu), cuda, mps or cpu",
 }
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+CHOICES = {"kind": KINDS, "device": DEVICES, "precision": PRECISIONS, "lr_schedule": ("cosine", "constant")}
+
+
+def layer_weight(text: str) -> tuple[str, float]:
+    """`conv2=0.5` -> ("conv2", 0.5); `conv2` -> ("conv2", 1.0)."""
+    name, _, weight = text.partition("=")
+    try:
+        return name, float(weight) if weight else 1.0
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a layer as NAME or NAME=WEIGHT, e.g. conv2=0.5") from None
 
 
 def _config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,15 +54,20 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = HELP.get(f.name, f.name.replace("_", " ")) + shown
         if annotation == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif annotation.startswith("dict["):
+            parser.add_argument(flag, nargs="+", type=layer_weight, default=None, metavar="LAYER=WEIGHT",
+                                help=help_text)
         elif annotation.startswith("list["):
             parser.add_argument(flag, nargs="+", type=TYPES[annotation[5:-1]], default=None, help=help_text)
         else:
             parser.add_argument(flag, type=TYPES[annotation], default=None, help=help_text,
-                                choices=KINDS if f.name == "kind" else None)
+                                choices=CHOICES.get(f.name))
+    parser.add_argument("--bf16", dest="precision", action="store_const", const="bf16",
+                        help="the same as --precision bf16")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m vae_lab", description=__doc__)
+    parser = argparse.ArgumentParser(prog="vae-lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     train_cmd = commands.add_parser("train", help="train a model and write its checkpoint after every epoch")
@@ -53,7 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="a JSON recipe (TrainConfig keys); options given here override it")
     _config_arguments(train_cmd)
     train_cmd.add_argument("--out-dir", type=Path, default=None,
-                           help="where to write the checkpoint (default: $VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints)")
+                           help="where to write the checkpoint "
+                                "(default: $VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints)")
     train_cmd.add_argument("--resume", metavar="CHECKPOINT", default=None,
                            help="continue a checkpoint's run with its recipe (options given here override it)")
     train_cmd.add_argument("--events", type=Path, default=None,
@@ -67,9 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     evaluate_cmd.add_argument("--device", default="cpu")
     evaluate_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    report_cmd = commands.add_parser("report", help="the notebook's blur experiment for every MNIST model")
+    report_cmd = commands.add_parser("report", help="the notebook's blur experiment for every model of a data set")
+    report_cmd.add_argument("--dataset", default="mnist", choices=DATASETS, help="which data set's models")
     report_cmd.add_argument("--out", type=Path, required=True, help="folder for report.html, PNG, CSV and JSON")
-    report_cmd.add_argument("--models", nargs="+", default=None, help="checkpoint names (default: every MNIST VAE)")
+    report_cmd.add_argument("--models", nargs="+", default=None, help="checkpoint names (default: the data set's VAEs)")
     report_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     report_cmd.add_argument("--device", default="cpu")
     return parser
@@ -77,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints.Checkpoint | None]:
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if getattr(args, f.name) is not None}
+    given = {key: dict(value) if key.endswith("_layers") else value for key, value in given.items()}
     base = json.loads(args.config.read_text()) if args.config else {}
     if args.resume:
         ckpt = checkpoints.find(args.resume)
@@ -84,63 +109,20 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints
     return TrainConfig.from_dict(base | given), None
 
 
-class ProgressBar:
-    """A one-line progress bar on stderr, redrawn on every step event."""
-
-    def __init__(self, stream=None, width: int = 28):
-        self.stream, self.width = stream or sys.stderr, width
-
-    def __call__(self, event: TrainEvent) -> None:
-        if event.event == "step":
-            done = event.step / event.total_steps
-            filled = int(self.width * done)
-            loss = event.metrics.get("loss", float("nan"))
-            rate = event.images_per_s
-            line = (f"\repoch {event.epoch}/{event.epochs} [{'#' * filled}{'.' * (self.width - filled)}] "
-                    f"{100 * done:5.1f}% loss {loss:9.4f} {rate:8,.0f} img/s")
-            self.stream.write(line)
-        elif event.event == "epoch":
-            shown = "  ".join(f"{k} {v:.4g}" for k, v in event.metrics.items())
-            self.stream.write(f"\repoch {event.epoch}/{event.epochs} done in {event.elapsed_s:.0f}s: {shown}\n")
-        self.stream.flush()
-
-
-class EpochPreview:
-    """After each epoch, reconstructions of the first test image of each class, written to a PNG
-    (originals on top): how a training job shows its progress."""
-
-    def __init__(self, path: Path, dataset: str):
-        from .data import load_split
-        split = load_split(dataset, train=False)
-        self.path, self.originals = path, split.batch(torch.tensor(split.one_per_class()))[0]
-
-    def __call__(self, event: TrainEvent) -> None:
-        if event.event != "epoch":
-            return
-        from .images import image_grid, png_bytes
-        model = checkpoints.load(event.checkpoint)
-        rows = [self.originals]
-        if hasattr(model, "reconstruct"):
-            with torch.no_grad():
-                rows.append(model.reconstruct(self.originals))
-        checkpoints.atomic_write(self.path, lambda tmp: tmp.write_bytes(png_bytes(image_grid(rows, scale=2))))
-
-
 def run_train(args: argparse.Namespace) -> int:
+    from .progress import ConsoleProgress, EpochPreview, JsonLinesWriter, listeners
+    from .train import train
+
     config, resume = config_from_args(args)
     device = pick_device(config.device)
     print(f"training {config.kind} '{config.name}' on {config.dataset} with {device}", file=sys.stderr)
-    listeners = [] if args.quiet else [ProgressBar()]
-    if args.events:
-        args.events.parent.mkdir(parents=True, exist_ok=True)
-        events_file = open(args.events, "a", buffering=1)
-        listeners.append(lambda event: events_file.write(json.dumps(asdict(event)) + "\n"))
-    if args.preview:
-        listeners.append(EpochPreview(args.preview, config.dataset))
-    result = train(config, out_dir=args.out_dir, resume=resume,
-                   progress=lambda event: [listen(event) for listen in listeners])
-    summary = {"checkpoint": str(result.checkpoint.json_path), "images_per_s": round(result.images_per_s, 1),
-               "elapsed_s": round(result.elapsed_s, 1), **result.metrics}
+    progress = listeners(None if args.quiet else ConsoleProgress(),
+                         JsonLinesWriter(args.events) if args.events else None,
+                         EpochPreview(args.preview, config.dataset) if args.preview else None)
+    result = train(config, out_dir=args.out_dir, resume=resume, progress=progress)
+    summary = {"checkpoint": str(result.checkpoint.json_path), "precision": result.precision,
+               "images_per_s": round(result.images_per_s, 1), "elapsed_s": round(result.elapsed_s, 1),
+               **result.metrics}
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -161,7 +143,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     from .report import write_report
     start = time.perf_counter()
-    page = write_report(args.out, names=args.models, limit=args.limit, device=args.device)
+    page = write_report(args.out, dataset=args.dataset, names=args.models, limit=args.limit, device=args.device)
     print(f"wrote {page} and its figures and tables in {time.perf_counter() - start:.1f}s", file=sys.stderr)
     return 0
 
@@ -170,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return {"train": run_train, "evaluate": run_evaluate, "report": run_report}[args.command](args)
-    except (checkpoints.CheckpointError, FileNotFoundError, ValueError, AssertionError, RuntimeError) as error:
+    except (checkpoints.CheckpointError, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+
+
+def main_exit() -> None:
+    """The `vae-lab` console command."""
+    sys.exit(main())

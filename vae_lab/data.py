@@ -21,6 +21,9 @@ import numpy as np
 import torch
 
 FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder and class name per data set
+DATASETS = tuple(FOLDERS)
+DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+TRAIN_SPLIT_SIZE = 60_000  # images in the training split of either data set
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
@@ -40,7 +43,8 @@ def data_root() -> Path:
 
 
 def check_dataset(dataset: str) -> str:
-    assert dataset in FOLDERS, f"unknown dataset {dataset!r}: choose one of {sorted(FOLDERS)}"
+    if dataset not in FOLDERS:
+        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
     return dataset
 
 

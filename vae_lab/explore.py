@@ -16,8 +16,10 @@ PRESET_PAIRS = ((1, 5), (1, 3), (3, 7))
 def interpolate(a: torch.Tensor, b: torch.Tensor, steps: int, *, method: str = "linear") -> torch.Tensor:
     """`steps` latent vectors from a to b, both included. "spherical" follows the great circle
     (slerp), keeping the norm typical of a Gaussian prior; near-parallel vectors fall back to linear."""
-    assert steps >= 2, f"an interpolation needs at least 2 steps, got {steps}"
-    assert method in ("linear", "spherical"), f"method must be linear or spherical, got {method!r}"
+    if steps < 2:
+        raise ValueError(f"an interpolation needs at least 2 steps, got {steps}")
+    if method not in ("linear", "spherical"):
+        raise ValueError(f"method must be linear or spherical, got {method!r}")
     t = torch.linspace(0, 1, steps, device=a.device, dtype=a.dtype).unsqueeze(1)
     a, b = a.reshape(1, -1), b.reshape(1, -1)
     if method == "spherical":
@@ -41,7 +43,8 @@ def traversal_grid(model: VAE, z: torch.Tensor, *, dims: tuple[int, int] = (0, 1
                    size: int = 9) -> torch.Tensor:
     """A size x size grid of decodings of z with two dimensions swept over [-span, span]:
     rows follow dims[0] (top = -span), columns dims[1]. Returns (size * size, C, H, W)."""
-    assert dims[0] != dims[1], "choose two different latent dimensions"
+    if dims[0] == dims[1]:
+        raise ValueError("choose two different latent dimensions")
     values = torch.linspace(-span, span, size, device=model.device)
     grid = z.reshape(1, -1).to(model.device).repeat(size * size, 1)
     grid[:, dims[0]] = values.repeat_interleave(size)

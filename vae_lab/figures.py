@@ -1,5 +1,10 @@
-"""Plotly figures shared by the app's pages and the HTML report (no Streamlit here)."""
+"""Figures shared by the app's pages and the report (no Streamlit here): plotly for the app and the
+report's interactive part, matplotlib for the report's PNGs (plotly's static export needs a browser),
+each pair drawn from the same data.
+"""
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import plotly.graph_objects as go
@@ -61,3 +66,43 @@ def training_curves(steps: list[dict], epochs: list[dict], keys: list[str]) -> g
                                         mode="markers", name=val, marker={"color": color, "size": 9}))
     figure.update_layout(xaxis_title="step", yaxis_title="loss", margin={"t": 30}, height=320)
     return figure
+
+
+# --- static PNGs for the report, from the same data as the plotly figures above ---------------------
+
+def static_laplacian_boxplot(values: np.ndarray, labels: np.ndarray, class_names: list[str]) -> bytes:
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(8, 4))
+    axes.boxplot([values[labels == c] for c in range(len(class_names))], tick_labels=class_names, showfliers=False)
+    axes.set(xlabel="class", ylabel="Laplacian variance", title="Laplacian variance of the test images per class")
+    return _png(figure)
+
+
+def static_laplacian_histograms(values: dict[str, np.ndarray], masks: dict[str, np.ndarray], *,
+                                bins: int = 50) -> bytes:
+    """One panel per (title -> mask), overlaid histograms of every image set in `values`."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(1, len(masks), figsize=(6 * len(masks), 4))
+    for ax, (title, mask) in zip(np.atleast_1d(axes), masks.items()):
+        top = max(float(v[mask].max()) for v in values.values())
+        for source, v in values.items():
+            ax.hist(v[mask], bins=bins, range=(0, top), alpha=0.35, label=source)
+        ax.set(xlabel="Laplacian variance", ylabel="images", title=f"{title} ({int(mask.sum())} images)")
+        ax.legend()
+    return _png(figure)
+
+
+def _pyplot():
+    import matplotlib  # imported here: only the report draws PNGs, and the app should not pay for it
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _png(figure) -> bytes:
+    plt = _pyplot()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()

@@ -10,7 +10,8 @@ A job is a folder under the jobs root:
     checkpoint/    the run's checkpoint, rewritten (atomically) after each epoch
 
 The process is `python -m vae_lab.jobs <folder>`: a fresh interpreter (so CUDA works in it) that
-runs the CLI's `train` command and records how it ended. Only a finished run's checkpoint is
+reads the config, calls `train()` and records how it ended, with the exception's own message.
+Only a finished run's checkpoint is
 published to the user checkpoint folder, so the model picker never lists a model in training;
 a failed run keeps its last good epoch in checkpoint/, from which it can be resumed.
 """
@@ -24,23 +25,15 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import checkpoints
-from .train import TrainConfig
+from .config import TrainConfig
+from .data import TRAIN_SPLIT_SIZE
 
 ACTIVE = ("starting", "running")
-# Recipes that give a usable model in a few minutes on two CPU cores (measured: see the README).
-QUICK_CPU_RECIPES = {
-    "classifier": {"epochs": 1, "batch_size": 64, "train_limit": 0},
-    "plain": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 0},
-    "dfc": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "train_limit": 0},
-    "vaegan-hinge": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
-                     "train_limit": 30000},
-    "vaegan-wgan": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
-                    "train_limit": 20000},
-}
 _children: dict[int, subprocess.Popen] = {}  # processes this server started; polled to reap them
 
 
@@ -179,15 +172,14 @@ class JobManager:
 def estimate_seconds(config: TrainConfig, device) -> float | None:
     """Seconds the run will take, from the fastest recorded run of the same kind on the same kind of
     device (every checkpoint's JSON records its wall time); None when there is no such run."""
-    rates = [c.meta["training"]["epoch"] * c.meta["recipe"]["train_limit"] / c.meta["training"]["elapsed_s"]
-             if c.meta["recipe"].get("train_limit") else
-             c.meta["training"]["epoch"] * 60000 / c.meta["training"]["elapsed_s"]
+    rates = [c.meta["training"]["epoch"] * (c.meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE)
+             / c.meta["training"]["elapsed_s"]
              for c in checkpoints.available(kind=config.kind)
              if c.meta.get("training", {}).get("device", "").split(":")[0] == device.type
              and c.meta["training"].get("elapsed_s")]
     if not rates:
         return None
-    images = config.epochs * (config.train_limit or 60000)
+    images = config.epochs * (config.train_limit or TRAIN_SPLIT_SIZE)
     return images / max(rates)
 
 
@@ -214,8 +206,9 @@ def _write_status(folder: Path, status: JobStatus | dict) -> None:
 # --- the job process ------------------------------------------------------------------------------
 
 def run_job(folder: Path, publish_to: Path) -> int:
-    """Body of the job process: train through the CLI, publish the checkpoint, record the outcome."""
-    from .cli import main
+    """Body of the job process: train, publish the checkpoint, record the outcome."""
+    from .progress import EpochPreview, JsonLinesWriter, listeners
+    from .train import TrainingDiverged, train
 
     status = json.loads((folder / "status.json").read_text())
     _write_status(folder, status | {"state": "running", "pid": os.getpid()})
@@ -224,21 +217,25 @@ def run_job(folder: Path, publish_to: Path) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, cancelled)
-    argv = ["train", "--config", str(folder / "config.json"), "--out-dir", str(folder / "checkpoint"),
-            "--events", str(folder / "events.jsonl"), "--preview", str(folder / "preview.png"), "--quiet"]
-    if (folder / "resume").is_file():
-        argv += ["--resume", (folder / "resume").read_text().strip()]
     outcome = {"state": "failed", "message": ""}
     try:
-        if main(argv) == 0:
-            outcome = {"state": "succeeded", **_publish(folder, publish_to)}
-        else:
-            log = (folder / "log.txt").read_text(errors="replace")
-            error_at = log.rfind("error: ")  # the CLI's message, possibly several lines long
-            outcome["message"] = log[error_at + 7:].strip() if error_at >= 0 else "training failed; see the log"
+        config = TrainConfig.from_json(folder / "config.json")
+        resume = checkpoints.read(Path((folder / "resume").read_text().strip())) \
+            if (folder / "resume").is_file() else None
+        print(f"training {config.kind} '{config.name}' on {config.dataset}", flush=True)
+        train(config, out_dir=folder / "checkpoint", resume=resume,
+              progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
+                                 EpochPreview(folder / "preview.png", config.dataset)))
+        outcome = {"state": "succeeded", **_publish(folder, publish_to)}
     except KeyboardInterrupt:
         outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed"}
-    except BaseException as error:  # out of memory, bugs: record them, whatever they are
+    except (ValueError, FileNotFoundError, checkpoints.CheckpointError, TrainingDiverged) as error:
+        outcome["message"] = str(error)  # a bad recipe, missing data or checkpoint, a diverged run: said plainly
+        print(f"error: {error}", flush=True)
+    except Exception as error:  # a bug: the message for the panel, the traceback for the log
+        outcome["message"] = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
+    except BaseException as error:  # out of memory, interpreter exit: record them, whatever they are
         outcome["message"] = f"{type(error).__name__}: {error}"
         raise
     finally:

@@ -36,9 +36,11 @@ class PerceptualLoss:
     """
 
     def __init__(self, net: LayeredNet, weights: dict[str, float]):
-        assert weights, "choose at least one perceptual layer"
+        if not weights:
+            raise ValueError("choose at least one perceptual layer")
         unknown = sorted(set(weights) - set(net.layer_names))
-        assert not unknown, f"unknown perceptual layer(s) {unknown}: choose from {net.layer_names}"
+        if unknown:
+            raise ValueError(f"unknown perceptual layer(s) {unknown}: choose from {net.layer_names}")
         self.net, self.weights = net, dict(weights)
 
     def __call__(self, x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:

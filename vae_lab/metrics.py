@@ -6,7 +6,8 @@ shape (N,), so the statistics and the app can pair them image by image.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -128,3 +129,4 @@ def classifier_accuracy(classifier: Classifier, split: ImageSplit, *, batch_size
     for x, y in split.batches(batch_size):
         correct += (classifier.predict(x) == y).sum().item()
     return correct / len(split)
+

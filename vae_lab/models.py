@@ -7,7 +7,8 @@ are computed from `image_shape`, never hard-coded.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
+from collections.abc import Iterator
 
 import torch
 import torch.nn as nn
@@ -62,7 +63,8 @@ class Decoder(nn.Module):
     def __init__(self, *, latent_dim: int, image_shape: ImageShape):
         super().__init__()
         channels, height, width = image_shape
-        assert height % 2 == 0 and width % 2 == 0, f"image sides must be even, got {height}x{width}"
+        if height % 2 or width % 2:
+            raise ValueError(f"image sides must be even, got {height}x{width}")
         self.grid = (64, height // 2, width // 2)
         self.hidden = nn.Linear(latent_dim, 64 * (height // 2) * (width // 2))
         self.upsample = nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)
@@ -78,7 +80,8 @@ class VAE(nn.Module):
 
     def __init__(self, *, latent_dim: int = 5, image_shape: ImageShape = MNIST_SHAPE):
         super().__init__()
-        assert latent_dim >= 1, f"latent_dim must be at least 1, got {latent_dim}"
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be at least 1, got {latent_dim}")
         self.latent_dim = latent_dim
         self.image_shape = tuple(image_shape)
         self.encoder = Encoder(latent_dim=latent_dim, image_shape=self.image_shape)
@@ -128,7 +131,8 @@ class LayeredNet(nn.Module):
     def features(self, x: torch.Tensor, names: list[str] | tuple[str, ...]) -> dict[str, torch.Tensor]:
         """The activations at `names`, running the net only as far as the deepest one."""
         unknown = set(names) - set(self.layers.keys())
-        assert not unknown, f"unknown layer(s) {sorted(unknown)}: choose from {self.layer_names}"
+        if unknown:
+            raise ValueError(f"unknown layer(s) {sorted(unknown)}: choose from {self.layer_names}")
         wanted, found = set(names), {}
         for name, layer in self.layers.items():
             x = layer(x)
@@ -152,6 +156,11 @@ class LayeredNet(nn.Module):
         for layer in self.layers.values():
             x = layer(x)
         return x
+
+
+def uncompiled(module: nn.Module) -> nn.Module:
+    """The module itself, also when `torch.compile` wrapped it (the wrapper keeps it as `_orig_mod`)."""
+    return getattr(module, "_orig_mod", module)
 
 
 @contextmanager
@@ -216,7 +225,8 @@ class Critic(LayeredNet):
 
     def __init__(self, *, image_shape: ImageShape = MNIST_SHAPE, width: int = 32, depth: int = 3):
         super().__init__()
-        assert depth in (3, 4), f"the critic has 3 or 4 conv layers, got depth {depth}"
+        if depth not in (3, 4):
+            raise ValueError(f"the critic has 3 or 4 conv layers, got depth {depth}")
         self.image_shape, self.width, self.depth = tuple(image_shape), width, depth
         layers = {
             "conv1": nn.Sequential(nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)),

@@ -24,7 +24,6 @@ from . import checkpoints
 from .data import INFERENCE_BATCH, ImageSplit, load_split
 from .metrics import classifier_accuracy, frechet_distance, laplacian_variance, reconstruction_metrics
 from .models import Classifier
-from .train import load_judge
 
 CACHE_VERSION = 2  # bump when any metric's definition changes
 SAMPLE_SEED = 0  # the prior samples behind "fid_samples"
@@ -56,18 +55,20 @@ class Analysis:
     scorecard: dict[str, float]  # the keys of SCORECARD_FIELDS
 
 
-def analyse(name: str | Path, *, limit: int = 0, device: str = "cpu", use_cache: bool = True) -> Analysis:
+def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, device: str = "cpu",
+            use_cache: bool = True) -> Analysis:
     """The analysis of a VAE checkpoint on its data set's test split (the first `limit` images)."""
-    ckpt = checkpoints.find(name)
-    assert ckpt.kind != "classifier", f"{ckpt.name} is a classifier: use evaluate_checkpoint for its accuracy"
-    judge, judge_ckpt = load_judge(ckpt.dataset, torch.device(device))
-    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{judge_ckpt.sha256 if judge_ckpt else '-'}|"
+    ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint)
+    if ckpt.kind == "classifier":
+        raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
+    judge = checkpoints.load_judge(ckpt.dataset, device)
+    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{judge.checkpoint.sha256 if judge else '-'}|"
                          f"{ckpt.dataset}|{limit}".encode()).hexdigest()[:24]
     stem = cache_dir() / f"{ckpt.name}-{key}"
     if use_cache and stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file():
         return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, load_file(str(stem.with_suffix(".safetensors"))),
                         json.loads(stem.with_suffix(".json").read_text()))
-    analysis = _compute(ckpt, judge, judge_ckpt.sha256 if judge_ckpt else "", load_test_split(ckpt.dataset, limit, device))
+    analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
     stem.parent.mkdir(parents=True, exist_ok=True)
     checkpoints.atomic_write(stem.with_suffix(".safetensors"), lambda tmp: save_file(analysis.per_image, str(tmp)))
     checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(analysis.scorecard)))
@@ -85,14 +86,13 @@ def originals_laplacian_variance(dataset: str, limit: int = 0) -> np.ndarray:
 
 
 @torch.no_grad()
-def _compute(ckpt: checkpoints.Checkpoint, judge: Classifier | None, judge_sha256: str, split: ImageSplit) -> Analysis:
+def _compute(ckpt: checkpoints.Checkpoint, judge: checkpoints.Judge | None, split: ImageSplit) -> Analysis:
     # channels_last weights: 1.3x faster convolutions here (benchmarks/scorecard_speed.py, 2 CPU cores)
-    model = checkpoints.load(ckpt.json_path, split.device).to(memory_format=torch.channels_last)
-    if judge is not None:
-        judge = judge.to(memory_format=torch.channels_last)
-    fid = _fid_with_real_features(judge, judge_sha256, split) if judge is not None else None
+    model = checkpoints.load(ckpt, split.device).to(memory_format=torch.channels_last)
+    classifier = judge.classifier.to(memory_format=torch.channels_last) if judge is not None else None
+    fid = _fid_with_real_features(classifier, judge.checkpoint.sha256, split) if judge is not None else None
     feed = (lambda rec: fid.update(rec, real=False)) if fid is not None else None
-    results = reconstruction_metrics(model, split, judge=judge, on_reconstructions=feed)
+    results = reconstruction_metrics(model, split, judge=classifier, on_reconstructions=feed)
     scorecard = results.summary(split.labels)
     originals = float(originals_laplacian_variance(split.dataset, len(split)).mean())
     scorecard["laplacian_ratio"] = scorecard["laplacian_variance"] / originals
@@ -131,9 +131,9 @@ def evaluate_checkpoint(name: str, *, device: str = "cpu", limit: int = 0) -> di
     row = {"name": ckpt.name, "kind": ckpt.kind, "dataset": ckpt.dataset}
     if ckpt.kind == "classifier":
         split = load_test_split(ckpt.dataset, limit, device)
-        model = checkpoints.load(ckpt.json_path, device)
+        model = checkpoints.load(ckpt, device)
         return row | {"images": len(split), "accuracy": classifier_accuracy(model, split)}
-    analysis = analyse(ckpt.json_path, limit=limit, device=device)
+    analysis = analyse(ckpt, limit=limit, device=device)
     originals = float(originals_laplacian_variance(ckpt.dataset, limit).mean())
     return row | {"images": len(analysis.per_image["bce"]), **analysis.scorecard,
                   "originals_laplacian_variance": originals}

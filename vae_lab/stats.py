@@ -64,8 +64,9 @@ class PairedComparison:
 
 def paired_comparison(a: np.ndarray, b: np.ndarray, *, name_a: str, name_b: str) -> PairedComparison:
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    assert a.shape == b.shape and a.ndim == 1 and len(a) >= 2, \
-        f"a paired comparison needs two equally long 1-D arrays of 2+ values, got {a.shape} and {b.shape}"
+    if not (a.shape == b.shape and a.ndim == 1 and len(a) >= 2):
+        raise ValueError(f"a paired comparison needs two equally long 1-D arrays of 2+ values, "
+                         f"got {a.shape} and {b.shape}")
     diff = a - b
     n, mean, sd = len(diff), diff.mean(), diff.std(ddof=1)
     half_width = stats.t.ppf(0.975, n - 1) * sd / np.sqrt(n)

@@ -1,4 +1,5 @@
-"""The one module that imports Streamlit: cached loaders, the shared sidebar, shared widgets.
+"""Streamlit glue shared by every page: cached loaders, the shared sidebar, shared widgets.
+(The sidebar's training panel is training_panel.py; the core modules never import Streamlit.)
 
 Models and data sets are cached per server with `st.cache_resource`, keyed by strings
 (checkpoint path and modification time, data set name): tensors never go through Streamlit's
@@ -13,15 +14,16 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from . import checkpoints, explore, scorecard
-from .data import CLASS_NAMES, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root, load_split
+from . import blur, checkpoints, explore, scorecard
+from .blur import BlurStudy
+from .config import KINDS, default_name
+from .data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
+                   load_split)
 from .images import ImageRejected, MAX_UPLOAD_BYTES, digit_from_upload, image_grid, to_mnist_digit
 from .models import VAE, Classifier
-from .train import KINDS, load_judge
 
 KIND_LABELS = {"plain": "plain VAE", "dfc": "DFC VAE", "vaegan-hinge": "VAE-GAN, hinge",
                "vaegan-wgan": "VAE-GAN, Wasserstein", "classifier": "classifier"}
-DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 
 
 def model_label(name: str, kind: str) -> str:
@@ -60,13 +62,16 @@ def test_set(dataset: str) -> ImageSplit:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def judge(dataset: str, modified: float) -> Classifier | None:
-    return load_judge(dataset, torch.device("cpu"))[0]
+def judge(dataset: str, sha256: str) -> Classifier | None:
+    found = checkpoints.load_judge(dataset)
+    return found.classifier if found else None
 
 
 def current_judge(dataset: str) -> Classifier | None:
-    found = [c for c in checkpoints.available(kind="classifier", dataset=dataset) if c.name == "classifier"]
-    return judge(dataset, found[0].json_path.stat().st_mtime) if found else None
+    """The data set's classifier, loaded once per server (a retrained one is reloaded)."""
+    found = [c for c in checkpoints.available(kind="classifier", dataset=dataset)
+             if c.name == default_name("classifier", dataset)]
+    return judge(dataset, found[0].sha256) if found else None
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -77,6 +82,29 @@ def _analysis(name: str, sha256: str) -> scorecard.Analysis:
 def analysis(name: str) -> scorecard.Analysis:
     """A model's full-test-set analysis: from memory, else the disk cache, else computed once."""
     return _analysis(name, checkpoints.find(name).sha256)
+
+
+def blur_study(names: list[str], dataset: str) -> BlurStudy:
+    """The blur study of `names` on the whole test set. Analyses not yet cached are computed here,
+    each announced in a progress bar (model k of n): about 10 s per model on two CPU cores."""
+    shas = tuple(checkpoints.find(name).sha256 for name in names)
+    if (tuple(names), shas) in _studies:
+        return _studies[(tuple(names), shas)]
+    bar = st.progress(0.0, text="Analysing the test set...")
+
+    def on_model(k: int, n: int, name: str) -> None:
+        bar.progress(k / n, text=f"Analysing the whole test set with model {k + 1} of {n}: {name} "
+                                 f"(once per model, then cached)...")
+
+    study = blur.blur_study(names, dataset=dataset, on_model=on_model)
+    bar.empty()
+    if len(_studies) >= 16:  # a bounded memory: the analyses themselves stay cached on disk
+        _studies.clear()
+    _studies[(tuple(names), shas)] = study
+    return study
+
+
+_studies: dict[tuple, BlurStudy] = {}  # per server; a retrained model has another sha256, so another key
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -94,6 +122,7 @@ def clear_caches() -> None:
     judge.clear()
     _analysis.clear()
     _latent_means.clear()
+    _studies.clear()
 
 
 # --- the sidebar ---------------------------------------------------------------------------------
@@ -275,152 +304,3 @@ def pick_model(chosen: Selection, *, key: str) -> str:
 def pick_digit(digits: Digits, label: str, *, key: str, default: int = 0) -> int:
     return st.selectbox(label, range(len(digits)), index=min(default, len(digits) - 1),
                         format_func=lambda i: digits.captions[i], key=key)
-
-
-# --- the training panel ---------------------------------------------------------------------------
-
-def training_panel() -> None:
-    """The sidebar's "Train a model" panel: a form while idle, a live monitor while a job runs."""
-    from .jobs import JobError, JobManager
-
-    manager = JobManager()
-    latest = manager.latest()
-    with st.sidebar.expander("Train a model", icon=":material/model_training:",
-                             expanded=bool(latest and latest.active)):
-        _job_monitor(manager, latest.id if latest else None, live=bool(latest and latest.active))
-        if latest and latest.active:
-            return
-        config = _recipe_form()
-        if config is None:
-            return
-        if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start"):
-            try:
-                manager.start(config)
-            except (JobError, OSError) as error:
-                st.error(str(error))
-                return
-            st.rerun(scope="app")
-
-
-WIDGET_FIELDS = ("epochs", "batch_size", "lr", "latent_dim", "train_limit")  # the form's number inputs
-
-
-def _recipe_form():
-    from .jobs import QUICK_CPU_RECIPES, estimate_seconds
-    from .train import TrainConfig, pick_device
-
-    kind = st.selectbox("Kind", KINDS, index=KINDS.index("dfc"), format_func=KIND_LABELS.get, key="train_kind")
-    dataset = st.selectbox("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset")
-    device_choice = st.selectbox("Device", ["auto", "cuda", "cpu"], key="train_device")
-    try:
-        device = pick_device(device_choice)
-    except RuntimeError as error:
-        st.error(str(error))
-        return None
-    quick = QUICK_CPU_RECIPES[kind]
-    if device.type == "cpu":
-        st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({quick['epochs']} epoch(s), "
-                f"batch {quick['batch_size']}) gives a usable {KIND_LABELS[kind]} in a few minutes; the full "
-                f"recipes behind the shipped models take much longer.")
-        if st.button("Use the quick CPU recipe", key="train_quick"):
-            for field_name, value in quick.items():
-                st.session_state[f"train_{field_name}"] = value
-    defaults = TrainConfig(kind=kind)
-    for field_name, value in ({"lr": defaults.lr, "latent_dim": defaults.latent_dim} | quick).items():
-        st.session_state.setdefault(f"train_{field_name}", value)  # widgets below read their values from here
-    left, right = st.columns(2)
-    epochs = left.number_input("Epochs", 1, 500, key="train_epochs")
-    batch_size = right.number_input("Batch size", 8, 8192, key="train_batch_size")
-    lr = left.number_input("Learning rate", 1e-5, 1e-1, format="%.4f", key="train_lr")
-    latent_dim = right.number_input("Latent dim", 1, 64, key="train_latent_dim")
-    train_limit = st.number_input("Training images (0 = all 60,000)", 0, 60000, step=1000, key="train_train_limit")
-    values = {}
-    if kind == "dfc":
-        from .models import Classifier
-        layers = st.multiselect("Perceptual layers", Classifier().layer_names, default=defaults.perceptual_layers,
-                                key="train_layers")
-        weights = st.text_input("Layer weights", ", ".join("1.0" for _ in layers), key=f"train_weights_{len(layers)}")
-        try:
-            values["perceptual_weights"] = [float(w) for w in weights.split(",") if w.strip()]
-        except ValueError:
-            st.error("Layer weights are numbers separated by commas, one per layer.")
-            return None
-        values["perceptual_layers"] = layers
-    taken = {c.name for c in checkpoints.available()}
-    suggested = next(f"my-{kind}-{i}" for i in range(1, 1000) if f"my-{kind}-{i}" not in taken)
-    name = st.text_input("Name", suggested, key=f"train_name_{kind}")
-    if name in taken:
-        st.warning(f"A checkpoint named {name!r} exists; yours will replace it in the model picker.")
-    try:
-        config = TrainConfig(kind=kind, dataset=dataset, name=name, epochs=int(epochs), batch_size=int(batch_size),
-                             lr=float(lr), latent_dim=int(latent_dim), device=device_choice,
-                             train_limit=int(train_limit),
-                             **{k: v for k, v in quick.items() if k not in WIDGET_FIELDS}, **values)
-    except (AssertionError, ValueError) as error:
-        st.error(str(error))
-        return None
-    estimate = estimate_seconds(config, device)
-    st.caption(f"Runs on **{device}**. " + (f"Estimated time: about {_duration(estimate)}." if estimate else
-                                            "No measured speed for this device yet: the time left shows once "
-                                            "training starts."))
-    return config
-
-
-def _job_monitor(manager, job_id: str | None, *, live: bool) -> None:
-    """The latest job's status; while it runs, redrawn every second without rerunning the page."""
-    if job_id is None:
-        return
-
-    @st.fragment(run_every=1.0 if live else None)
-    def monitor() -> None:
-        from .figures import training_curves
-
-        status = manager.status(job_id)
-        events = manager.events(job_id)
-        steps = [e for e in events if e["event"] == "step"]
-        epochs = [e for e in events if e["event"] == "epoch"]
-        st.markdown(f"**{KIND_LABELS.get(status.kind, status.kind)} '{status.name}'**: {status.state}")
-        if status.active:
-            last = steps[-1] if steps else None
-            done = last["step"] / last["total_steps"] if last else 0.0
-            eta = (last["elapsed_s"] / done - last["elapsed_s"]) if last and done > 0 else None
-            text = (f"epoch {last['epoch']}/{last['epochs']}, step {last['step']}/{last['total_steps']}, "
-                    f"{last['images_per_s']:,.0f} img/s" + (f", about {_duration(eta)} left" if eta else "")
-                    if last else "starting...")
-            st.progress(done, text=text)
-            if st.button("Cancel", icon=":material/stop:", key="train_cancel"):
-                manager.cancel(job_id)
-                st.rerun(scope="app")
-        if steps:
-            keys = [k for k in ("loss", "reconstruction", "perceptual", "kl", "critic_loss") if k in steps[-1]["metrics"]]
-            st.plotly_chart(training_curves(steps, epochs, keys), key=f"curves-{job_id}-{len(steps)}")
-        preview = manager.preview(job_id)
-        if preview:
-            st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions", width="stretch")
-        if status.state == "succeeded":
-            st.success(f"Done: {status.message}. It is in the model picker.")
-            if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions
-                _published_jobs.add(job_id)
-                clear_caches()
-            if st.session_state.get("job_seen") != job_id:  # once per session: redraw the model picker
-                st.session_state["job_seen"] = job_id
-                st.rerun(scope="app")
-        elif status.state in ("failed", "cancelled"):
-            (st.warning if status.state == "cancelled" else st.error)(status.message)
-            st.code(manager.log_tail(job_id), language=None)
-            resumable = manager.resumable(job_id)
-            if resumable is not None and st.button("Resume from the last good epoch", key="train_resume"):
-                from .train import TrainConfig
-                recipe = checkpoints.read(resumable).meta["recipe"]
-                manager.start(TrainConfig.from_dict(recipe), resume=resumable)
-                st.rerun(scope="app")
-
-    monitor()
-
-
-_published_jobs: set[str] = set()
-
-
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"

@@ -12,14 +12,26 @@ The two phases never share a gradient: each optimiser sees only its own loss's g
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import torch
 
+from .checkpoints import load_judge
 from .data import ImageSplit
 from .losses import (adaptive_weight, feature_distance, generator_loss, gradient_penalty, hinge_critic_loss,
                      kl_divergence, wasserstein_critic_loss)
 from .metrics import reconstruction_metrics
-from .models import VAE, Critic, frozen
-from .train import Objective, _step, _uncompiled, kl_weight, load_judge
+from .models import VAE, Critic, frozen, uncompiled
+from .objectives import Objective, kl_weight, optimizer_step, split_averages
+
+
+class VAEPass(NamedTuple):
+    """One VAE pass, shared by the critic and the VAE phases of a step."""
+
+    mu: torch.Tensor
+    logvar: torch.Tensor
+    reconstructions: torch.Tensor  # from sampled z, as in training
+    prior: torch.Tensor | None  # decoded prior samples, with `prior_fakes`
 
 
 class VAEGANObjective(Objective):
@@ -32,31 +44,28 @@ class VAEGANObjective(Objective):
             "model": torch.optim.Adam(vae.parameters(), lr=config.lr),
             "critic": torch.optim.Adam(critic.parameters(), lr=config.critic_lr, betas=tuple(config.critic_betas)),
         }
-        self.layer_weights = dict(zip(config.critic_layers, config.critic_weights))
-        unknown = sorted(set(self.layer_weights) - set(critic.layer_names))
-        assert not unknown, f"unknown critic layer(s) {unknown}: choose from {critic.conv_layers}"
+        self.layer_weights = config.critic_layers  # checked against the critic's layers by the config
         self.hinge = config.kind == "vaegan-hinge"
         self.train_split = train_split  # extra critic steps draw their own random batches
-        self.judge, _ = load_judge(config.dataset, device)
+        self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
 
     @property
     def critic(self) -> Critic:
         return self.modules["critic"]
 
     # -- one step ------------------------------------------------------------------------------
-    def reconstruct(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """One VAE pass shared by both phases: mu, logvar, reconstructions (from sampled z, as in
-        training) and, with `prior_fakes`, decoded prior samples."""
+    def reconstruct(self, x: torch.Tensor) -> VAEPass:
         with self.autocast():
             out = self.model(x)
             reconstructions = torch.sigmoid(out.logits).float()
             prior = self.model.sample(x.shape[0]).float() if self.config.prior_fakes else None
-        return out.mu.float(), out.logvar.float(), reconstructions, prior
+        return VAEPass(out.mu.float(), out.logvar.float(), reconstructions, prior)
 
     def train_step(self, x, y, step):
-        mu, logvar, reconstructions, prior = self.reconstruct(x)
-        logs = self.critic_phase(x, reconstructions.detach(), prior.detach() if prior is not None else None)
-        return logs | self.vae_phase(x, mu, logvar, reconstructions, prior, step)
+        vae_pass = self.reconstruct(x)
+        prior = vae_pass.prior.detach() if vae_pass.prior is not None else None
+        logs = self.critic_phase(x, vae_pass.reconstructions.detach(), prior)
+        return logs | self.vae_phase(x, vae_pass, step)
 
     # -- critic phase --------------------------------------------------------------------------
     def critic_losses(self, real: torch.Tensor, reconstructions: torch.Tensor,
@@ -82,7 +91,7 @@ class VAEGANObjective(Objective):
                 with torch.no_grad():
                     _, _, reconstructions, prior = self.reconstruct(x)
             losses = self.critic_losses(x, reconstructions, prior)
-            _step(self.optimizers["critic"], losses["critic_loss"])
+            optimizer_step(self.optimizers["critic"], losses["critic_loss"])
         return {k: v.detach() for k, v in losses.items()}
 
     def _random_batch(self, n: int) -> torch.Tensor:
@@ -91,22 +100,21 @@ class VAEGANObjective(Objective):
         return self.train_split.batch(index)[0].contiguous(memory_format=memory_format)
 
     # -- VAE phase -----------------------------------------------------------------------------
-    def vae_terms(self, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, reconstructions: torch.Tensor,
-                  prior: torch.Tensor | None) -> dict[str, torch.Tensor]:
+    def vae_terms(self, x: torch.Tensor, vae_pass: VAEPass) -> dict[str, torch.Tensor]:
         """The VAE's loss terms with the critic frozen: perceptual and KL per image, generator loss."""
         names = list(self.layer_weights)
         with self.autocast(), frozen(self.critic):
             with torch.no_grad():
                 real_features = self.critic.features(x, names)
-            scores, fake_features = self.critic.forward_with_features(reconstructions, names)
+            scores, fake_features = self.critic.forward_with_features(vae_pass.reconstructions, names)
             generator = generator_loss(scores.float().squeeze(1))
-            if prior is not None:
-                generator = 0.5 * (generator + generator_loss(self.critic.score(prior).float()))
+            if vae_pass.prior is not None:
+                generator = 0.5 * (generator + generator_loss(self.critic.score(vae_pass.prior).float()))
         return {"perceptual": feature_distance(real_features, fake_features, self.layer_weights),
-                "kl": kl_divergence(mu, logvar), "generator_loss": generator}
+                "kl": kl_divergence(vae_pass.mu, vae_pass.logvar), "generator_loss": generator}
 
-    def vae_phase(self, x, mu, logvar, reconstructions, prior, step: int) -> dict[str, torch.Tensor]:
-        terms = self.vae_terms(x, mu, logvar, reconstructions, prior)
+    def vae_phase(self, x: torch.Tensor, vae_pass: VAEPass, step: int) -> dict[str, torch.Tensor]:
+        terms = self.vae_terms(x, vae_pass)
         vae_loss = (terms["perceptual"] + kl_weight(self.config, step) * terms["kl"]).mean()
         generator_on = step >= self.config.warmup_steps
         weight = torch.zeros((), device=x.device)
@@ -125,7 +133,7 @@ class VAEGANObjective(Objective):
                 "adaptive_weight": weight.detach()}
 
     def _decoder(self) -> torch.nn.Module:
-        return _uncompiled(self.model).decoder
+        return uncompiled(self.model).decoder
 
     @property
     def decoder_last_layer(self) -> torch.Tensor:
@@ -136,20 +144,18 @@ class VAEGANObjective(Objective):
     def evaluate(self, split: ImageSplit) -> dict[str, float]:
         """The training objectives on the test split (same functions, same reductions), plus the
         deterministic reconstruction metrics."""
-        totals: dict[str, float] = {}
-        for x, _ in split.batches():
-            mu, logvar, reconstructions, prior = self.reconstruct(x)
-            terms = self.vae_terms(x, mu, logvar, reconstructions, prior)
-            with torch.enable_grad():  # the Wasserstein gradient penalty differentiates the critic
-                critic = self.critic_losses(x, reconstructions, prior)
-            batch = {"val_loss": (terms["perceptual"] + self.config.beta * terms["kl"]).mean(),
-                     "val_perceptual": terms["perceptual"].mean(), "val_kl": terms["kl"].mean(),
-                     "val_generator_loss": terms["generator_loss"],
-                     **{f"val_{k}": v for k, v in critic.items()}}
-            for key, value in batch.items():
-                totals[key] = totals.get(key, 0.0) + value.item() * x.shape[0]
-        out = {key: value / len(split) for key, value in totals.items()}
-        return out | reconstruction_metrics(self.model, split, judge=self.judge).summary(split.labels)
+        out = split_averages(((x.shape[0], self._validation_terms(x)) for x, _ in split.batches()), split)
+        judge = self.judge.classifier if self.judge else None
+        return out | reconstruction_metrics(self.model, split, judge=judge).summary(split.labels)
+
+    def _validation_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        vae_pass = self.reconstruct(x)
+        terms = self.vae_terms(x, vae_pass)
+        with torch.enable_grad():  # the Wasserstein gradient penalty differentiates the critic
+            critic = self.critic_losses(x, vae_pass.reconstructions, vae_pass.prior)
+        return {"val_loss": (terms["perceptual"] + self.config.beta * terms["kl"]).mean(),
+                "val_perceptual": terms["perceptual"].mean(), "val_kl": terms["kl"].mean(),
+                "val_generator_loss": terms["generator_loss"], **{f"val_{k}": v for k, v in critic.items()}}
 
     def meta(self):
         return {"architecture": self.model.architecture, "latent_dim": self.config.latent_dim,

@@ -51,10 +51,11 @@ def server(tmp_path_factory):
         try:
             if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
                 break
-        except OSError:
+        except OSError as error:
             if time.time() > deadline or process.poll() is not None:
                 process.kill()
-                raise AssertionError("the server did not become healthy:\n" + (home / "server.log").read_text())
+                raise AssertionError("the server did not become healthy:\n" + (home / "server.log").read_text()) \
+                    from error
             time.sleep(0.5)
     yield url
     process.terminate()

@@ -1,0 +1,106 @@
+"""The training config: one validation with messages that say what to change, recipes per kind and device,
+the device and the precision chosen for the user."""
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO
+from vae_lab import config as config_module
+from vae_lab.config import TrainConfig, native_bf16, pick_device, recipe, resolve_precision
+
+
+def test_config_rejects_unknown_keys_and_names_the_valid_ones():
+    with pytest.raises(ValueError, match=r"unknown training config key\(s\) \['learning_rate'\].*'lr'"):
+        TrainConfig.from_dict({"kind": "plain", "learning_rate": 0.1})
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"kind": "gan"}, "unknown kind 'gan': choose one of classifier, plain, dfc"),
+    ({"dataset": "cifar"}, "unknown dataset 'cifar': choose one of mnist, fashion-mnist"),
+    ({"name": "a b"}, "may use only letters, digits"),
+    ({"epochs": 0}, "epochs must be at least 1, got 0"),
+    ({"batch_size": -3}, "batch_size must be at least 1"),
+    ({"lr": 0.0}, "lr must be positive"),
+    ({"lr_schedule": "step"}, "lr_schedule must be one of cosine, constant"),
+    ({"train_limit": -1}, "train_limit must be 0 or more"),
+    ({"precision": "fp16"}, "precision must be one of auto, fp32, bf16"),
+    ({"device": "tpu"}, "device must be one of auto, cuda, mps, cpu"),
+    ({"perceptual_layers": {"conv9": 1.0}}, r"unknown perceptual layer\(s\) \['conv9'\]: choose from \['conv1'"),
+    ({"perceptual_layers": {}}, "choose at least one perceptual layer"),
+    ({"perceptual_layers": ["conv1"]}, "as a mapping layer -> weight"),
+    ({"perceptual_layers": {"conv1": -1.0}}, "weights must be 0 or more"),
+    ({"kind": "vaegan-hinge", "critic_layers": {"conv4": 1.0}}, r"unknown critic layer\(s\) \['conv4'\]"),
+    ({"kind": "vaegan-hinge", "critic_depth": 5}, "critic_depth must be 3 or 4"),
+])
+def test_config_refuses_bad_values_with_a_reason(bad, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**bad)
+
+
+def test_a_fourth_critic_layer_is_valid_for_a_deeper_critic():
+    config = TrainConfig(kind="vaegan-hinge", critic_depth=4, critic_layers={"conv4": 1.0})
+    assert config.critic_layers == {"conv4": 1.0}
+
+
+def test_validation_survives_python_dash_O():
+    """Checks are exceptions, not asserts, so `python -O` keeps them."""
+    code = "from vae_lab.config import TrainConfig\ntry:\n TrainConfig(epochs=0)\nexcept ValueError: print('refused')"
+    result = subprocess.run([sys.executable, "-O", "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "refused", result.stderr
+
+
+def test_config_defaults_depend_on_kind_and_dataset():
+    assert TrainConfig(kind="vaegan-wgan").critic_steps == 2
+    assert TrainConfig(kind="vaegan-hinge").critic_steps == 1
+    assert TrainConfig(kind="plain").kl_warmup_steps == 2000 and TrainConfig(kind="classifier").kl_warmup_steps == 0
+    assert TrainConfig(kind="vaegan-hinge", critic_steps=3).critic_steps == 3  # what you set wins
+    assert TrainConfig(kind="plain", dataset="fashion-mnist").name == "fashion-mnist-plain"
+    assert TrainConfig(kind="dfc", dataset="fashion-mnist").perceptual_model == "fashion-mnist-classifier"
+    assert TrainConfig(kind="dfc").perceptual_model == "classifier"
+
+
+def test_quick_recipes_apply_on_a_cpu_only():
+    assert TrainConfig(kind="dfc", device="cpu", quick=True).epochs == recipe("dfc", quick=True)["epochs"] < 12
+    assert TrainConfig(kind="dfc", device="cpu").epochs == 12
+    assert recipe("dfc", device="cuda", quick=True)["epochs"] == 12, "a GPU form never gets the CPU's short recipe"
+
+
+def test_the_gpu_recipe_is_chosen_when_cuda_is_present(monkeypatch):
+    """No GPU here: fake the device query and check what a GPU run would be given."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert pick_device("auto").type == "cuda"
+    gpu = TrainConfig(kind="dfc", quick=True)
+    cpu = TrainConfig(kind="dfc", device="cpu")
+    assert gpu.batch_size == cpu.batch_size * config_module.GPU_BATCH_FACTOR
+    assert gpu.lr == pytest.approx(cpu.lr * config_module.GPU_BATCH_FACTOR ** 0.5)
+    assert gpu.epochs == cpu.epochs == 12
+
+
+def test_device_auto_falls_back_to_cpu_here():
+    assert pick_device("cpu").type == "cpu"
+    if not torch.cuda.is_available():
+        assert pick_device("auto").type in ("cpu", "mps")
+        with pytest.raises(RuntimeError, match="no CUDA GPU"):
+            pick_device("cuda")
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            TrainConfig(device="cuda")
+
+
+def test_auto_precision_is_bf16_exactly_where_the_cpu_computes_it_natively(monkeypatch):
+    cpu = torch.device("cpu")
+    for flags, expected in [({"avx512f", "avx512_bf16"}, "bf16"), ({"amx_bf16", "amx_tile"}, "bf16"),
+                            ({"avx2", "fma"}, "fp32"), (set(), "fp32")]:
+        monkeypatch.setattr(config_module, "_cpu_flags", lambda flags=flags: frozenset(flags))
+        assert resolve_precision("auto", cpu) == expected, flags
+    assert resolve_precision("fp32", cpu) == "fp32" and resolve_precision("bf16", cpu) == "bf16"
+    assert not native_bf16(torch.device("meta"))
+
+
+def test_recipes_written_before_layer_mappings_still_load():
+    old = {"kind": "dfc", "perceptual_layers": ["conv1", "conv3"], "perceptual_weights": [1.0, 0.5],
+           "critic_layers": ["conv1"], "critic_weights": [30.0], "bf16": True}
+    config = TrainConfig.from_dict(old)
+    assert config.perceptual_layers == {"conv1": 1.0, "conv3": 0.5} and config.critic_layers == {"conv1": 30.0}
+    assert config.precision == "bf16"

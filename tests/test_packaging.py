@@ -1,0 +1,44 @@
+"""The package as a user installs it: `pip install .` gives a `vae-lab` command and the shipped models,
+and requirements.txt says what pyproject.toml says."""
+import re
+import subprocess
+import sys
+import sysconfig
+import tomllib
+
+from conftest import REPO
+
+
+def normalised(requirement: str) -> str:
+    name, spec = re.match(r"([A-Za-z0-9._-]+)(.*)", requirement.strip()).groups()
+    return re.sub(r"[-_.]+", "-", name).lower() + spec.replace(" ", "")
+
+
+def test_requirements_txt_agrees_with_pyproject():
+    declared = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    listed = [line.split("#")[0] for line in (REPO / "requirements.txt").read_text().splitlines()]
+    assert sorted(normalised(r) for r in listed if r.strip()) == sorted(normalised(r) for r in declared)
+
+
+def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
+    """A fresh venv that borrows this one's libraries (no network here), the package installed into it
+    by pip, then used from another folder so that the repository is not on the path."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    (site / "borrowed.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    python, command = venv / "bin" / "python", venv / "bin" / "vae-lab"
+    install = subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps",
+                              "--no-build-isolation", "--quiet", str(REPO)],
+                             capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert install.returncode == 0, install.stdout + install.stderr
+    help_text = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert help_text.returncode == 0, help_text.stderr
+    for sub_command in ("train", "evaluate", "report"):
+        assert sub_command in help_text.stdout
+    where = subprocess.run([str(python), "-c", "import vae_lab; print(vae_lab.__file__); "
+                            "print(sorted(c.name for c in vae_lab.available()))"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    path, names = where.stdout.splitlines()
+    assert str(venv) in path, "the installed copy, not the repository's"
+    assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"

@@ -1,0 +1,234 @@
+"""What defines a training run: the config dataclass, every recipe, the device and the precision.
+
+A field left unset (None) takes its value from the kind's recipe for the device the run goes on:
+the full recipes are the measured ones behind the shipped checkpoints, the quick ones give a
+usable model in a few minutes on two CPU cores (the sidebar's default there). Everything a user
+can get wrong is checked here, once, with a ValueError that says what to change.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+
+from .data import check_dataset
+from .models import Classifier, Critic
+
+KINDS = ("classifier", "plain", "dfc", "vaegan-hinge", "vaegan-wgan")
+DEVICES = ("auto", "cuda", "mps", "cpu")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+# The full recipes, measured on two CPU cores behind the shipped checkpoints (README, "Shipped checkpoints").
+RECIPES = {
+    "classifier": {"epochs": 8, "batch_size": 64},
+    "plain": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
+    "dfc": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
+    "vaegan-hinge": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000, "critic_steps": 1, "gamma": 0.5},
+    "vaegan-wgan": {"epochs": 6, "batch_size": 32, "kl_warmup_steps": 2000, "critic_steps": 2, "gamma": 1.5},
+}
+# Quick recipes for a CPU: a usable model in minutes (measured: benchmarks/time_to_quality.py, README).
+QUICK_CPU_RECIPES = {
+    "classifier": {"epochs": 1, "batch_size": 64},
+    "plain": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000},
+    "dfc": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000},
+    "vaegan-hinge": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
+                     "train_limit": 30000},
+    "vaegan-wgan": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
+                    "train_limit": 20000},
+}
+# On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
+# here: no GPU was lent; see the README). The data stays resident on the GPU as everywhere.
+GPU_BATCH_FACTOR = 8
+GENERIC = {"epochs": 10, "batch_size": 32, "kl_warmup_steps": 0, "critic_steps": 1, "gamma": 1.0,
+           "warmup_steps": 2000, "train_limit": 0}
+
+
+def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False) -> dict:
+    """The values a config of `kind` takes for its unset fields on `device`."""
+    check_kind(kind)
+    device_type = torch.device(device).type
+    if quick and device_type == "cpu":
+        return GENERIC | QUICK_CPU_RECIPES[kind]
+    values = GENERIC | RECIPES[kind]
+    if device_type == "cuda":
+        values = values | {"batch_size": values["batch_size"] * GPU_BATCH_FACTOR,
+                           "lr": 1e-3 * GPU_BATCH_FACTOR ** 0.5}
+    return values
+
+
+def check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+    return kind
+
+
+def default_name(kind: str, dataset: str) -> str:
+    """`dfc` for MNIST, `fashion-mnist-dfc` for Fashion-MNIST: the names of the shipped checkpoints."""
+    return kind if dataset == "mnist" else f"{dataset}-{kind}"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved in the checkpoint's JSON as its recipe."""
+
+    kind: str = "dfc"  # one of KINDS
+    dataset: str = "mnist"  # mnist | fashion-mnist
+    name: str = ""  # checkpoint name; default: default_name(kind, dataset)
+    epochs: int | None = None  # None: the kind's recipe (see `recipe`)
+    batch_size: int | None = None
+    lr: float | None = None  # None: 1e-3, scaled up with the batch on a GPU
+    lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
+    latent_dim: int = 5
+    beta: float = 1.0  # weight of the KL term
+    kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
+    # DFC: the frozen classifier checkpoint ("": the data set's own) and its layers -> weights in the loss
+    perceptual_model: str = ""
+    perceptual_layers: dict[str, float] = field(default_factory=lambda: {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0})
+    # VAE-GAN: the critic, its layers -> weights in the perceptual loss, and its adversarial game
+    critic_width: int = 32  # channels of the critic's first conv (then 2x, 2x, 4x)
+    critic_depth: int = 3  # 3 or 4 conv layers
+    critic_layers: dict[str, float] = field(default_factory=lambda: {"conv1": 30.0, "conv2": 30.0, "conv3": 30.0})
+    critic_lr: float = 2e-4
+    critic_betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
+    critic_steps: int | None = None  # critic updates per VAE update
+    gamma: float | None = None  # weight of the generator loss (times the adaptive weight, if on)
+    adaptive_weight: bool = True
+    warmup_steps: int | None = None  # critic-only steps before the generator loss switches on
+    gp_weight: float = 10.0  # Wasserstein gradient penalty
+    prior_fakes: bool = True  # also show the critic decoded prior samples as fakes (better samples)
+    # the run
+    train_limit: int | None = None  # use only the first N training images (0 = all)
+    test_limit: int = 0  # validate on only the first N test images (0 = all)
+    seed: int = 0
+    device: str = "auto"  # one of DEVICES: auto takes cuda, then mps, then cpu
+    quick: bool = False  # on a CPU, unset fields take the quick recipe instead of the full one
+    precision: str = "auto"  # one of PRECISIONS: auto is bf16 where the hardware runs it natively
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the model; falls back to eager if compiling fails
+    log_every: int = 10  # steps between progress events (each one syncs with the device)
+
+    def __post_init__(self):
+        check_kind(self.kind)
+        check_dataset(self.dataset)
+        _check_choice("device", self.device, DEVICES)
+        _check_choice("precision", self.precision, PRECISIONS)
+        _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
+        try:
+            device = pick_device(self.device)
+        except RuntimeError as error:
+            raise ValueError(str(error)) from error
+        for key, value in recipe(self.kind, device=device, quick=self.quick).items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+        if self.lr is None:
+            self.lr = 1e-3
+        self.name = self.name or default_name(self.kind, self.dataset)
+        self.perceptual_model = self.perceptual_model or default_name("classifier", self.dataset)
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", self.name):
+            raise ValueError(f"checkpoint name {self.name!r} may use only letters, digits, '-' and '_'")
+        for key in ("epochs", "batch_size", "latent_dim", "critic_steps", "log_every"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
+        for key in ("kl_warmup_steps", "warmup_steps", "train_limit", "test_limit"):
+            if getattr(self, key) < 0:
+                raise ValueError(f"{key} must be 0 or more, got {getattr(self, key)}")
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.critic_depth not in (3, 4):
+            raise ValueError(f"critic_depth must be 3 or 4, got {self.critic_depth}")
+        if self.kind == "dfc":
+            _check_layers("perceptual", self.perceptual_layers, _layer_names("classifier", 3))
+        if self.kind.startswith("vaegan"):
+            _check_layers("critic", self.critic_layers, _layer_names("critic", self.critic_depth))
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Build a config from a dict (a JSON recipe), refusing keys it does not know."""
+        values = _upgrade(dict(values))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown training config key(s) {unknown}; valid keys: {sorted(known)}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, path: Path) -> TrainConfig:
+        import json
+        return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+
+
+@lru_cache(maxsize=4)
+def _layer_names(net: str, depth: int) -> tuple[str, ...]:
+    module = Classifier() if net == "classifier" else Critic(depth=depth)
+    return tuple(module.layer_names)
+
+
+def _check_layers(what: str, layers: dict[str, float], valid: tuple[str, ...]) -> None:
+    if not isinstance(layers, dict) or not layers:
+        raise ValueError(f"choose at least one {what} layer, as a mapping layer -> weight, from {list(valid)}")
+    unknown = sorted(set(layers) - set(valid))
+    if unknown:
+        raise ValueError(f"unknown {what} layer(s) {unknown}: choose from {list(valid)}")
+    negative = {name: w for name, w in layers.items() if not float(w) >= 0}
+    if negative:
+        raise ValueError(f"{what} layer weights must be 0 or more, got {negative}")
+
+
+def _upgrade(values: dict) -> dict:
+    """Recipes written before layer weights became mappings and precision a choice (older checkpoints)."""
+    for prefix in ("perceptual", "critic"):
+        if isinstance(values.get(f"{prefix}_layers"), list) and f"{prefix}_weights" in values:
+            values[f"{prefix}_layers"] = dict(zip(values[f"{prefix}_layers"], values.pop(f"{prefix}_weights")))
+    if "bf16" in values:
+        values["precision"] = "bf16" if values.pop("bf16") else "fp32"
+    return values
+
+
+# --- where and how precisely a run computes ---------------------------------------------------------
+
+def pick_device(name: str = "auto") -> torch.device:
+    """auto: CUDA, then Apple's MPS, then the CPU."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("device 'cuda' was asked for but no CUDA GPU is visible; use device auto or cpu")
+    return device
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """fp32 or bf16: auto is bf16 where the hardware computes it natively, else fp32."""
+    if precision != "auto":
+        return precision
+    return "bf16" if native_bf16(device) else "fp32"
+
+
+def native_bf16(device: torch.device) -> bool:
+    """CUDA GPUs with bf16 support; CPUs with AVX512-BF16 or AMX (emulated bf16 elsewhere is slower)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+    return False
+
+
+@lru_cache(maxsize=1)
+def _cpu_flags() -> frozenset[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:  # not Linux: no run-time detection, so fp32
+        return frozenset()
+    line = next((line for line in text.splitlines() if line.startswith("flags")), "")
+    return frozenset(line.partition(":")[2].split())

@@ -1,0 +1,146 @@
+"""What is optimised: one objective per kind of model, behind one interface.
+
+An objective owns its modules and optimisers and knows two things: how to take a step on a
+batch, and how to score a split. The loop in train.py owns everything else. The VAE-GAN's
+objective builds on this one in vaegan.py.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+
+from .checkpoints import CheckpointError, load_judge
+from .config import TrainConfig
+from .data import ImageSplit
+from .losses import PerceptualLoss, bce_per_image, kl_divergence
+from .metrics import classifier_accuracy, reconstruction_metrics
+from .models import VAE, Classifier
+
+
+class Objective:
+    """What the loop needs from a kind of model. Subclasses set `modules` and `optimizers`."""
+
+    modules: dict[str, torch.nn.Module]  # role -> module; "model" is what `vae_lab.load` returns
+    optimizers: dict[str, torch.optim.Optimizer]  # role -> optimiser; lr set by the loop
+
+    def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable):
+        self.config, self.device, self.autocast = config, device, autocast
+
+    @property
+    def model(self) -> torch.nn.Module:
+        return self.modules["model"]
+
+    def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def evaluate(self, split: ImageSplit) -> dict[str, float]:
+        raise NotImplementedError
+
+    def meta(self) -> dict:
+        """Kind-specific facts for the checkpoint JSON."""
+        return {"architecture": self.model.architecture}
+
+
+def kl_weight(config: TrainConfig, step: int) -> float:
+    """beta, ramped up linearly over the first `kl_warmup_steps` steps (validation always uses beta)."""
+    if step >= config.kl_warmup_steps:
+        return config.beta
+    return config.beta * step / config.kl_warmup_steps
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """One plain update: clear the gradients, backpropagate `loss`, step."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+
+
+def split_averages(batches, split: ImageSplit) -> dict[str, float]:
+    """Per-example averages over a split of dicts of batch means (as the training losses are)."""
+    totals: dict[str, float] = {}
+    for size, values in batches:
+        for key, value in values.items():
+            totals[key] = totals.get(key, 0.0) + float(value) * size
+    return {key: value / len(split) for key, value in totals.items()}
+
+
+class ClassifierObjective(Objective):
+    def __init__(self, config, device, autocast):
+        super().__init__(config, device, autocast)
+        model = Classifier().to(device)
+        self.modules = {"model": model}
+        self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}
+
+    def losses(self, x, y):
+        with self.autocast():
+            logits = self.model(x)
+        return {"loss": F.cross_entropy(logits.float(), y),
+                "accuracy": (logits.argmax(1) == y).float().mean()}
+
+    def train_step(self, x, y, step):
+        losses = self.losses(x, y)
+        optimizer_step(self.optimizers["model"], losses["loss"])
+        return {k: v.detach() for k, v in losses.items()}
+
+    @torch.no_grad()
+    def evaluate(self, split):
+        loss = split_averages(((x.shape[0], {"loss": self.losses(x, y)["loss"]}) for x, y in split.batches()), split)
+        return loss | {"accuracy": classifier_accuracy(self.model, split)}
+
+
+class VAEObjective(Objective):
+    """Plain VAE (summed BCE) or DFC VAE (perceptual feature distance), plus beta * KL."""
+
+    def __init__(self, config, device, autocast):
+        super().__init__(config, device, autocast)
+        model = VAE(latent_dim=config.latent_dim).to(device)
+        self.modules = {"model": model}
+        self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}
+        self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
+        self.perceptual = None
+        if config.kind == "dfc":
+            self.perceptual_model = load_judge(config.dataset, device, name=config.perceptual_model)
+            if self.perceptual_model is None:
+                raise CheckpointError(
+                    f"the DFC VAE needs the {config.dataset} classifier checkpoint {config.perceptual_model!r} as "
+                    f"its perceptual model; train it first: python -m vae_lab train --kind classifier "
+                    f"--dataset {config.dataset}")
+            self.perceptual = PerceptualLoss(self.perceptual_model.classifier, config.perceptual_layers)
+
+    def reconstruction_loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        if self.perceptual is None:
+            return bce_per_image(logits.float(), x)
+        return self.perceptual(x, torch.sigmoid(logits))
+
+    def losses(self, x, y=None, *, beta: float | None = None):
+        """The objective, averaged over the batch: reconstruction + beta * KL per image."""
+        beta = self.config.beta if beta is None else beta
+        with self.autocast():
+            out = self.model(x)
+            rec = self.reconstruction_loss(out.logits, x).float()
+        kl = kl_divergence(out.mu.float(), out.logvar.float())
+        return {"loss": (rec + beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
+
+    def train_step(self, x, y, step):
+        losses = self.losses(x, beta=kl_weight(self.config, step))
+        optimizer_step(self.optimizers["model"], losses["loss"])
+        return {k: v.detach() for k, v in losses.items()}
+
+    @torch.no_grad()
+    def evaluate(self, split):
+        """The training objective on the test split (same function, same reduction), plus the
+        deterministic reconstruction metrics every report uses."""
+        out = split_averages(((x.shape[0], {f"val_{k}": v for k, v in self.losses(x).items()})
+                              for x, _ in split.batches()), split)
+        judge = self.judge.classifier if self.judge else None
+        return out | reconstruction_metrics(self.model, split, judge=judge).summary(split.labels)
+
+    def meta(self):
+        meta = {"architecture": self.model.architecture, "latent_dim": self.config.latent_dim}
+        if self.perceptual is not None:
+            meta["perceptual"] = {"checkpoint": self.perceptual_model.checkpoint.name,
+                                  "sha256": self.perceptual_model.checkpoint.sha256,
+                                  "layers": self.config.perceptual_layers}
+        return meta

@@ -1,0 +1,163 @@
+"""The sidebar's "Train a model" panel: a recipe form while idle, a live monitor while a job runs.
+
+The form builds a `TrainConfig` (its one validation); the job manager writes it into the job's
+folder, and the job process hands it to `train()`.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from . import checkpoints
+from .config import KINDS, TrainConfig, pick_device, recipe
+from .data import DATASET_LABELS, TRAIN_SPLIT_SIZE
+from .figures import training_curves
+from .jobs import JobError, JobManager, estimate_seconds
+from .models import Classifier
+from .ui import KIND_LABELS, clear_caches
+
+_published_jobs: set[str] = set()  # jobs whose model this server has picked up (caches are per server)
+
+
+def render() -> None:
+    manager = JobManager()
+    latest = manager.latest()
+    with st.sidebar.expander("Train a model", icon=":material/model_training:",
+                             expanded=bool(latest and latest.active)):
+        if latest is not None:
+            job_monitor(manager, latest.id, live=latest.active)
+        if latest and latest.active:
+            return
+        config = recipe_form()
+        if config is None:
+            return
+        if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start"):
+            try:
+                manager.start(config)
+            except (JobError, OSError) as error:
+                st.error(str(error))
+                return
+            st.rerun(scope="app")
+
+
+def recipe_form() -> TrainConfig | None:
+    """The form; the config it describes, or None (with the reason shown) if it is not valid."""
+    kind = st.selectbox("Kind", KINDS, index=KINDS.index("dfc"), format_func=KIND_LABELS.get, key="train_kind")
+    dataset = st.selectbox("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset")
+    device_choice = st.selectbox("Device", ["auto", "cuda", "cpu"], key="train_device")
+    try:
+        device = pick_device(device_choice)
+    except RuntimeError as error:
+        st.error(str(error))
+        return None
+    quick = device.type == "cpu"
+    defaults = recipe(kind, device=device, quick=quick)
+    if quick:
+        st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({defaults['epochs']} epoch(s), "
+                f"batch {defaults['batch_size']}) gives a usable {KIND_LABELS[kind]} in a few minutes; the full "
+                f"recipes behind the shipped models take much longer.")
+    if st.session_state.get("train_recipe_for") != (kind, device.type):  # a new kind or device: its recipe's numbers
+        st.session_state["train_recipe_for"] = (kind, device.type)
+        for key in ("epochs", "batch_size", "train_limit"):
+            st.session_state[f"train_{key}"] = defaults[key]
+        st.session_state["train_lr"] = defaults.get("lr", 1e-3)
+    st.session_state.setdefault("train_latent_dim", 5)
+    left, right = st.columns(2)
+    epochs = left.number_input("Epochs", 1, 500, key="train_epochs")
+    batch_size = right.number_input("Batch size", 8, 8192, key="train_batch_size")
+    lr = left.number_input("Learning rate", 1e-5, 1e-1, format="%.4f", key="train_lr")
+    latent_dim = right.number_input("Latent dim", 1, 64, key="train_latent_dim")
+    train_limit = st.number_input(f"Training images (0 = all {TRAIN_SPLIT_SIZE:,})", 0, TRAIN_SPLIT_SIZE,
+                                  step=1000, key="train_train_limit")
+    values = {}
+    if kind == "dfc":
+        layers = perceptual_layers_input()
+        if layers is None:
+            return None
+        values["perceptual_layers"] = layers
+    taken = {c.name for c in checkpoints.available()}
+    suggested = next(f"my-{kind}-{i}" for i in range(1, 1000) if f"my-{kind}-{i}" not in taken)
+    name = st.text_input("Name", suggested, key=f"train_name_{kind}")
+    if name in taken:
+        st.warning(f"A checkpoint named {name!r} exists; yours will replace it in the model picker.")
+    try:
+        config = TrainConfig(kind=kind, dataset=dataset, name=name, epochs=int(epochs), batch_size=int(batch_size),
+                             lr=float(lr), latent_dim=int(latent_dim), device=device_choice, quick=quick,
+                             train_limit=int(train_limit), **values)
+    except ValueError as error:
+        st.error(str(error))
+        return None
+    estimate = estimate_seconds(config, device)
+    st.caption(f"Runs on **{device}**. " + (f"Estimated time: about {duration(estimate)}." if estimate else
+                                            "No measured speed for this device yet: the time left shows once "
+                                            "training starts."))
+    return config
+
+
+def perceptual_layers_input() -> dict[str, float] | None:
+    """The DFC loss's layers and their weights, as the mapping the config takes."""
+    default = TrainConfig.__dataclass_fields__["perceptual_layers"].default_factory()
+    layers = st.multiselect("Perceptual layers", Classifier().layer_names, default=list(default), key="train_layers")
+    text = st.text_input("Layer weights", ", ".join("1.0" for _ in layers), key=f"train_weights_{len(layers)}",
+                         help="One number per chosen layer, in the same order, separated by commas.")
+    try:
+        weights = [float(w) for w in text.split(",") if w.strip()]
+    except ValueError:
+        st.error("Layer weights are numbers separated by commas, one per layer.")
+        return None
+    if len(weights) != len(layers):
+        st.error(f"Give one weight per perceptual layer: {len(layers)} layer(s), {len(weights)} weight(s).")
+        return None
+    return dict(zip(layers, weights))
+
+
+def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
+    """The job's status; while it runs, redrawn every second without rerunning the page."""
+
+    @st.fragment(run_every=1.0 if live else None)
+    def monitor() -> None:
+        status = manager.status(job_id)
+        events = manager.events(job_id)
+        steps = [e for e in events if e["event"] == "step"]
+        epochs = [e for e in events if e["event"] == "epoch"]
+        st.markdown(f"**{KIND_LABELS.get(status.kind, status.kind)} '{status.name}'**: {status.state}")
+        if status.active:
+            last = steps[-1] if steps else None
+            done = last["step"] / last["total_steps"] if last else 0.0
+            eta = (last["elapsed_s"] / done - last["elapsed_s"]) if last and done > 0 else None
+            text = (f"epoch {last['epoch']}/{last['epochs']}, step {last['step']}/{last['total_steps']}, "
+                    f"{last['images_per_s']:,.0f} img/s" + (f", about {duration(eta)} left" if eta else "")
+                    if last else "starting...")
+            st.progress(done, text=text)
+            if st.button("Cancel", icon=":material/stop:", key="train_cancel"):
+                manager.cancel(job_id)
+                st.rerun(scope="app")
+        if steps:
+            shown = ("loss", "reconstruction", "perceptual", "kl", "critic_loss")
+            keys = [k for k in shown if k in steps[-1]["metrics"]]
+            st.plotly_chart(training_curves(steps, epochs, keys), key=f"curves-{job_id}-{len(steps)}")
+        preview = manager.preview(job_id)
+        if preview:
+            st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions", width="stretch")
+        if status.state == "succeeded":
+            st.success(f"Done: {status.message}. It is in the model picker.")
+            if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions
+                _published_jobs.add(job_id)
+                clear_caches()
+            if st.session_state.get("job_seen") != job_id:  # once per session: redraw the model picker
+                st.session_state["job_seen"] = job_id
+                st.rerun(scope="app")
+        elif status.state in ("failed", "cancelled"):
+            (st.warning if status.state == "cancelled" else st.error)(status.message)
+            st.code(manager.log_tail(job_id), language=None)
+            resumable = manager.resumable(job_id)
+            if resumable is not None and st.button("Resume from the last good epoch", key="train_resume"):
+                recipe_values = checkpoints.read(resumable).meta["recipe"]
+                manager.start(TrainConfig.from_dict(recipe_values), resume=resumable)
+                st.rerun(scope="app")
+
+    monitor()
+
+
+def duration(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
