@@ -28,10 +28,11 @@ def show_row(title: str, images, captions: list[str]) -> None:
 
 
 predicted = judge.predict(digits.images) if judge is not None else None
+doubtful = [bool(d) for d in digits.doubts] or [False] * len(digits)  # uploads unlike a handwritten digit
 show_row("Originals", digits.images, [
-    f"{caption}  \nLV {lv:.3f}" + (f"  \npred **{names[int(p)]}**" if predicted is not None else "")
-    for caption, lv, p in zip(digits.captions, laplacian_variance(digits.images).tolist(),
-                              predicted if predicted is not None else [None] * len(digits))])
+    f"{caption}  \nLV {lv:.3f}" + (f"  \npred **{names[int(p)]}**{'?' if unsure else ''}" if p is not None else "")
+    for caption, lv, p, unsure in zip(digits.captions, laplacian_variance(digits.images).tolist(),
+                                      predicted if predicted is not None else [None] * len(digits), doubtful)])
 rows = [digits.images]
 for name in chosen.models:
     reconstructions, measured = measure_reconstructions(ui.model(name), digits.images, judge=judge,

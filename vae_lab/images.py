@@ -7,6 +7,7 @@ digit, scaled to fit a 20x20 box keeping the aspect ratio (anti-aliased), and pl
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -16,6 +17,13 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 25_000_000  # anything larger is refused before decoding (decompression bombs)
 ACCEPTED_FORMATS = ("PNG", "JPEG")
 INK_THRESHOLD = 0.1  # a pixel belongs to the digit above this (after normalising to [0, 1])
+PREVIEW_SIDE = 112  # the longer side of an upload's preview, in pixels
+# What handwritten MNIST digits look like after this conversion, measured on the 60,000 training digits:
+# the share of the 28x28 field their ink covers (0.5th to 99.5th percentile) and the mean value of
+# their ink pixels (0.5th percentile). A photo or a smooth gradient falls outside.
+MNIST_INK_SHARE = (0.066, 0.314)
+MNIST_INK_LEVEL = 0.593
+UNSURE_BELOW = 0.7  # the classifier's top softmax probability under which a reading is called unsure
 
 
 class ImageRejected(ValueError):
@@ -30,6 +38,9 @@ def open_upload(data: bytes, *, name: str = "the file") -> Image.Image:
         raise ImageRejected(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
     try:
         image = Image.open(io.BytesIO(data))  # reads the header only
+    except Image.DecompressionBombError as error:
+        raise ImageRejected(f"{name} claims to be far too large an image; the limit is "
+                            f"{MAX_PIXELS / 1e6:.0f} megapixels.") from error
     except (UnidentifiedImageError, OSError) as error:
         raise ImageRejected(f"{name} is not an image (PNG or JPEG expected).") from error
     if image.format not in ACCEPTED_FORMATS:
@@ -98,8 +109,42 @@ def to_mnist_digit(image: Image.Image, *, size: int = 28, box: int = 20) -> np.n
     return digit
 
 
+class Upload(NamedTuple):
+    digit: np.ndarray  # MNIST-style, float32 (28, 28) in [0, 1]
+    preview: np.ndarray  # the decoded image, uint8 grayscale, at most PREVIEW_SIDE pixels on its longer side
+
+
+def read_upload(data: bytes, *, name: str = "the file") -> Upload:
+    """An uploaded file as a digit and a safe preview (made from the decoded pixels, never the raw file)."""
+    image = open_upload(data, name=name)
+    try:
+        digit = to_mnist_digit(image)
+    except ImageRejected as error:
+        raise ImageRejected(f"{name}: {error}") from error
+    preview = Image.fromarray((grayscale(image) * 255.0 + 0.5).astype(np.uint8))
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    return Upload(digit, np.asarray(preview))
+
+
 def digit_from_upload(data: bytes, *, name: str = "the file") -> np.ndarray:
-    return to_mnist_digit(open_upload(data, name=name))
+    return read_upload(data, name=name).digit
+
+
+def digit_doubts(digit: np.ndarray, confidence: float | None = None, *, dataset: str = "mnist") -> list[str]:
+    """Why an uploaded or drawn image may not be a handwritten digit, in words (empty when it looks like one):
+    the classifier's top probability `confidence` is low, or (for MNIST) its strokes are unlike MNIST's."""
+    doubts = []
+    if confidence is not None and confidence < UNSURE_BELOW:
+        doubts.append(f"the classifier is unsure (its best guess has {confidence:.0%})")
+    if dataset == "mnist":
+        ink = digit > INK_THRESHOLD
+        share, level = float(ink.mean()), float(digit[ink].mean()) if ink.any() else 0.0
+        low, high = MNIST_INK_SHARE
+        if not low <= share <= high:
+            doubts.append(f"its ink covers {share:.0%} of the field, handwritten digits {low:.0%}-{high:.0%}")
+        if level < MNIST_INK_LEVEL:
+            doubts.append("its strokes are faint or shaded, unlike pen strokes")
+    return doubts
 
 
 # --- tensors out ---------------------------------------------------------------------------

@@ -169,3 +169,40 @@ def test_a_tiny_training_job_from_the_sidebar(page):
     assert picker_offers(page, "plain VAE: e2e-plain")
     no_exception(page)
     page.screenshot(path=SHOTS / "8-trained.png", full_page=True)
+
+
+@pytest.fixture
+def cross_site_parent(server, tmp_path):
+    """A page on another origin (localhost on a second port vs the app's 127.0.0.1) that embeds the app in
+    an iframe, as a Hugging Face Space does."""
+    import functools
+    import http.server
+    import threading
+
+    (tmp_path / "index.html").write_text(f'<!doctype html><title>host</title><h1>A host page</h1>'
+                                         f'<iframe src="{server}" width="1350" height="900"></iframe>')
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    host = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
+    threading.Thread(target=host.serve_forever, daemon=True).start()
+    yield f"http://localhost:{host.server_address[1]}/index.html"
+    host.shutdown()
+
+
+def test_an_upload_works_inside_a_cross_site_iframe(cross_site_parent):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(120_000)
+        page.goto(cross_site_parent)
+        app = page.frame_locator("iframe")
+        expect(app.get_by_text("Originals", exact=True)).to_be_visible(timeout=120_000)
+        app.get_by_test_id("stSelectbox").filter(has_text="Digits").first.click()
+        app.get_by_role("option", name="Upload images", exact=True).click()
+        app.locator("input[type=file]").set_input_files(
+            files=[{"name": "framed-one.png", "mimeType": "image/png", "buffer": digit_png()}])
+        expect(app.get_by_text("as 28x28")).to_be_visible(timeout=120_000)
+        expect(app.locator("[data-testid=stMarkdownContainer] strong").filter(has_text="dfc")).to_have_count(1)
+        expect(app.get_by_test_id("stException")).to_have_count(0)
+        page.screenshot(path=SHOTS / "9-cross-site-iframe-upload.png", full_page=True)
+        browser.close()
