@@ -15,6 +15,7 @@ pages = st.navigation([
     st.Page("app_pages/reconstruct.py", title="Reconstruct", icon=":material/compare:", default=True),
     st.Page("app_pages/latent_explorer.py", title="Latent explorer", icon=":material/tune:"),
     st.Page("app_pages/interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
+    st.Page("app_pages/samples.py", title="Samples", icon=":material/grid_view:"),
     st.Page("app_pages/blur_analysis.py", title="Blur analysis", icon=":material/bar_chart:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/table_chart:"),
 ])

@@ -15,16 +15,16 @@ if not found:
 if ui.selection().data_error:
     st.error(ui.selection().data_error)
     st.stop()
+analyses = ui.analyses([c.name for c in found if c.kind != "classifier"])
 rows = []
-with st.spinner("Scoring every model on its test set (once per model)..."):
-    for ckpt in found:
-        row = {"name": ckpt.name, "kind": ui.KIND_LABELS.get(ckpt.kind, ckpt.kind), "dataset": ckpt.dataset,
-               "epochs": ckpt.meta.get("training", {}).get("epoch")}
-        if ckpt.kind == "classifier":
-            row["accuracy"] = ckpt.metrics.get("accuracy")
-        else:
-            row |= ui.analysis(ckpt.name).scorecard
-        rows.append(row)
+for ckpt in found:
+    row = {"name": ckpt.name, "kind": ui.KIND_LABELS.get(ckpt.kind, ckpt.kind), "dataset": ckpt.dataset,
+           "epochs": ckpt.meta.get("training", {}).get("epoch")}
+    if ckpt.kind == "classifier":
+        row["accuracy"] = ckpt.metrics.get("accuracy")
+    else:
+        row |= analyses[ckpt.name].scorecard
+    rows.append(row)
 st.dataframe(rows, hide_index=True)
 with st.expander("What the columns mean"):
     st.markdown("\n".join(f"- **{key}**: {text}" for key, text in SCORECARD_FIELDS.items()) +

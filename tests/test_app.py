@@ -17,7 +17,7 @@ from vae_lab.jobs import JobError, JobManager
 from vae_lab.config import TrainConfig
 
 PAGES = ["app_pages/reconstruct.py", "app_pages/latent_explorer.py", "app_pages/interpolation.py",
-         "app_pages/blur_analysis.py",
+         "app_pages/samples.py", "app_pages/blur_analysis.py",
          "app_pages/models.py"]
 SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR]
 
@@ -47,6 +47,11 @@ def captions(at: AppTest) -> list[str]:
 
 def plotly_specs(at: AppTest) -> list[dict]:
     return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def pictures(block) -> list:
+    """The st.image elements in a block (AppTest has no accessor for them)."""
+    return [element for element in block if type(element).__name__ == "Image"]
 
 
 def png(array: np.ndarray) -> bytes:
@@ -147,6 +152,20 @@ def test_blur_analysis_plots_every_model_and_the_paired_tests(app):
     assert comparisons[: len(models)] == [f"originals vs {m}" for m in models]
 
 
+def test_samples_page_shows_prior_and_posterior_samples_with_their_measures(app):
+    app.sidebar.multiselect(key="models-mnist").set_value(["plain", "dfc"])
+    app.switch_page("app_pages/samples.py").run()
+    measures = [c for c in captions(ok(app)) if c.startswith("On 10,000 samples")]
+    assert len(measures) == 4, "prior and posterior, for each of the two models"
+    pattern = r"\*\*\d+\.\d%\*\* confident, precision \*\*0\.\d{3}\*\*, recall \*\*0\.\d{3}\*\*"
+    assert all(re.search(pattern, m) for m in measures), measures
+    assert len(pictures(app.main)) == 4
+    assert [t["name"] for t in plotly_specs(app)[0]["data"]] == ["prior", "posterior"]
+    first = pictures(app.main)[0].proto.imgs[0].url
+    app.number_input(key="samples_seed").set_value(7).run()
+    assert pictures(app.main)[0].proto.imgs[0].url != first, "another seed draws other samples"
+
+
 def test_models_page_lists_every_checkpoint_with_its_scorecard(app):
     app.switch_page("app_pages/models.py").run()
     table = ok(app).dataframe[0].value
@@ -209,3 +228,85 @@ def test_missing_data_names_the_root_and_the_variable(monkeypatch, tmp_path):
     digit[5:35, 18:23] = 255
     at.sidebar.file_uploader(key="uploads").set_value(("one.png", png(digit), "image/png")).run()
     assert not at.exception and "**Originals**" in [m.value for m in at.markdown], "uploads work without the data set"
+
+
+def hostile_corpus() -> dict[str, bytes]:
+    """Files a visitor might upload, made here (nothing binary is committed)."""
+    import struct
+    import zlib
+
+    def encoded(image: Image.Image, fmt: str = "PNG", **options) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, format=fmt, **options)
+        return buffer.getvalue()
+
+    stroke = np.zeros((120, 90), dtype=np.uint8)
+    stroke[15:105, 38:52] = 255  # a white "1" on black
+    good = encoded(Image.fromarray(stroke))
+    ihdr = bytearray(good[:33])  # signature, then the IHDR chunk: length, type, 13 bytes of data, CRC
+    ihdr[16:24] = struct.pack(">II", 60_000, 60_000)  # claims 3.6 gigapixels
+    ihdr[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr[12:29])))
+    rgba = np.zeros((120, 90, 4), dtype=np.uint8)
+    rgba[15:105, 38:52] = 255  # opaque white ink on a fully transparent canvas
+    big = np.full((4900, 4900), 255, dtype=np.uint8)
+    big[600:4300, 2100:2800] = 0
+    gradient = np.add.outer(np.linspace(0, 255, 200), np.linspace(0, 60, 150)).clip(0, 255).astype(np.uint8)
+    frames = [Image.fromarray(stroke), Image.fromarray(255 - stroke)]
+    return {
+        "not-an-image.png": b"this is plain text, renamed",
+        "truncated.png": good[: len(good) // 2],
+        "empty.png": b"",
+        "sixteen-bit.png": encoded(Image.fromarray(stroke.astype(np.uint16) * 257)),
+        "one-bit.png": encoded(Image.fromarray(stroke).convert("1")),
+        "gray-alpha.png": encoded(Image.fromarray(stroke).convert("LA")),
+        "transparent.png": encoded(Image.fromarray(rgba, "RGBA")),
+        "cmyk.jpg": encoded(Image.fromarray(255 - stroke).convert("CMYK"), "JPEG"),
+        "animated.png": encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]),
+        "bomb.png": bytes(ihdr) + good[33:],
+        "4900x4900.png": encoded(Image.fromarray(big)),
+        "ziffer-ü-数字.png": good,
+        "all-white.png": encoded(Image.fromarray(np.full((50, 50), 255, dtype=np.uint8))),
+        "all-black.png": encoded(Image.fromarray(np.zeros((50, 50), dtype=np.uint8))),
+        "photo-gradient.jpg": encoded(Image.fromarray(gradient).convert("RGB"), "JPEG"),
+    }
+
+
+READABLE = {"sixteen-bit.png", "one-bit.png", "gray-alpha.png", "transparent.png", "cmyk.jpg", "4900x4900.png",
+            "ziffer-ü-数字.png", "photo-gradient.jpg"}
+
+
+def test_every_hostile_upload_gives_a_digit_or_one_clear_line_and_the_page_keeps_working(app):
+    app.sidebar.selectbox(key="source").set_value("upload").run()
+    for name, data in hostile_corpus().items():
+        app.sidebar.file_uploader(key="uploads").set_value(
+            (name, data, "image/jpeg" if name.endswith(".jpg") else "image/png")).run()
+        assert not app.exception, (name, [e.value for e in app.exception])
+        warnings = [w.value for w in app.sidebar.warning]
+        if name in READABLE:
+            shown = [caption for image in pictures(app.sidebar) for caption in image.captions]
+            assert shown == [name, "as 28x28"], (name, shown, warnings)
+            assert "**Originals**" in [m.value for m in app.markdown], name
+        else:
+            assert len(warnings) == 1 and "\n" not in warnings[0] and name in warnings[0], (name, warnings)
+    good = np.zeros((40, 40), dtype=np.uint8)
+    good[5:35, 18:23] = 255
+    app.sidebar.file_uploader(key="uploads").set_value(("after.png", png(good), "image/png")).run()
+    assert not app.exception and "**Originals**" in [m.value for m in app.markdown], "the next upload works"
+
+
+def test_a_photo_like_upload_is_flagged_instead_of_read_confidently(app):
+    app.sidebar.selectbox(key="source").set_value("upload").run()
+    gradient = hostile_corpus()["photo-gradient.jpg"]
+    app.sidebar.file_uploader(key="uploads").set_value(("photo-gradient.jpg", gradient, "image/jpeg")).run()
+    warning = " ".join(w.value for w in ok_warnings(app))
+    assert "may not be a handwritten digit" in warning
+    assert any(re.search(r"pred \*\*\w+\*\*\?", c) for c in captions(app)), "the reading carries a question mark"
+    good = np.zeros((40, 40), dtype=np.uint8)
+    good[5:35, 18:23] = 255
+    app.sidebar.file_uploader(key="uploads").set_value(("one.png", png(good), "image/png")).run()
+    assert not [w.value for w in app.sidebar.warning], "a clear handwritten stroke raises no doubt"
+
+
+def ok_warnings(at: AppTest):
+    assert not at.exception, [e.value for e in at.exception]
+    return at.sidebar.warning

@@ -3,7 +3,8 @@
 A checkpoint named `dfc` is `dfc.json` (kind, architecture, data set, perceptual layers, the
 training recipe, test metrics, versions, and the SHA-256 of every file it lists) beside
 `dfc.safetensors` (the model's weights), and, where training wrote them, `dfc.critic.safetensors`
-(a VAE-GAN's critic) and `dfc.train-state.safetensors` (optimiser state, for resuming).
+(a VAE-GAN's critic), `dfc.train-state.safetensors` (optimiser state, for resuming) and
+`dfc.posterior.safetensors` (the Gaussian mixture fitted to the aggregate posterior after training).
 Nothing is ever unpickled.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from .config import default_name
-from .models import VAE, Classifier, Critic
+from .models import VAE, AggregatePosterior, Classifier, Critic
 
 FORMAT = "vae_lab.checkpoint/1"
 _PACKAGE = Path(__file__).resolve().parent
@@ -188,7 +189,10 @@ def load(checkpoint: Checkpoint | str | Path, device: str | torch.device = "cpu"
     """The checkpoint's model in eval mode on `device`: a `VAE` or, for kind classifier, a `Classifier`.
     `checkpoint`: a `Checkpoint` already read, or a name or path to find."""
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else find(checkpoint)
-    return load_into(build(ckpt), ckpt).to(device).eval()
+    model = load_into(build(ckpt), ckpt).to(device).eval()
+    if ckpt.has("posterior"):
+        model.aggregate_posterior = AggregatePosterior(**ckpt.tensors("posterior"))
+    return model
 
 
 class Judge(NamedTuple):
@@ -230,6 +234,19 @@ def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Mod
     json_path = folder / f"{name}.json"
     atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
     return Checkpoint(json_path, full_meta)
+
+
+def add_file(ckpt: Checkpoint, role: str, tensors: dict[str, torch.Tensor], meta: dict) -> Checkpoint:
+    """Write one more file (`role`) beside an existing checkpoint, with `meta` merged into its JSON;
+    the JSON is rewritten last, so a reader sees the old checkpoint or the new one, never half."""
+    filename = _filename(ckpt.name, role)
+    path = ckpt.json_path.parent / filename
+    cpu_tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(cpu_tensors, str(tmp)))
+    files = ckpt.meta["files"] | {role: {"file": filename, "sha256": sha256_file(path)}}
+    full_meta = ckpt.meta | meta | {"files": files}
+    atomic_write(ckpt.json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
+    return Checkpoint(ckpt.json_path, full_meta)
 
 
 def _filename(name: str, role: str) -> str:

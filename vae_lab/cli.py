@@ -85,6 +85,12 @@ def build_parser() -> argparse.ArgumentParser:
                            help="after each epoch, write reconstructions of fixed test digits to this PNG")
     train_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    fit_cmd = commands.add_parser("fit-posterior", help="fit the aggregate-posterior mixture of VAE checkpoints "
+                                                        "(training does it; this refits a model trained before)")
+    fit_cmd.add_argument("names", nargs="+", help="checkpoint names or paths")
+    fit_cmd.add_argument("--components", type=int, default=10, help="mixture components (default: 10)")
+    fit_cmd.add_argument("--device", default="cpu")
+
     evaluate_cmd = commands.add_parser("evaluate", help="test-set metrics of checkpoints")
     evaluate_cmd.add_argument("names", nargs="*", help="checkpoint names or paths (default: all)")
     evaluate_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
@@ -127,6 +133,15 @@ def run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_fit_posterior(args: argparse.Namespace) -> int:
+    from .posterior import fit_posterior
+
+    for name in args.names:
+        ckpt = fit_posterior(name, components=args.components, device=args.device)
+        print(f"{ckpt.name}: fitted {args.components} components, wrote {ckpt.file('posterior')}", file=sys.stderr)
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from .scorecard import evaluate_checkpoints, format_table
     names = args.names or [c.name for c in checkpoints.available()]
@@ -151,7 +166,9 @@ def run_report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": run_train, "evaluate": run_evaluate, "report": run_report}[args.command](args)
+        commands = {"train": run_train, "fit-posterior": run_fit_posterior, "evaluate": run_evaluate,
+                    "report": run_report}
+        return commands[args.command](args)
     except (checkpoints.CheckpointError, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -106,3 +106,14 @@ def _png(figure) -> bytes:
     figure.savefig(buffer, format="png", dpi=110)
     plt.close(figure)
     return buffer.getvalue()
+
+
+def class_shares(shares: dict[str, list[float]], class_names: list[str]) -> go.Figure:
+    """Grouped bars: the share of samples the classifier reads as each class, one bar per source."""
+    figure = go.Figure()
+    for color, (source, values) in zip(PALETTE[1:], shares.items()):
+        figure.add_trace(go.Bar(x=class_names, y=values, name=source, marker_color=color))
+    figure.add_hline(y=1 / len(class_names), line_dash="dot", annotation_text="even spread")
+    figure.update_layout(barmode="group", xaxis_title="class read by the classifier", yaxis_title="share of samples",
+                         xaxis={"type": "category"}, margin={"t": 30}, height=280, legend_title="samples from")
+    return figure

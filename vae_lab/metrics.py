@@ -5,6 +5,7 @@ shape (N,), so the statistics and the app can pair them image by image.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from collections.abc import Callable
@@ -130,3 +131,66 @@ def classifier_accuracy(classifier: Classifier, split: ImageSplit, *, batch_size
         correct += (classifier.predict(x) == y).sum().item()
     return correct / len(split)
 
+
+# --- samples: what the classifier reads in them, and where they lie against the test images -------------
+
+CONFIDENT = 0.9  # softmax confidence above which a sample counts as a clear member of a class
+
+
+@torch.no_grad()
+def readings(classifier: Classifier, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The classifier's softmax probabilities (N, classes) and penultimate features (N, F) of `images`."""
+    features = classifier.features(images, [classifier.penultimate])[classifier.penultimate]
+    return classifier.layers["logits"](features).softmax(dim=1), features
+
+
+@dataclass(frozen=True)
+class SampleScores:
+    """Generated images judged by the data set's classifier and compared with the test images."""
+
+    confident: float  # share read with softmax confidence above CONFIDENT
+    class_shares: list[float]  # share of samples read as each class
+    precision: float  # share of samples inside the test images' k-NN manifold: quality
+    recall: float  # share of test images inside the samples' k-NN manifold: diversity
+
+    @property
+    def class_entropy(self) -> float:
+        """Entropy of the class shares relative to a uniform spread: 1 = every class equally often, 0 = one class."""
+        shares = torch.tensor(self.class_shares, dtype=torch.float64)
+        entropy = -(shares[shares > 0] * shares[shares > 0].log()).sum()
+        return float(entropy / math.log(len(self.class_shares)))
+
+    @property
+    def smallest_class_share(self) -> float:
+        return min(self.class_shares)
+
+
+def score_samples(probabilities: torch.Tensor, features: torch.Tensor, real_features: torch.Tensor,
+                  real_radii: torch.Tensor, *, k: int = 3) -> SampleScores:
+    confidence, classes = probabilities.max(dim=1)
+    shares = torch.bincount(classes, minlength=probabilities.shape[1]).double() / len(classes)
+    precision, recall = precision_recall(real_features, features, k=k, real_radii=real_radii)
+    return SampleScores(float((confidence > CONFIDENT).double().mean()), shares.tolist(), precision, recall)
+
+
+def manifold_radii(features: torch.Tensor, *, k: int = 3, chunk: int = 1024) -> torch.Tensor:
+    """Each point's distance to its k-th nearest neighbour in the same set (itself excluded)."""
+    radii = [torch.cdist(features[i:i + chunk], features).topk(k + 1, dim=1, largest=False).values[:, k]
+             for i in range(0, len(features), chunk)]
+    return torch.cat(radii)
+
+
+def inside_manifold(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, *, chunk: int = 1024) -> float:
+    """The share of `points` inside at least one ball (centre, radius)."""
+    inside = [(torch.cdist(points[i:i + chunk], centres) <= radii).any(dim=1) for i in range(0, len(points), chunk)]
+    return torch.cat(inside).double().mean().item()
+
+
+def precision_recall(real: torch.Tensor, fake: torch.Tensor, *, k: int = 3,
+                     real_radii: torch.Tensor | None = None) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019) of `fake` against `real` feature vectors:
+    precision, the share of fakes inside the union of the reals' k-NN balls; recall, the share of reals
+    inside the fakes' k-NN balls. `real_radii`: the reals' radii, when already computed."""
+    real, fake = real.float(), fake.float()
+    real_radii = manifold_radii(real, k=k) if real_radii is None else real_radii
+    return inside_manifold(fake, real, real_radii), inside_manifold(real, fake, manifold_radii(fake, k=k))

@@ -75,6 +75,39 @@ class Decoder(nn.Module):
         return self.out(F.relu(self.upsample(h)))
 
 
+class AggregatePosterior:
+    """A Gaussian mixture fitted to the encoded training set's posterior means, q(z) ~ sum_k w_k N(m_k, S_k):
+    where the model's codes actually lie. Decoding its samples instead of N(0, I)'s avoids the "prior
+    holes", regions the prior covers but no training image was encoded to.
+
+    A plain object, not a Module: it is fitted after training and stored in its own checkpoint file, so
+    a VAE's weights (and every checkpoint written before it existed) stay as they are.
+    """
+
+    def __init__(self, weights: torch.Tensor, means: torch.Tensor, covariances: torch.Tensor):
+        self.weights, self.means, self.covariances = weights, means, covariances
+
+    @classmethod
+    def fit(cls, codes: torch.Tensor, *, components: int = 10, seed: int = 0) -> AggregatePosterior:
+        """Fit a full-covariance mixture to `codes` (N, latent_dim) with scikit-learn's EM."""
+        from sklearn.mixture import GaussianMixture  # imported here: only fitting needs it
+
+        mixture = GaussianMixture(n_components=components, covariance_type="full", random_state=seed, reg_covar=1e-5)
+        mixture.fit(codes.detach().double().cpu().numpy())
+        return cls(*(torch.from_numpy(a).float() for a in (mixture.weights_, mixture.means_, mixture.covariances_)))
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {"weights": self.weights, "means": self.means, "covariances": self.covariances}
+
+    def sample(self, n: int, *, generator: torch.Generator | None = None,
+               device: torch.device | str = "cpu") -> torch.Tensor:
+        """`n` latent vectors; reproducible with `generator` (torch.distributions would draw from the global one)."""
+        components = torch.multinomial(self.weights.to(device), n, replacement=True, generator=generator)
+        noise = torch.randn(n, self.means.shape[1], 1, generator=generator, device=device)
+        scale = torch.linalg.cholesky(self.covariances.to(device))
+        return self.means.to(device)[components] + (scale[components] @ noise).squeeze(2)
+
+
 class VAE(nn.Module):
     """A convolutional VAE with a standard normal prior and a Bernoulli decoder (logits)."""
 
@@ -86,6 +119,7 @@ class VAE(nn.Module):
         self.image_shape = tuple(image_shape)
         self.encoder = Encoder(latent_dim=latent_dim, image_shape=self.image_shape)
         self.decoder = Decoder(latent_dim=latent_dim, image_shape=self.image_shape)
+        self.aggregate_posterior: AggregatePosterior | None = None  # fitted after training, if at all
 
     @property
     def architecture(self) -> dict:
@@ -109,9 +143,20 @@ class VAE(nn.Module):
         """Decode the posterior mean: the deterministic reconstruction every metric uses."""
         return self.decode(self.encode(x).mu)
 
-    def sample(self, n: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
-        z = torch.randn(n, self.latent_dim, generator=generator, device=self.device)
-        return self.decode(z)
+    def sample_latents(self, n: int, *, source: str = "prior", generator: torch.Generator | None = None
+                       ) -> torch.Tensor:
+        """`n` latent vectors from the prior N(0, I) or from the fitted aggregate posterior."""
+        if source == "prior":
+            return torch.randn(n, self.latent_dim, generator=generator, device=self.device)
+        if source != "posterior":
+            raise ValueError(f"source must be 'prior' or 'posterior', got {source!r}")
+        if self.aggregate_posterior is None:
+            raise ValueError("this model has no fitted aggregate posterior: fit one with `vae-lab fit-posterior NAME`")
+        return self.aggregate_posterior.sample(n, generator=generator, device=self.device)
+
+    def sample(self, n: int, *, source: str = "prior", generator: torch.Generator | None = None) -> torch.Tensor:
+        """`n` decoded samples (images in [0, 1]) from the prior or from the fitted aggregate posterior."""
+        return self.decode(self.sample_latents(n, source=source, generator=generator))
 
     def forward(self, x: torch.Tensor) -> VAEOutput:
         mu, logvar = self.encode(x)

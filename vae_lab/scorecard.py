@@ -1,9 +1,11 @@
 """Each checkpoint's analysis on a test split, computed once and cached on disk.
 
-An analysis holds per-image arrays (for paired statistics and the app's plots) and a scorecard
-(the means, the judge's accuracy, the Frechet distances). The cache key is the checkpoint's
-weights hash, the judge's weights hash, the data set, the number of test images and
-CACHE_VERSION, so a retrained model or judge is never served stale numbers.
+An analysis holds per-image arrays (for paired statistics and the app's plots), a scorecard (the
+means, the judge's accuracy, the Frechet distances, what the judge reads in samples from the prior
+and from the fitted aggregate posterior, their precision and recall) and the samples' class shares.
+The cache key is the checkpoint's weights and posterior hashes, the judge's weights hash, the data
+set, the number of test images and CACHE_VERSION, so a retrained model, refitted posterior or
+judge is never served stale numbers.
 """
 from __future__ import annotations
 
@@ -21,13 +23,16 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from . import checkpoints
+from .config import default_name
 from .data import INFERENCE_BATCH, ImageSplit, load_split
-from .metrics import classifier_accuracy, frechet_distance, laplacian_variance, reconstruction_metrics
-from .models import Classifier
+from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
+                      reconstruction_metrics, score_samples)
+from .models import VAE, Classifier
 
-CACHE_VERSION = 2  # bump when any metric's definition changes
-SAMPLE_SEED = 0  # the prior samples behind "fid_samples"
-SCORECARD_FIELDS = {  # key: what it means, for tables and the README
+CACHE_VERSION = 3  # bump when any metric's definition changes
+SAMPLE_SEED = 0  # the samples behind every sample measure
+NEIGHBOURS = 3  # k of the k-NN manifolds behind precision and recall
+SCORECARD_FIELDS = {  # key: what it means, in one sentence, for tables, the app and the README
     "bce": "reconstruction BCE, nats/image",
     "kl": "KL(q(z|x) || N(0, I)), nats/image",
     "mse": "mean squared pixel error",
@@ -37,6 +42,19 @@ SCORECARD_FIELDS = {  # key: what it means, for tables and the README
     "accuracy": "judge's accuracy on reconstructions",
     "fid_reconstructions": "Frechet distance, reconstructions vs test images",
     "fid_samples": "Frechet distance, prior samples vs test images",
+    "confident_samples": f"share of prior samples the classifier reads with confidence above {CONFIDENT}: "
+                         "how many look clearly like some class",
+    "class_entropy": "entropy of the classes read in prior samples, relative to an even spread: 1 means every "
+                     "class is drawn equally often, lower means some classes are missing or rare",
+    "smallest_class_share": "share of prior samples read as the rarest class (0.1 for an even spread)",
+    "precision": f"share of prior samples inside the test images' {NEIGHBOURS}-nearest-neighbour manifold "
+                 "(classifier features): quality",
+    "recall": f"share of test images inside the prior samples' {NEIGHBOURS}-nearest-neighbour manifold: diversity",
+    "fid_posterior": "Frechet distance, samples of the fitted aggregate posterior vs test images",
+    "posterior_confident_samples": "confident share, for samples of the fitted aggregate posterior",
+    "posterior_class_entropy": "class entropy, for samples of the fitted aggregate posterior",
+    "posterior_precision": "precision, for samples of the fitted aggregate posterior",
+    "posterior_recall": "recall, for samples of the fitted aggregate posterior",
 }
 
 
@@ -53,6 +71,7 @@ class Analysis:
     dataset: str
     per_image: dict[str, np.ndarray]  # bce, kl, mse, ssim, laplacian_variance, prediction: shape (N,)
     scorecard: dict[str, float]  # the keys of SCORECARD_FIELDS
+    sample_classes: dict[str, list[float]]  # "prior"/"posterior" -> share of samples read as each class
 
 
 def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, device: str = "cpu",
@@ -61,18 +80,34 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
     ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint)
     if ckpt.kind == "classifier":
         raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
-    judge = checkpoints.load_judge(ckpt.dataset, device)
-    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{judge.checkpoint.sha256 if judge else '-'}|"
-                         f"{ckpt.dataset}|{limit}".encode()).hexdigest()[:24]
-    stem = cache_dir() / f"{ckpt.name}-{key}"
-    if use_cache and stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file():
+    stem = _cache_stem(ckpt, limit)
+    if use_cache and is_cached(ckpt, limit=limit):
+        numbers = json.loads(stem.with_suffix(".json").read_text())
         return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, load_file(str(stem.with_suffix(".safetensors"))),
-                        json.loads(stem.with_suffix(".json").read_text()))
+                        numbers["scorecard"], numbers["sample_classes"])
+    judge = checkpoints.load_judge(ckpt.dataset, device)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
+    numbers = {"scorecard": analysis.scorecard, "sample_classes": analysis.sample_classes}
     stem.parent.mkdir(parents=True, exist_ok=True)
     checkpoints.atomic_write(stem.with_suffix(".safetensors"), lambda tmp: save_file(analysis.per_image, str(tmp)))
-    checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(analysis.scorecard)))
+    checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(numbers)))
     return analysis
+
+
+def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
+    """Whether `analyse` would read this checkpoint's analysis from the disk cache."""
+    stem = _cache_stem(ckpt, limit)
+    return stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file()
+
+
+def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
+    """The cache files' path without suffix: keyed by every input of the numbers (see the module docstring)."""
+    judge = [c for c in checkpoints.available(kind="classifier", dataset=ckpt.dataset)
+             if c.name == default_name("classifier", ckpt.dataset)]
+    posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
+    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge[0].sha256 if judge else '-'}|"
+                         f"{ckpt.dataset}|{limit}".encode()).hexdigest()[:24]
+    return cache_dir() / f"{ckpt.name}-{key}"
 
 
 def load_test_split(dataset: str, limit: int = 0, device: str = "cpu") -> ImageSplit:
@@ -90,39 +125,75 @@ def _compute(ckpt: checkpoints.Checkpoint, judge: checkpoints.Judge | None, spli
     # channels_last weights: 1.3x faster convolutions here (benchmarks/scorecard_speed.py, 2 CPU cores)
     model = checkpoints.load(ckpt, split.device).to(memory_format=torch.channels_last)
     classifier = judge.classifier.to(memory_format=torch.channels_last) if judge is not None else None
-    fid = _fid_with_real_features(classifier, judge.checkpoint.sha256, split) if judge is not None else None
+    reference = _test_reference(classifier, judge.checkpoint.sha256, split) if judge is not None else None
+    fid = copy.deepcopy(reference.fid) if reference is not None else None
     feed = (lambda rec: fid.update(rec, real=False)) if fid is not None else None
     results = reconstruction_metrics(model, split, judge=classifier, on_reconstructions=feed)
     scorecard = results.summary(split.labels)
     originals = float(originals_laplacian_variance(split.dataset, len(split)).mean())
     scorecard["laplacian_ratio"] = scorecard["laplacian_variance"] / originals
+    sample_classes = {}
     if fid is not None:
         scorecard["fid_reconstructions"] = fid.compute().item()
-        fid.reset()
-        generator = torch.Generator(device=split.device).manual_seed(SAMPLE_SEED)
-        for start in range(0, len(split), INFERENCE_BATCH):
-            fid.update(model.sample(min(INFERENCE_BATCH, len(split) - start), generator=generator), real=False)
-        scorecard["fid_samples"] = fid.compute().item()
+        sources = ["prior"] + (["posterior"] if model.aggregate_posterior is not None else [])
+        for source in sources:
+            fid.reset()
+            scores = _sample_scores(model, classifier, reference, fid, source=source, n=len(split))
+            prefix = "" if source == "prior" else "posterior_"
+            scorecard["fid_samples" if source == "prior" else "fid_posterior"] = fid.compute().item()
+            scorecard |= {f"{prefix}confident_samples": scores.confident,
+                          f"{prefix}class_entropy": scores.class_entropy,
+                          f"{prefix}precision": scores.precision, f"{prefix}recall": scores.recall}
+            if source == "prior":
+                scorecard["smallest_class_share"] = scores.smallest_class_share
+            sample_classes[source] = scores.class_shares
     per_image = {k: v.numpy() for k, v in results.per_image().items()}
-    return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, per_image, scorecard)
+    return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, per_image, scorecard, sample_classes)
 
 
-_fid_lock = threading.Lock()
-_fid_prepared: dict[tuple, object] = {}
+@torch.no_grad()
+def _sample_scores(model: VAE, classifier: Classifier, reference: TestReference, fid, *, source: str, n: int):
+    """`n` samples from `source`, fed to the FID metric and read by the classifier, in batches."""
+    generator = torch.Generator(device=model.device).manual_seed(SAMPLE_SEED)
+    probabilities, features = [], []
+    for start in range(0, n, INFERENCE_BATCH):
+        images = model.sample(min(INFERENCE_BATCH, n - start), source=source, generator=generator)
+        fid.update(images, real=False)
+        p, f = readings(classifier, images)
+        probabilities.append(p)
+        features.append(f)
+    return score_samples(torch.cat(probabilities), torch.cat(features), reference.features, reference.radii,
+                         k=NEIGHBOURS)
 
 
-def _fid_with_real_features(judge: Classifier, judge_sha256: str, split: ImageSplit):
-    """A fresh FID metric whose real-image statistics (the test split's) are computed once per
-    process and copied, so analysing several models feeds the test images through the judge once."""
-    key = (judge_sha256, split.dataset, len(split), str(split.device))
-    with _fid_lock:
-        if key not in _fid_prepared:
-            metric = frechet_distance(judge)
+@dataclass(frozen=True)
+class TestReference:
+    """What every model is compared with, from the test images: the FID metric holding their statistics,
+    their classifier features and the radii of their k-NN manifold."""
+
+    fid: object
+    features: torch.Tensor
+    radii: torch.Tensor
+
+
+_reference_lock = threading.Lock()
+_references: dict[tuple, TestReference] = {}
+
+
+def _test_reference(classifier: Classifier, classifier_sha256: str, split: ImageSplit) -> TestReference:
+    """Computed once per process (the test images go through the classifier once for all models)."""
+    key = (classifier_sha256, split.dataset, len(split), str(split.device))
+    with _reference_lock:
+        if key not in _references:
+            fid = frechet_distance(classifier)
+            features = []
             for x, _ in split.batches():
-                metric.update(x, real=True)
-            _fid_prepared.clear()
-            _fid_prepared[key] = metric
-        return copy.deepcopy(_fid_prepared[key])
+                fid.update(x, real=True)
+                features.append(readings(classifier, x)[1])
+            features = torch.cat(features)
+            _references.clear()
+            _references[key] = TestReference(fid, features, manifold_radii(features, k=NEIGHBOURS))
+        return _references[key]
 
 
 def evaluate_checkpoint(name: str, *, device: str = "cpu", limit: int = 0) -> dict:

@@ -21,6 +21,7 @@ from .config import TrainConfig, pick_device, resolve_precision
 from .data import ImageSplit, load_split
 from .models import uncompiled
 from .objectives import ClassifierObjective, Objective, VAEObjective
+from .posterior import fit_posterior
 from .vaegan import VAEGANObjective
 
 
@@ -143,6 +144,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     if ckpt is None:
         raise ValueError(f"nothing to train: the checkpoint already has all {config.epochs} epochs; "
                          f"ask for more epochs to continue it")
+    if config.kind != "classifier":  # where the codes lie, for sampling from the aggregate posterior
+        ckpt = fit_posterior(ckpt, split=train_split, device=device)
     emit(TrainEvent("done", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                     str(ckpt.json_path)))
     return TrainResult(ckpt, metrics, images_per_s, elapsed, precision)

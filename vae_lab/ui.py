@@ -7,6 +7,7 @@ hasher. Pages call `selection()` for what the sidebar chose and lay out the rest
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -14,12 +15,12 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from . import blur, checkpoints, explore, scorecard
+from . import checkpoints, explore, scorecard
 from .blur import BlurStudy
 from .config import KINDS, default_name
 from .data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
                    load_split)
-from .images import ImageRejected, MAX_UPLOAD_BYTES, digit_from_upload, image_grid, to_mnist_digit
+from .images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
 from .models import VAE, Classifier
 
 KIND_LABELS = {"plain": "plain VAE", "dfc": "DFC VAE", "vaegan-hinge": "VAE-GAN, hinge",
@@ -75,36 +76,44 @@ def current_judge(dataset: str) -> Classifier | None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _analysis(name: str, sha256: str) -> scorecard.Analysis:
+def _analysis(name: str, files: str) -> scorecard.Analysis:
     return scorecard.analyse(name)
+
+
+def _files_key(name: str) -> str:
+    """The hashes of every file of a checkpoint: a retrained model or a refitted posterior is a new key."""
+    return json.dumps(checkpoints.find(name).meta["files"], sort_keys=True)
 
 
 def analysis(name: str) -> scorecard.Analysis:
     """A model's full-test-set analysis: from memory, else the disk cache, else computed once."""
-    return _analysis(name, checkpoints.find(name).sha256)
+    return _analysis(name, _files_key(name))
+
+
+def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
+    """Several models' analyses; those not yet in memory are announced in a progress bar (model k of n),
+    since computing one takes about 10 s on two CPU cores."""
+    found, bar = {}, None
+    for k, name in enumerate(names):
+        if bar is None and not _analysis_ready(name):
+            bar = st.progress(0.0)
+        if bar is not None:
+            bar.progress(k / len(names), text=f"Analysing the whole test set with model {k + 1} of {len(names)}: "
+                                             f"{name} (once per model, then cached)...")
+        found[name] = analysis(name)
+    if bar is not None:
+        bar.empty()
+    return found
+
+
+def _analysis_ready(name: str) -> bool:
+    return scorecard.is_cached(checkpoints.find(name))
 
 
 def blur_study(names: list[str], dataset: str) -> BlurStudy:
-    """The blur study of `names` on the whole test set. Analyses not yet cached are computed here,
-    each announced in a progress bar (model k of n): about 10 s per model on two CPU cores."""
-    shas = tuple(checkpoints.find(name).sha256 for name in names)
-    if (tuple(names), shas) in _studies:
-        return _studies[(tuple(names), shas)]
-    bar = st.progress(0.0, text="Analysing the test set...")
-
-    def on_model(k: int, n: int, name: str) -> None:
-        bar.progress(k / n, text=f"Analysing the whole test set with model {k + 1} of {n}: {name} "
-                                 f"(once per model, then cached)...")
-
-    study = blur.blur_study(names, dataset=dataset, on_model=on_model)
-    bar.empty()
-    if len(_studies) >= 16:  # a bounded memory: the analyses themselves stay cached on disk
-        _studies.clear()
-    _studies[(tuple(names), shas)] = study
-    return study
-
-
-_studies: dict[tuple, BlurStudy] = {}  # per server; a retrained model has another sha256, so another key
+    """The blur study of `names` on the whole test set (see `analyses` for the progress shown)."""
+    split = test_set(dataset)
+    return BlurStudy(dataset, split.labels.numpy(), split.class_names, analyses(names))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -122,7 +131,6 @@ def clear_caches() -> None:
     judge.clear()
     _analysis.clear()
     _latent_means.clear()
-    _studies.clear()
 
 
 # --- the sidebar ---------------------------------------------------------------------------------
@@ -134,6 +142,7 @@ class Digits:
     images: torch.Tensor
     labels: list[int | None]  # the true class where known (test set), else None
     captions: list[str]
+    doubts: list[list[str]] = field(default_factory=list)  # uploads and drawings: why it may not be a digit
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -203,10 +212,8 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
     sources = [key for key in SOURCES if key != "notebook" or dataset == "mnist"]
     source = st.sidebar.selectbox("Digits", sources, format_func=SOURCES.get, key="source")
-    if source == "upload":
-        return _uploaded_digits()
-    if source == "draw":
-        return _drawn_digit()
+    if source in ("upload", "draw"):
+        return _with_doubts(_uploaded_digits() if source == "upload" else _drawn_digit(), dataset)
     if not test_set_available:
         return _digits([], [])
     split = test_set(dataset)
@@ -253,12 +260,12 @@ def _uploaded_digits() -> Digits:
     images, captions = [], []
     for upload in files or []:
         try:
-            digit = digit_from_upload(upload.getvalue(), name=upload.name)
+            digit, preview = read_upload(upload.getvalue(), name=upload.name)
         except ImageRejected as error:
             st.sidebar.warning(str(error))
             continue
         left, right = st.sidebar.columns(2)
-        left.image(upload.getvalue(), caption=upload.name, width="stretch")
+        left.image(preview, caption=upload.name, width="stretch")  # decoded pixels, never the raw file
         right.image(enlarge(digit), caption="as 28x28", width="stretch")
         images.append(torch.from_numpy(digit)[None])
         captions.append(upload.name)
@@ -282,6 +289,21 @@ def _drawn_digit() -> Digits:
         return _digits([], [])
     st.sidebar.image(enlarge(digit), caption="as 28x28", width=112)
     return _digits([torch.from_numpy(digit)[None]], ["drawing"])
+
+
+def _with_doubts(digits: Digits, dataset: str) -> Digits:
+    """Say, beside each upload or drawing, if it does not look like a handwritten digit."""
+    judge = current_judge(dataset)
+    with torch.no_grad():
+        confidence = judge(digits.images).softmax(dim=1).max(dim=1).values.tolist() if judge is not None and len(
+            digits) else [None] * len(digits)
+    digits.doubts = [digit_doubts(image[0].numpy(), c, dataset=dataset) for image, c in zip(digits.images, confidence)]
+    for caption, doubts in zip(digits.captions, digits.doubts):
+        if doubts:
+            st.sidebar.warning(f"**{caption}** may not be a handwritten "
+                               f"{'digit' if dataset == 'mnist' else 'item'}: {'; '.join(doubts)}. "
+                               f"Readings of it are shown with a question mark.")
+    return digits
 
 
 def _digits(images: list[torch.Tensor], captions: list[str]) -> Digits:
