@@ -19,9 +19,7 @@ RUN pip install --no-cache-dir --user --index-url https://download.pytorch.org/w
 COPY --chown=user . .
 # The data sets (the build has internet; the app's visitors never wait for a download), and each
 # shipped model's test-set analysis, computed once here so the Blur analysis page opens at once.
-RUN python -c "from vae_lab.data import load_split; \
-[load_split(d, train=t) for d in ('mnist', 'fashion-mnist') for t in (True, False)]" \
- && python -m vae_lab evaluate
+RUN python -m vae_lab fetch-data && python -m vae_lab evaluate
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \

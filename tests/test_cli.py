@@ -73,3 +73,24 @@ def test_a_bad_layer_weight_says_how_to_write_one(capsys):
     with pytest.raises(SystemExit):
         main(["train", "--kind", "dfc", "--perceptual-layers", "conv1=heavy"])
     assert "write a layer as NAME or NAME=WEIGHT" in capsys.readouterr().err
+
+
+def test_train_writes_the_training_film_with_film(tiny_checkpoints, tmp_path):
+    film = tmp_path / "film.gif"
+    assert main(["train", "--kind", "plain", "--epochs", "1", "--train-limit", "96", "--test-limit", "32",
+                 "--device", "cpu", "--out-dir", str(tmp_path), "--quiet", "--film", str(film),
+                 "--film-every", "1"]) == 0
+    assert film.read_bytes()[:6] == b"GIF89a"
+
+
+def test_help_lists_every_sub_command(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("train", "fetch-data", "fit-posterior", "evaluate", "report"):
+        assert command in out
+
+
+def test_fetch_data_reports_what_the_data_root_holds(capsys):
+    assert main(["fetch-data", "--datasets", "mnist"]) == 0
+    assert "mnist: 60,000 training and 10,000 test images" in capsys.readouterr().err

@@ -120,3 +120,18 @@ def test_checkpoint_json_records_recipe_metrics_and_versions(tiny_checkpoints, t
     assert meta["latent_dim"] == 5 and meta["architecture"]["image_shape"] == [1, 28, 28]
     assert {"bce", "kl", "accuracy", "laplacian_variance"} <= set(meta["metrics"])
     assert meta["versions"]["torch"] == torch.__version__
+
+
+def test_a_film_of_the_training_shows_the_reconstructions_change(tiny_checkpoints, tiny_config, tmp_path):
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    from vae_lab.film import TrainingFilm
+
+    film = TrainingFilm(tmp_path / "film.gif", "mnist", every=2)
+    train(tiny_config(kind="plain", epochs=2, batch_size=32, train_limit=256), out_dir=tmp_path, film=film)
+    gif = Image.open(tmp_path / "film.gif")
+    frames = [np.asarray(frame.convert("L")).copy() for frame in ImageSequence.Iterator(gif)]
+    assert len(frames) == len(film.frames) == 9, "a frame at step 1 and every 2 steps of 16"
+    assert frames[0].shape == film.frames[0].shape  # originals, reconstructions, samples: three rows of ten
+    assert not np.array_equal(frames[0], frames[-1]), "the reconstructions change as the model learns"

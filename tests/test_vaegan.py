@@ -122,3 +122,15 @@ def test_critic_is_saved_for_resuming_but_not_needed_for_inference(tiny_checkpoi
     ckpt.file("train_state").unlink()
     vae = checkpoints.load(ckpt.json_path)
     assert vae.reconstruct(batch(2)).shape == (2, 1, 28, 28)
+
+
+def test_the_pixel_term_decays_to_zero_and_then_leaves_the_step_as_it_was(tiny_checkpoints, tiny_config):
+    config = tiny_config(kind="vaegan-hinge", pixel_weight=20.0, pixel_anneal_steps=100, precision="fp32")
+    objective = make_objective(config, torch.device("cpu"), load_split("mnist", train=True).subset(64))
+    assert [objective.pixel_weight(s) for s in (0, 50, 100, 500)] == [20.0, 10.0, 0.0, 0.0]
+    x = batch()
+    torch.manual_seed(0)
+    with_pixel = objective.vae_phase(x, objective.reconstruct(x), step=0)["loss"].item()
+    torch.manual_seed(0)
+    without = copy.deepcopy(objective).vae_phase(x, objective.reconstruct(x), step=100)["loss"].item()
+    assert with_pixel > without, "at step 0 the BCE term adds to the VAE's loss"

@@ -83,7 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="also append every progress event to this file as JSON lines")
     train_cmd.add_argument("--preview", type=Path, default=None,
                            help="after each epoch, write reconstructions of fixed test digits to this PNG")
+    train_cmd.add_argument("--film", type=Path, default=None,
+                           help="write the training as an animated GIF here: fixed test images reconstructed and "
+                                "fixed prior points decoded every --film-every steps")
+    train_cmd.add_argument("--film-every", type=int, default=100, help="steps between the film's frames")
     train_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    data_cmd = commands.add_parser("fetch-data", help="download MNIST and Fashion-MNIST into the data root "
+                                                      "(needs the internet and torchvision)")
+    data_cmd.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
 
     fit_cmd = commands.add_parser("fit-posterior", help="fit the aggregate-posterior mixture of VAE checkpoints "
                                                         "(training does it; this refits a model trained before)")
@@ -116,6 +124,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from .film import TrainingFilm
     from .progress import ConsoleProgress, EpochPreview, JsonLinesWriter, listeners
     from .train import train
 
@@ -125,11 +134,22 @@ def run_train(args: argparse.Namespace) -> int:
     progress = listeners(None if args.quiet else ConsoleProgress(),
                          JsonLinesWriter(args.events) if args.events else None,
                          EpochPreview(args.preview, config.dataset) if args.preview else None)
-    result = train(config, out_dir=args.out_dir, resume=resume, progress=progress)
+    film = TrainingFilm(args.film, config.dataset, every=args.film_every) if args.film else None
+    result = train(config, out_dir=args.out_dir, resume=resume, progress=progress, film=film)
     summary = {"checkpoint": str(result.checkpoint.json_path), "precision": result.precision,
                "images_per_s": round(result.images_per_s, 1), "elapsed_s": round(result.elapsed_s, 1),
                **result.metrics}
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def run_fetch_data(args: argparse.Namespace) -> int:
+    from .data import data_root, load_split
+
+    for dataset in args.datasets:
+        sizes = [len(load_split(dataset, train=train)) for train in (True, False)]
+        print(f"{dataset}: {sizes[0]:,} training and {sizes[1]:,} test images in {data_root().resolve()}",
+              file=sys.stderr)
     return 0
 
 
@@ -166,8 +186,8 @@ def run_report(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"train": run_train, "fit-posterior": run_fit_posterior, "evaluate": run_evaluate,
-                    "report": run_report}
+        commands = {"train": run_train, "fetch-data": run_fetch_data, "fit-posterior": run_fit_posterior,
+                    "evaluate": run_evaluate, "report": run_report}
         return commands[args.command](args)
     except (checkpoints.CheckpointError, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -84,6 +84,7 @@ class TrainConfig:
     latent_dim: int = 5
     beta: float = 1.0  # weight of the KL term
     kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
+    mmd_weight: float = 0.0  # weight of the MMD between each batch's codes and the prior (closes prior holes)
     # DFC: the frozen classifier checkpoint ("": the data set's own) and its layers -> weights in the loss
     perceptual_model: str = ""
     perceptual_layers: dict[str, float] = field(default_factory=lambda: {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0})
@@ -99,6 +100,8 @@ class TrainConfig:
     warmup_steps: int | None = None  # critic-only steps before the generator loss switches on
     gp_weight: float = 10.0  # Wasserstein gradient penalty
     prior_fakes: bool = True  # also show the critic decoded prior samples as fakes (better samples)
+    pixel_weight: float = 0.0  # weight of a pixel-wise BCE term beside the critic's features at step 0 ...
+    pixel_anneal_steps: int = 0  # ... decaying linearly to 0 at this step (keeps the digit while the critic learns)
     # the run
     train_limit: int | None = None  # use only the first N training images (0 = all)
     test_limit: int = 0  # validate on only the first N test images (0 = all)
@@ -132,9 +135,12 @@ class TrainConfig:
         for key in ("epochs", "batch_size", "latent_dim", "critic_steps", "log_every"):
             if getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
-        for key in ("kl_warmup_steps", "warmup_steps", "train_limit", "test_limit"):
+        for key in ("kl_warmup_steps", "warmup_steps", "train_limit", "test_limit", "pixel_anneal_steps"):
             if getattr(self, key) < 0:
                 raise ValueError(f"{key} must be 0 or more, got {getattr(self, key)}")
+        if self.pixel_weight < 0 or (self.pixel_weight and not self.pixel_anneal_steps):
+            raise ValueError(f"pixel_weight must be 0 or more, with pixel_anneal_steps set to when it reaches 0; got "
+                             f"{self.pixel_weight} over {self.pixel_anneal_steps} steps")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.critic_depth not in (3, 4):

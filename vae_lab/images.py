@@ -176,9 +176,9 @@ def png_bytes(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def gif_bytes(frames: list[np.ndarray], *, frame_ms: int = 120) -> bytes:
-    """An endlessly looping animated GIF; plays forwards then backwards."""
-    pictures = [Image.fromarray(f) for f in frames + frames[-2:0:-1]]
+def gif_bytes(frames: list[np.ndarray], *, frame_ms: int = 120, bounce: bool = True) -> bytes:
+    """An endlessly looping animated GIF; with `bounce`, it plays forwards then backwards."""
+    pictures = [Image.fromarray(f) for f in (frames + frames[-2:0:-1] if bounce else frames)]
     buffer = io.BytesIO()
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
     return buffer.getvalue()

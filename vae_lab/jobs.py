@@ -6,6 +6,7 @@ A job is a folder under the jobs root:
     status.json    state (running, succeeded, failed, cancelled), pid, times, message, checkpoint
     events.jsonl   every progress event of the trainer, one JSON object per line
     preview.png    reconstructions of fixed test digits, rewritten after each epoch
+    film.gif       the training as a film: a frame every FILM_EVERY steps (see film.py)
     log.txt        the process's output
     checkpoint/    the run's checkpoint, rewritten (atomically) after each epoch
 
@@ -34,6 +35,7 @@ from .config import TrainConfig
 from .data import TRAIN_SPLIT_SIZE
 
 ACTIVE = ("starting", "running")
+FILM_EVERY = 50  # steps between the frames of a job's training film
 _children: dict[int, subprocess.Popen] = {}  # processes this server started; polled to reap them
 
 
@@ -138,6 +140,11 @@ class JobManager:
         path = self.folder(job_id) / "preview.png"
         return path.read_bytes() if path.is_file() else None
 
+    def film(self, job_id: str) -> bytes | None:
+        """The training so far as an animated GIF (frames every FILM_EVERY steps, saved after each epoch)."""
+        path = self.folder(job_id) / "film.gif"
+        return path.read_bytes() if path.is_file() else None
+
     def resumable(self, job_id: str) -> Path | None:
         """The last good epoch's checkpoint of a job that did not finish."""
         found = list((self.folder(job_id) / "checkpoint").glob("*.json"))
@@ -207,6 +214,7 @@ def _write_status(folder: Path, status: JobStatus | dict) -> None:
 
 def run_job(folder: Path, publish_to: Path) -> int:
     """Body of the job process: train, publish the checkpoint, record the outcome."""
+    from .film import TrainingFilm
     from .progress import EpochPreview, JsonLinesWriter, listeners
     from .train import TrainingDiverged, train
 
@@ -225,7 +233,8 @@ def run_job(folder: Path, publish_to: Path) -> int:
         print(f"training {config.kind} '{config.name}' on {config.dataset}", flush=True)
         train(config, out_dir=folder / "checkpoint", resume=resume,
               progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
-                                 EpochPreview(folder / "preview.png", config.dataset)))
+                                 EpochPreview(folder / "preview.png", config.dataset)),
+              film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
         outcome = {"state": "succeeded", **_publish(folder, publish_to)}
     except KeyboardInterrupt:
         outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed"}

@@ -19,6 +19,7 @@ from . import __version__, checkpoints
 from .checkpoints import Checkpoint
 from .config import TrainConfig, pick_device, resolve_precision
 from .data import ImageSplit, load_split
+from .film import TrainingFilm
 from .models import uncompiled
 from .objectives import ClassifierObjective, Objective, VAEObjective
 from .posterior import fit_posterior
@@ -74,11 +75,12 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoint | None = None,
-          progress: Callable[[TrainEvent], None] | None = None) -> TrainResult:
+          progress: Callable[[TrainEvent], None] | None = None, film: TrainingFilm | None = None) -> TrainResult:
     """Train `config` and write a checkpoint `out_dir/<name>` after every epoch.
 
     `resume`: a checkpoint written by this function; its weights, optimiser state and epoch
     count are restored and training continues to `config.epochs`.
+    `film`: captures a frame of the model every `film.every` steps and saves the film after each epoch.
     """
     out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
     device = pick_device(config.device)
@@ -120,6 +122,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
             for key, value in objective.train_step(x, y, step).items():
                 window[key] = window.get(key, 0.0) + value
             step, seen, window_steps = step + 1, seen + x.shape[0], window_steps + 1
+            if film is not None and film.due(step):
+                film.capture(objective.model, step)
             if step % config.log_every == 0 or i == steps_per_epoch - 1:
                 averages = {k: v.item() / window_steps for k, v in window.items()}
                 _guard(averages, epoch + 1, step, last_good)
@@ -139,6 +143,9 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         elapsed += time.perf_counter() - epoch_start
         ckpt = _save(objective, out_dir, metrics, epoch=epoch, step=step, elapsed=elapsed,
                      images_per_s=images_per_s, device=device, precision=precision)
+        if film is not None:
+            film.capture(objective.model, step)
+            film.save()
         emit(TrainEvent("epoch", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                         str(ckpt.json_path)))
     if ckpt is None:

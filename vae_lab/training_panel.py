@@ -135,9 +135,17 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
             shown = ("loss", "reconstruction", "perceptual", "kl", "critic_loss")
             keys = [k for k in shown if k in steps[-1]["metrics"]]
             st.plotly_chart(training_curves(steps, epochs, keys), key=f"curves-{job_id}-{len(steps)}")
-        preview = manager.preview(job_id)
-        if preview:
-            st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions", width="stretch")
+        film = manager.film(job_id)
+        if film:
+            st.image(film, caption="The training so far: test images, their reconstructions, and fixed prior "
+                                   "points decoded, a frame every 50 steps", width="stretch")
+            st.download_button("Download the training as GIF", film, file_name=f"{status.name}-training.gif",
+                               mime="image/gif", icon=":material/movie:", key=f"film-{job_id}")
+        else:
+            preview = manager.preview(job_id)
+            if preview:
+                st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions",
+                         width="stretch")
         if status.state == "succeeded":
             st.success(f"Done: {status.message}. It is in the model picker.")
             if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions

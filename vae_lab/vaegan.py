@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from .checkpoints import load_judge
 from .data import ImageSplit
@@ -113,9 +114,19 @@ class VAEGANObjective(Objective):
         return {"perceptual": feature_distance(real_features, fake_features, self.layer_weights),
                 "kl": kl_divergence(vae_pass.mu, vae_pass.logvar), "generator_loss": generator}
 
+    def pixel_weight(self, step: int) -> float:
+        """The pixel-wise term's weight: `pixel_weight` at step 0, linearly down to 0 at `pixel_anneal_steps`."""
+        if not self.config.pixel_weight or step >= self.config.pixel_anneal_steps:
+            return 0.0
+        return self.config.pixel_weight * (1 - step / self.config.pixel_anneal_steps)
+
     def vae_phase(self, x: torch.Tensor, vae_pass: VAEPass, step: int) -> dict[str, torch.Tensor]:
         terms = self.vae_terms(x, vae_pass)
         vae_loss = (terms["perceptual"] + kl_weight(self.config, step) * terms["kl"]).mean()
+        pixel = self.pixel_weight(step)
+        if pixel:
+            reconstructions = vae_pass.reconstructions.clamp(1e-6, 1 - 1e-6)
+            vae_loss = vae_loss + pixel * F.binary_cross_entropy(reconstructions, x, reduction="sum") / x.shape[0]
         generator_on = step >= self.config.warmup_steps
         weight = torch.zeros((), device=x.device)
         if generator_on:
