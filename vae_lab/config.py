@@ -84,7 +84,6 @@ class TrainConfig:
     latent_dim: int = 5
     beta: float = 1.0  # weight of the KL term
     kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
-    mmd_weight: float = 0.0  # weight of the MMD between each batch's codes and the prior (closes prior holes)
     # DFC: the frozen classifier checkpoint ("": the data set's own) and its layers -> weights in the loss
     perceptual_model: str = ""
     perceptual_layers: dict[str, float] = field(default_factory=lambda: {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0})

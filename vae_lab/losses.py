@@ -52,21 +52,6 @@ class PerceptualLoss:
         return feature_distance(real, fake, self.weights)
 
 
-def prior_mmd(z: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Maximum mean discrepancy between a batch of codes and as many N(0, I) samples (InfoVAE; WAE-MMD's
-    inverse multiquadratic kernel, summed over scales): small when the codes, taken together, look like
-    the prior. It pulls the aggregate posterior onto the prior, where the per-image KL cannot."""
-    n, dim = z.shape
-    prior = torch.randn(n, dim, device=z.device, generator=generator)
-    both = torch.cat([z, prior])
-    distances = torch.cdist(both, both).square()
-    kernel = sum(c / (c + distances) for c in (2.0 * dim * s for s in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)))
-    off_diagonal = 1.0 - torch.eye(n, device=z.device)
-    within_codes = (kernel[:n, :n] * off_diagonal).sum() / (n * (n - 1))
-    within_prior = (kernel[n:, n:] * off_diagonal).sum() / (n * (n - 1))
-    return within_codes + within_prior - 2.0 * kernel[:n, n:].mean()
-
-
 # --- adversarial terms (VAE-GAN) ---------------------------------------------------------
 
 def hinge_critic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from .checkpoints import CheckpointError, load_judge
 from .config import TrainConfig
 from .data import ImageSplit
-from .losses import PerceptualLoss, bce_per_image, kl_divergence, prior_mmd
+from .losses import PerceptualLoss, bce_per_image, kl_divergence
 from .metrics import classifier_accuracy, reconstruction_metrics
 from .models import VAE, Classifier
 
@@ -121,11 +121,7 @@ class VAEObjective(Objective):
             out = self.model(x)
             rec = self.reconstruction_loss(out.logits, x).float()
         kl = kl_divergence(out.mu.float(), out.logvar.float())
-        losses = {"loss": (rec + beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
-        if self.config.mmd_weight:
-            losses["mmd"] = prior_mmd(out.z.float())
-            losses["loss"] = losses["loss"] + self.config.mmd_weight * losses["mmd"]
-        return losses
+        return {"loss": (rec + beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
 
     def train_step(self, x, y, step):
         losses = self.losses(x, beta=kl_weight(self.config, step))
