@@ -59,6 +59,8 @@ def test_config_defaults_depend_on_kind_and_dataset():
     assert TrainConfig(kind="plain", dataset="fashion-mnist").name == "fashion-mnist-plain"
     assert TrainConfig(kind="dfc", dataset="fashion-mnist").perceptual_model == "fashion-mnist-classifier"
     assert TrainConfig(kind="dfc").perceptual_model == "classifier"
+    assert TrainConfig(kind="dfc").beta == 8.0 and TrainConfig(kind="plain").beta == 1.0
+    assert TrainConfig(kind="dfc", beta=2.0).beta == 2.0
 
 
 def test_quick_recipes_apply_on_a_cpu_only():

@@ -17,6 +17,7 @@ HELP = {
     "epochs": "epochs (default: the kind's recipe)",
     "batch_size": "batch size (default: the kind's recipe)",
     "lr": "learning rate (default: 1e-3, scaled with the batch on a GPU)",
+    "beta": "weight of the KL term (default: the kind's recipe: 8 for dfc, 1 otherwise)",
     "kl_warmup_steps": "steps over which the KL weight ramps up to beta (default: the kind's recipe)",
     "name": "checkpoint name (default: the kind, prefixed with the data set unless MNIST)",
     "perceptual_model": "DFC: the classifier checkpoint whose features define the loss (default: the data set's)",

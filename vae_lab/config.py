@@ -25,7 +25,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 RECIPES = {
     "classifier": {"epochs": 8, "batch_size": 64},
     "plain": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
-    "dfc": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
+    "dfc": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000, "beta": 8.0},  # beta 8: good prior samples
     "vaegan-hinge": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000, "critic_steps": 1, "gamma": 0.5},
     "vaegan-wgan": {"epochs": 6, "batch_size": 32, "kl_warmup_steps": 2000, "critic_steps": 2, "gamma": 1.5},
 }
@@ -33,7 +33,7 @@ RECIPES = {
 QUICK_CPU_RECIPES = {
     "classifier": {"epochs": 1, "batch_size": 64},
     "plain": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000},
-    "dfc": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000},
+    "dfc": {"epochs": 2, "batch_size": 32, "kl_warmup_steps": 2000, "beta": 8.0},
     "vaegan-hinge": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
                      "train_limit": 30000},
     "vaegan-wgan": {"epochs": 1, "batch_size": 32, "kl_warmup_steps": 500, "warmup_steps": 300,
@@ -42,7 +42,7 @@ QUICK_CPU_RECIPES = {
 # On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
 # here: no GPU was lent; see the README). The data stays resident on the GPU as everywhere.
 GPU_BATCH_FACTOR = 8
-GENERIC = {"epochs": 10, "batch_size": 32, "kl_warmup_steps": 0, "critic_steps": 1, "gamma": 1.0,
+GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "critic_steps": 1, "gamma": 1.0,
            "warmup_steps": 2000, "train_limit": 0}
 
 
@@ -82,7 +82,7 @@ class TrainConfig:
     lr: float | None = None  # None: 1e-3, scaled up with the batch on a GPU
     lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
     latent_dim: int = 5
-    beta: float = 1.0  # weight of the KL term
+    beta: float | None = None  # weight of the KL term
     kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
     # DFC: the frozen classifier checkpoint ("": the data set's own) and its layers -> weights in the loss
     perceptual_model: str = ""
@@ -142,6 +142,8 @@ class TrainConfig:
                              f"{self.pixel_weight} over {self.pixel_anneal_steps} steps")
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
+        if self.beta < 0:
+            raise ValueError(f"beta must be 0 or more, got {self.beta}")
         if self.critic_depth not in (3, 4):
             raise ValueError(f"critic_depth must be 3 or 4, got {self.critic_depth}")
         if self.kind == "dfc":
