@@ -69,6 +69,14 @@ def test_cancel_stops_the_job_and_keeps_the_last_good_epoch(manager, tiny_config
     assert wait(manager, resumed.id).state == "succeeded", manager.log_tail(resumed.id)
 
 
+def test_a_cancel_before_the_first_epoch_offers_nothing_to_resume(manager, tiny_config):
+    status = manager.start(tiny_config(kind="plain", name="job-early", epochs=5, train_limit=0, log_every=1))
+    wait(manager, status.id, until=lambda s: any(e["event"] == "step" for e in manager.events(status.id)))
+    cancelled = manager.cancel(status.id)
+    assert cancelled.state == "cancelled" and "nothing to resume" in cancelled.message
+    assert manager.resumable(status.id) is None
+
+
 def test_a_crashing_job_reports_why(manager, tiny_config):
     status = manager.start(tiny_config(kind="dfc", name="job-crash", perceptual_model="no-such-classifier"))
     failed = wait(manager, status.id)
@@ -84,3 +92,20 @@ def test_a_killed_process_is_reported_as_failed(manager, tiny_config):
     os.kill(status.pid, signal.SIGKILL)
     failed = wait(manager, status.id)
     assert failed.state == "failed" and "without reporting" in failed.message
+
+
+def test_the_estimate_counts_each_epochs_validation_and_near_chance_models_are_named(monkeypatch, tmp_path):
+    import torch
+
+    from vae_lab.config import TrainConfig
+    from vae_lab.jobs import estimate_seconds, quality_warning
+
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path))  # the shipped plain VAE's run is the only one
+    shipped = checkpoints.find("plain").meta["training"]
+    full = estimate_seconds(TrainConfig(kind="plain", epochs=1, device="cpu"), torch.device("cpu"))
+    small = estimate_seconds(TrainConfig(kind="plain", epochs=1, train_limit=6000, device="cpu"), torch.device("cpu"))
+    training_only = 6000 / shipped["images_per_s"]
+    assert small > training_only + 0.5, "a tenth of the images still validates on the whole test set"
+    assert full == pytest.approx(shipped["elapsed_s"] / shipped["epoch"], rel=0.01)
+    assert "barely better than chance" in quality_warning({"accuracy": 0.11})
+    assert quality_warning({"accuracy": 0.93}) == "" and quality_warning({"loss": 1.0}) == ""

@@ -54,6 +54,8 @@ class JobStatus:
     finished: float = 0.0
     message: str = ""  # why it failed, or what it produced
     checkpoint: str = ""  # the published checkpoint JSON, once it succeeded
+    warning: str = ""  # a succeeded job whose model is near chance level says so here
+    dataset: str = "mnist"
 
     @property
     def active(self) -> bool:
@@ -87,7 +89,8 @@ class JobManager:
             (folder / "config.json").write_text(json.dumps(asdict(config), indent=2))
             if resume is not None:
                 (folder / "resume").write_text(str(resume))
-            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time()))
+            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time(),
+                                            dataset=config.dataset))
             log = open(folder / "log.txt", "w")
             process = subprocess.Popen(
                 [sys.executable, "-m", "vae_lab.jobs", str(folder), str(self.publish_to)],
@@ -177,17 +180,21 @@ class JobManager:
 
 
 def estimate_seconds(config: TrainConfig, device) -> float | None:
-    """Seconds the run will take, from the fastest recorded run of the same kind on the same kind of
-    device (every checkpoint's JSON records its wall time); None when there is no such run."""
-    rates = [c.meta["training"]["epoch"] * (c.meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE)
-             / c.meta["training"]["elapsed_s"]
-             for c in checkpoints.available(kind=config.kind)
-             if c.meta.get("training", {}).get("device", "").split(":")[0] == device.type
-             and c.meta["training"].get("elapsed_s")]
-    if not rates:
+    """Seconds the run will take, training and each epoch's validation, from the fastest recorded run of
+    the same kind on the same kind of device (every checkpoint's JSON records its training speed and
+    wall time); None when there is no such run. Start-up (imports, loading the data) is not included."""
+    runs = [c.meta for c in checkpoints.available(kind=config.kind)
+            if c.meta.get("training", {}).get("device", "").split(":")[0] == device.type
+            and c.meta["training"].get("elapsed_s") and c.meta["training"].get("images_per_s")]
+    if not runs:
         return None
-    images = config.epochs * (config.train_limit or TRAIN_SPLIT_SIZE)
-    return images / max(rates)
+    meta = max(runs, key=lambda m: m["training"]["images_per_s"])
+    best = meta["training"]
+    # what the run spent beyond training: the test-set validation after each epoch, which does not
+    # shrink with the number of training images
+    trained = best["epoch"] * (meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE) / best["images_per_s"]
+    validation = max(0.0, best["elapsed_s"] - trained) / best["epoch"]
+    return config.epochs * ((config.train_limit or TRAIN_SPLIT_SIZE) / best["images_per_s"] + validation)
 
 
 def _alive(pid: int) -> bool:
@@ -231,13 +238,15 @@ def run_job(folder: Path, publish_to: Path) -> int:
         resume = checkpoints.read(Path((folder / "resume").read_text().strip())) \
             if (folder / "resume").is_file() else None
         print(f"training {config.kind} '{config.name}' on {config.dataset}", flush=True)
-        train(config, out_dir=folder / "checkpoint", resume=resume,
-              progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
-                                 EpochPreview(folder / "preview.png", config.dataset)),
-              film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
-        outcome = {"state": "succeeded", **_publish(folder, publish_to)}
+        result = train(config, out_dir=folder / "checkpoint", resume=resume,
+                       progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
+                                          EpochPreview(folder / "preview.png", config.dataset)),
+                       film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
+        outcome = {"state": "succeeded", **_publish(folder, publish_to), "warning": quality_warning(result.metrics)}
     except KeyboardInterrupt:
-        outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed"}
+        resumable = any((folder / "checkpoint").glob("*.json"))
+        outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed" if resumable
+                   else "cancelled before the first epoch ended: nothing to resume"}
     except (ValueError, FileNotFoundError, checkpoints.CheckpointError, TrainingDiverged) as error:
         outcome["message"] = str(error)  # a bad recipe, missing data or checkpoint, a diverged run: said plainly
         print(f"error: {error}", flush=True)
@@ -250,6 +259,19 @@ def run_job(folder: Path, publish_to: Path) -> int:
     finally:
         _write_status(folder, status | {"pid": os.getpid(), "finished": time.time()} | outcome)
     return 0 if outcome["state"] == "succeeded" else 1
+
+
+CHANCE = 0.1  # ten classes
+
+
+def quality_warning(metrics: dict[str, float]) -> str:
+    """A plain sentence when the classifier reads the model's output (or a classifier's own test images)
+    barely better than chance; empty otherwise."""
+    accuracy = metrics.get("accuracy")
+    if accuracy is None or accuracy >= 2 * CHANCE:
+        return ""
+    return (f"This model is barely better than chance: the classifier reads {accuracy:.0%} of its test images "
+            f"correctly (chance is {CHANCE:.0%}). Train for more epochs or on more images.")
 
 
 def _publish(folder: Path, publish_to: Path) -> dict:
