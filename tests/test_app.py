@@ -315,3 +315,17 @@ def test_a_photo_like_upload_is_flagged_instead_of_read_confidently(app):
 def ok_warnings(at: AppTest):
     assert not at.exception, [e.value for e in at.exception]
     return at.sidebar.warning
+
+
+def test_fashion_mnist_has_models_on_every_page(app):
+    app.sidebar.radio(key="dataset").set_value("fashion-mnist").run()
+    chosen = app.sidebar.multiselect(key="models-fashion-mnist").value
+    assert {"fashion-mnist-plain", "fashion-mnist-dfc"} <= set(chosen)
+    for page in PAGES:
+        app.switch_page(page).run()
+        assert not app.exception, (page, [e.value for e in app.exception])
+        assert not app.error, (page, [e.value for e in app.error])
+    app.switch_page("app_pages/reconstruct.py").run()
+    from vae_lab.data import CLASS_NAMES
+    read = [c for c in captions(ok(app)) if "pred **" in c]
+    assert read and all(any(f"pred **{name}**" in c for name in CLASS_NAMES["fashion-mnist"]) for c in read)
