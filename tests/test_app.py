@@ -201,11 +201,7 @@ def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_pick
     assert saw_progress and JobManager().status(job.id).state == "succeeded", JobManager().log_tail(job.id)
     assert any("It is in the model picker" in s.value for s in ok(app).sidebar.success)
     assert "plain VAE: panel-plain" in app.sidebar.multiselect(key="models-mnist").options
-    assert "panel-plain" in app.sidebar.multiselect(key="models-mnist").value, "the new model is chosen"
-    app.run()
-    assert any("It is in the model picker" in s.value for s in app.sidebar.success), "the outcome stays"
-    app.sidebar.button(key="train_dismiss").click().run()
-    assert not any("It is in the model picker" in s.value for s in ok(app).sidebar.success), "until dismissed"
+
 
 
 def test_no_checkpoints_says_how_to_train_one(monkeypatch, tmp_path):

@@ -42,3 +42,23 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
     path, names = where.stdout.splitlines()
     assert str(venv) in path, "the installed copy, not the repository's"
     assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"
+
+
+def test_the_core_has_no_import_loop_and_never_imports_the_ui_jobs_or_cli():
+    """The package's shape: modules import downwards only, and the core never imports Streamlit."""
+    modules = {path.stem: path.read_text() for path in (REPO / "vae_lab").glob("*.py")}
+    imports = {}
+    for name, source in modules.items():
+        found = set(re.findall(r"from \.(\w+) import", source))
+        for group in re.findall(r"from \. import ([\w, ]+)", source):
+            found |= {part.strip() for part in group.split(",")}
+        imports[name] = found & set(modules)
+
+    def reaches(start, target, seen=()):
+        return any(d == target or (d not in seen and reaches(d, target, (*seen, d))) for d in imports[start])
+
+    assert not [name for name in imports if reaches(name, name)], "an import loop"
+    above_the_core = {"ui", "training_panel", "jobs", "cli", "__main__"}
+    for name in set(imports) - above_the_core:
+        assert not imports[name] & above_the_core, f"{name} imports {imports[name] & above_the_core}"
+        assert "import streamlit" not in modules[name], f"{name} imports Streamlit"

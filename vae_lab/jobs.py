@@ -55,7 +55,6 @@ class JobStatus:
     message: str = ""  # why it failed, or what it produced
     checkpoint: str = ""  # the published checkpoint JSON, once it succeeded
     warning: str = ""  # a succeeded job whose model is near chance level says so here
-    dataset: str = "mnist"
 
     @property
     def active(self) -> bool:
@@ -89,8 +88,7 @@ class JobManager:
             (folder / "config.json").write_text(json.dumps(asdict(config), indent=2))
             if resume is not None:
                 (folder / "resume").write_text(str(resume))
-            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time(),
-                                            dataset=config.dataset))
+            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time()))
             log = open(folder / "log.txt", "w")
             process = subprocess.Popen(
                 [sys.executable, "-m", "vae_lab.jobs", str(folder), str(self.publish_to)],

@@ -21,9 +21,9 @@ _published_jobs: set[str] = set()  # jobs whose model this server has picked up 
 def render() -> None:
     manager = JobManager()
     latest = manager.latest()
-    showing = latest is not None and st.session_state.get("job_dismissed") != latest.id
-    with st.sidebar.expander("Train a model", icon=":material/model_training:", expanded=showing):
-        if showing:  # a job's outcome stays until the visitor dismisses it
+    with st.sidebar.expander("Train a model", icon=":material/model_training:",
+                             expanded=bool(latest and latest.active)):
+        if latest is not None:
             job_monitor(manager, latest.id, live=latest.active)
         if latest and latest.active:
             return
@@ -147,15 +147,14 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
                 st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions",
                          width="stretch")
         if status.state == "succeeded":
-            st.success(f"Done: {status.message}. It is in the model picker, and chosen.")
+            st.success(f"Done: {status.message}. It is in the model picker.")
             if status.warning:
                 st.warning(status.warning)
             if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions
                 _published_jobs.add(job_id)
                 clear_caches()
-            if st.session_state.get("job_seen") != job_id:  # once per session: choose it, redraw the picker
+            if st.session_state.get("job_seen") != job_id:  # once per session: redraw the model picker
                 st.session_state["job_seen"] = job_id
-                st.session_state["choose_model"] = (status.dataset, status.name)
                 st.rerun(scope="app")
         elif status.state in ("failed", "cancelled"):
             (st.warning if status.state == "cancelled" else st.error)(status.message)
@@ -165,9 +164,7 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
                 recipe_values = checkpoints.read(resumable).meta["recipe"]
                 manager.start(TrainConfig.from_dict(recipe_values), resume=resumable)
                 st.rerun(scope="app")
-        if not status.active and st.button("Dismiss", key="train_dismiss", help="Hide this job's outcome"):
-            st.session_state["job_dismissed"] = job_id
-            st.rerun(scope="app")
+
 
     monitor()
 

@@ -177,10 +177,6 @@ def sidebar() -> Selection:
     options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (KINDS.index(c.kind), c.name))
     chosen.kinds = kinds = {c.name: c.kind for c in options}
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
-    trained = st.session_state.pop("choose_model", None)  # a model the training panel just published
-    if trained and trained[0] == chosen.dataset and trained[1] in kinds:
-        picked = st.session_state.get(f"models-{chosen.dataset}", default)
-        st.session_state[f"models-{chosen.dataset}"] = [*picked, trained[1]] if trained[1] not in picked else picked
     chosen.models = st.sidebar.multiselect(
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
         format_func=lambda name: model_label(name, kinds[name]),
