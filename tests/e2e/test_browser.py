@@ -188,21 +188,18 @@ def cross_site_parent(server, tmp_path):
     host.shutdown()
 
 
-def test_an_upload_works_inside_a_cross_site_iframe(cross_site_parent):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(120_000)
-        page.goto(cross_site_parent)
-        app = page.frame_locator("iframe")
-        expect(app.get_by_text("Originals", exact=True)).to_be_visible(timeout=120_000)
-        app.get_by_test_id("stSelectbox").filter(has_text="Digits").first.click()
-        app.get_by_role("option", name="Upload images", exact=True).click()
-        app.locator("input[type=file]").set_input_files(
-            files=[{"name": "framed-one.png", "mimeType": "image/png", "buffer": digit_png()}])
-        expect(app.get_by_text("as 28x28")).to_be_visible(timeout=120_000)
-        expect(app.locator("[data-testid=stMarkdownContainer] strong").filter(has_text="dfc")).to_have_count(1)
-        expect(app.get_by_test_id("stException")).to_have_count(0)
-        page.screenshot(path=SHOTS / "9-cross-site-iframe-upload.png", full_page=True)
-        browser.close()
+def test_an_upload_works_inside_a_cross_site_iframe(page, cross_site_parent):
+    framed = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})  # a new visitor
+    framed.set_default_timeout(120_000)
+    framed.goto(cross_site_parent)
+    app = framed.frame_locator("iframe")
+    expect(app.get_by_text("Originals", exact=True)).to_be_visible(timeout=120_000)
+    app.get_by_test_id("stSelectbox").filter(has_text="Digits").first.click()
+    app.get_by_role("option", name="Upload images", exact=True).click()
+    app.locator("input[type=file]").set_input_files(
+        files=[{"name": "framed-one.png", "mimeType": "image/png", "buffer": digit_png()}])
+    expect(app.get_by_text("as 28x28")).to_be_visible(timeout=120_000)
+    expect(app.locator("[data-testid=stMarkdownContainer] strong").filter(has_text="dfc")).to_have_count(1)
+    expect(app.get_by_test_id("stException")).to_have_count(0)
+    framed.screenshot(path=SHOTS / "9-cross-site-iframe-upload.png", full_page=True)
+    framed.close()
