@@ -203,14 +203,17 @@ class Judge(NamedTuple):
     checkpoint: Checkpoint
 
 
-def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "") -> Judge | None:
+def find_judge(dataset: str, *, name: str = "") -> Checkpoint | None:
     """The classifier checkpoint `name` (default: the data set's own, `classifier` for MNIST,
     `fashion-mnist-classifier` for Fashion-MNIST), or None if there is none for `dataset`."""
     name = name or default_name("classifier", dataset)
-    found = [c for c in available(kind="classifier", dataset=dataset) if c.name == name]
-    if not found:
-        return None
-    return Judge(load(found[0], device).requires_grad_(False), found[0])
+    return next((c for c in available(kind="classifier", dataset=dataset) if c.name == name), None)
+
+
+def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "") -> Judge | None:
+    """`find_judge`'s classifier, loaded and frozen, with its checkpoint; None if there is none."""
+    found = find_judge(dataset, name=name)
+    return Judge(load(found, device).requires_grad_(False), found) if found is not None else None
 
 
 def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Module],
@@ -225,11 +228,7 @@ def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Mod
     if train_state:
         payloads["train_state"] = train_state
     for role, tensors in payloads.items():
-        filename = _filename(name, role)
-        path = folder / filename
-        cpu_tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-        atomic_write(path, lambda tmp, cpu_tensors=cpu_tensors: save_file(cpu_tensors, str(tmp)))
-        files[role] = {"file": filename, "sha256": sha256_file(path)}
+        files[role] = _write_tensors(folder, name, role, tensors)
     full_meta = {"format": FORMAT, **meta, "files": files}
     json_path = folder / f"{name}.json"
     atomic_write(json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
@@ -239,18 +238,18 @@ def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Mod
 def add_file(ckpt: Checkpoint, role: str, tensors: dict[str, torch.Tensor], meta: dict) -> Checkpoint:
     """Write one more file (`role`) beside an existing checkpoint, with `meta` merged into its JSON;
     the JSON is rewritten last, so a reader sees the old checkpoint or the new one, never half."""
-    filename = _filename(ckpt.name, role)
-    path = ckpt.json_path.parent / filename
-    cpu_tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
-    atomic_write(path, lambda tmp: save_file(cpu_tensors, str(tmp)))
-    files = ckpt.meta["files"] | {role: {"file": filename, "sha256": sha256_file(path)}}
+    files = ckpt.meta["files"] | {role: _write_tensors(ckpt.json_path.parent, ckpt.name, role, tensors)}
     full_meta = ckpt.meta | meta | {"files": files}
     atomic_write(ckpt.json_path, lambda tmp: tmp.write_text(json.dumps(full_meta, indent=2) + "\n"))
     return Checkpoint(ckpt.json_path, full_meta)
 
 
-def _filename(name: str, role: str) -> str:
-    return f"{name}.safetensors" if role == "model" else f"{name}.{role.replace('_', '-')}.safetensors"
+def _write_tensors(folder: Path, name: str, role: str, tensors: dict[str, torch.Tensor]) -> dict:
+    """One role's safetensors file, written atomically; its entry for the JSON's "files"."""
+    filename = f"{name}.safetensors" if role == "model" else f"{name}.{role.replace('_', '-')}.safetensors"
+    cpu_tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
+    atomic_write(folder / filename, lambda tmp: save_file(cpu_tensors, str(tmp)))
+    return {"file": filename, "sha256": sha256_file(folder / filename)}
 
 
 def atomic_write(path: Path, write) -> None:

@@ -1,4 +1,5 @@
-"""`vae-lab` (or `python -m vae_lab`) train | evaluate | report: the command line over the same code the app uses."""
+"""`vae-lab` (or `python -m vae_lab`): train, fetch-data, fit-posterior, evaluate, report; the command line over
+the same code the app uses."""
 from __future__ import annotations
 
 import argparse

@@ -7,6 +7,7 @@ can get wrong is checked here, once, with a ValueError that says what to change.
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
@@ -163,7 +164,6 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, path: Path) -> TrainConfig:
-        import json
         return cls.from_dict(json.loads(Path(path).read_text()))
 
 

@@ -101,7 +101,8 @@ class VAEObjective(Objective):
         self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
         self.perceptual = None
         if config.kind == "dfc":
-            self.perceptual_model = load_judge(config.dataset, device, name=config.perceptual_model)
+            self.perceptual_model = self.judge if self.judge and self.judge.checkpoint.name == config.perceptual_model \
+                else load_judge(config.dataset, device, name=config.perceptual_model)
             if self.perceptual_model is None:
                 raise CheckpointError(
                     f"the DFC VAE needs the {config.dataset} classifier checkpoint {config.perceptual_model!r} as "

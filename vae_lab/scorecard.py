@@ -23,7 +23,6 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from . import checkpoints
-from .config import default_name
 from .data import INFERENCE_BATCH, ImageSplit, load_split
 from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
                       reconstruction_metrics, score_samples)
@@ -102,10 +101,9 @@ def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
 
 def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
     """The cache files' path without suffix: keyed by every input of the numbers (see the module docstring)."""
-    judge = [c for c in checkpoints.available(kind="classifier", dataset=ckpt.dataset)
-             if c.name == default_name("classifier", ckpt.dataset)]
+    judge = checkpoints.find_judge(ckpt.dataset)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
-    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge[0].sha256 if judge else '-'}|"
+    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
                          f"{ckpt.dataset}|{limit}".encode()).hexdigest()[:24]
     return cache_dir() / f"{ckpt.name}-{key}"
 

@@ -17,7 +17,7 @@ from PIL import Image
 
 from . import checkpoints, explore, scorecard
 from .blur import BlurStudy
-from .config import KINDS, default_name
+from .config import KINDS
 from .data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
                    load_split)
 from .images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
@@ -70,9 +70,8 @@ def judge(dataset: str, sha256: str) -> Classifier | None:
 
 def current_judge(dataset: str) -> Classifier | None:
     """The data set's classifier, loaded once per server (a retrained one is reloaded)."""
-    found = [c for c in checkpoints.available(kind="classifier", dataset=dataset)
-             if c.name == default_name("classifier", dataset)]
-    return judge(dataset, found[0].sha256) if found else None
+    found = checkpoints.find_judge(dataset)
+    return judge(dataset, found.sha256) if found else None
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -101,13 +100,18 @@ def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
             bar.progress(k / len(names), text=f"Analysing the whole test set with model {k + 1} of {len(names)}: "
                                              f"{name} (once per model, then cached)...")
         found[name] = analysis(name)
+        _analysed.add(name)
     if bar is not None:
         bar.empty()
     return found
 
 
 def _analysis_ready(name: str) -> bool:
-    return scorecard.is_cached(checkpoints.find(name))
+    """In this server's memory already, or in the disk cache (looked up once per model and server)."""
+    return name in _analysed or scorecard.is_cached(checkpoints.find(name))
+
+
+_analysed: set[str] = set()  # names whose analysis this server has shown; cleared with the caches
 
 
 def blur_study(names: list[str], dataset: str) -> BlurStudy:
@@ -131,6 +135,7 @@ def clear_caches() -> None:
     judge.clear()
     _analysis.clear()
     _latent_means.clear()
+    _analysed.clear()
 
 
 # --- the sidebar ---------------------------------------------------------------------------------
