@@ -1,12 +1,13 @@
-"""Latent space by hand: sliders per dimension, a 2-D traversal grid, and a map of the test set."""
+"""Latent space by hand: a pad and sliders decoded in the browser, a 2-D traversal grid, a map of the test set."""
 import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab import ui
-from vae_lab.explore import dimension_pair, pca, traversal_grid
+from vae_lab import links, ui
+from vae_lab.explore import Projection, dimension_pair, pca, traversal_grid
 from vae_lab.figures import latent_scatter
 from vae_lab.images import image_grid
+from vae_lab.latent_pad import latent_pad, pad_points, start_point
 
 chosen = ui.selection()
 st.header("Latent explorer")
@@ -15,9 +16,12 @@ if not ui.require(chosen, digits=False, test_set=True):
 name = ui.pick_model(chosen, key="explorer_model")
 vae = ui.model(name)
 dims = list(range(vae.latent_dim))
+split = ui.test_set(chosen.dataset)
+means = ui.latent_means(name, chosen.dataset)
 
 left, right = st.columns([1, 2])
 with left:
+    links.seed("explorer_start", options=("an encoded digit", "the origin"), what="start")
     start = st.radio("Start from", ["an encoded digit", "the origin"], horizontal=True, key="explorer_start")
     digits = chosen.digits
     if start == "an encoded digit" and digits is not None and len(digits):
@@ -31,8 +35,8 @@ with left:
 
 
 @st.fragment
-def sliders(start_key: str, z0: torch.Tensor) -> None:
-    """Only this function reruns when a slider moves: one decode, one image."""
+def server_sliders(start_key: str, z0: torch.Tensor) -> None:
+    """Only this function reruns when a slider moves: one decode on the server, one image."""
     values = [st.slider(f"z[{i}]", -3.0, 3.0, float(np.clip(z0[i].item(), -3, 3)), 0.05,
                         key=f"z{i}-{start_key}") for i in dims]
     with torch.no_grad():
@@ -40,12 +44,54 @@ def sliders(start_key: str, z0: torch.Tensor) -> None:
     st.image(ui.enlarge(image[0], scale=8), caption=f"decode(z) = {np.round(values, 2).tolist()}", width=224)
 
 
+def plane_choice(key: str) -> Projection:
+    """PCA of the test set's codes, or two chosen dimensions."""
+    views = ("PCA of the test set's codes", "two dimensions")
+    links.seed(f"{key}_view", options=views, what="plane")
+    if st.radio("Plane", views, horizontal=True, key=f"{key}_view") == views[0]:
+        return pca(means)
+    a, b = st.columns(2)
+    links.seed(f"{key}_x", parse=int, options=dims, what="dimension")
+    links.seed(f"{key}_y", parse=int, options=dims, what="dimension")
+    x_dim = a.selectbox("across", dims, index=0, format_func=lambda i: f"z[{i}]", key=f"{key}_x")
+    y_dim = b.selectbox("up", dims, index=min(1, len(dims) - 1), format_func=lambda i: f"z[{i}]", key=f"{key}_y")
+    if x_dim == y_dim:
+        st.info("Choose two different dimensions.")
+        st.stop()
+    return dimension_pair(vae.latent_dim, (x_dim, y_dim))
+
+
 with right:
     st.subheader("Move through latent space")
-    sliders(start_key, z0)
+    links.seed("explorer_in_browser", parse=links.flag)
+    in_browser = st.toggle("Decode in the browser", value=True, key="explorer_in_browser",
+                           help="Your browser decodes every frame itself, with no round trip to the server. "
+                                "Switch off where the pad stays empty (a browser that blocks the component): "
+                                "the server then decodes each slider step.")
+    if in_browser:
+        same_size = [m for m in chosen.models if ui.model(m).latent_dim == vae.latent_dim]
+        pad_key = f"pad_models-{chosen.dataset}"
+        links.seed(pad_key, parse=links.names, options=same_size, what="models")
+        shown = st.multiselect("Decode side by side", same_size, default=[name] + [m for m in same_size if m != name],
+                               format_func=lambda m: ui.model_label(m, chosen.kinds[m]), key=pad_key,
+                               help="Models with the same latent size, decoding the same latent point.")
+        if not shown:
+            st.info("Choose at least one model to decode.")
+            st.stop()
+        projection = plane_choice("pad")
+        decoders = {ui.model_label(m, chosen.kinds[m]): (ui.model(m), ui.fingerprint(m)) for m in shown}
+        latent_pad(decoders, z=start_point(z0, start_key), start_key=start_key, projection=projection,
+                   points=pad_points(projection, means, split.labels.numpy()), key="latent_pad")
+        st.caption("Move the pointer over the pad, or drag a slider: your browser redraws each model's decoding. "
+                   "The dots are test images' codes, coloured by class.")
+    else:
+        server_sliders(start_key, z0)
 
 st.subheader("Traversal grid")
 col_a, col_b, col_c = st.columns(3)
+links.seed("trav_row", parse=int, options=dims, what="dimension")
+links.seed("trav_col", parse=int, options=dims, what="dimension")
+links.seed("trav_span", parse=float, options=np.arange(1.0, 4.01, 0.5).tolist(), what="span")
 dim_row = col_a.selectbox("Rows sweep", dims, index=0, format_func=lambda i: f"z[{i}]", key="trav_row")
 dim_col = col_b.selectbox("Columns sweep", dims, index=min(1, len(dims) - 1), format_func=lambda i: f"z[{i}]",
                           key="trav_col")
@@ -59,19 +105,10 @@ else:
                      f"as at the start point")
 
 st.subheader("Latent map of the test set")
-split = ui.test_set(chosen.dataset)
-means = ui.latent_means(name, chosen.dataset)
-how = st.radio("View", ["PCA", "two dimensions"], horizontal=True, key="map_view")
-if how == "PCA":
-    projection = pca(means)
-else:
-    a, b = st.columns(2)
-    x_dim = a.selectbox("x", dims, index=0, format_func=lambda i: f"z[{i}]", key="map_x")
-    y_dim = b.selectbox("y", dims, index=min(1, len(dims) - 1), format_func=lambda i: f"z[{i}]", key="map_y")
-    projection = dimension_pair(vae.latent_dim, (x_dim, y_dim))
+projection = plane_choice("map")
 points = projection.project(means)
 event = st.plotly_chart(latent_scatter(points, split.labels.numpy(), chosen.class_names, projection.labels),
-                        on_select="rerun", selection_mode="points", key=f"map-{name}-{how}")
+                        on_select="rerun", selection_mode="points", key=f"map-{name}-{projection.labels}")
 picked = [p["customdata"] for p in (event.selection.points if event else []) if "customdata" in p]
 if picked:
     index = int(picked[0])

@@ -5,15 +5,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -21,10 +15,12 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 from vae_lab import checkpoints  # noqa: E402
 from vae_lab.data import INFERENCE_BATCH  # noqa: E402
 from vae_lab.blur import vae_names  # noqa: E402
 from vae_lab.scorecard import load_test_split  # noqa: E402
+from app_server import CHROMIUM_ARGS, chromium, running_app  # noqa: E402
 
 
 @torch.inference_mode()
@@ -55,35 +51,19 @@ def app_cold_start() -> tuple[float, float | None]:
     """Seconds from `streamlit run` to a healthy server, and to the whole first page (originals and every
     default model's row) in a browser that is already open (as a visitor's is: its own start-up is not
     the app's)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    home = Path(tempfile.mkdtemp())
-    env = os.environ | {"VAE_LAB_CHECKPOINTS": str(home / "ck"), "VAE_LAB_JOBS": str(home / "jobs")}
-    chromium = shutil.which("chromium")
     with ExitStack() as stack:
         page = None
-        if chromium:
+        if chromium():
             from playwright.sync_api import sync_playwright
-            browser = stack.enter_context(sync_playwright()).chromium.launch(executable_path=chromium, args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+            browser = stack.enter_context(sync_playwright()).chromium.launch(executable_path=chromium(),
+                                                                              args=CHROMIUM_ARGS)
             page = browser.new_page()
         start = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-                                   f"--server.port={port}"], cwd=REPO, env=env, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
-        stack.callback(server.wait)
-        stack.callback(server.terminate)
-        while True:
-            try:
-                if urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.05)
+        url, _ = stack.enter_context(running_app())
         healthy = time.perf_counter() - start
         if page is None:
             return healthy, None
-        page.goto(f"http://127.0.0.1:{port}")
+        page.goto(url)
         # The Reconstruct page's last element, drawn after every model's row of reconstructions.
         page.get_by_text("Download the grid as PNG").wait_for(timeout=120_000)
         return healthy, time.perf_counter() - start

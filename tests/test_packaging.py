@@ -5,6 +5,7 @@ import subprocess
 import sys
 import sysconfig
 import tomllib
+from pathlib import Path
 
 from conftest import REPO
 
@@ -42,6 +43,8 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
     path, names = where.stdout.splitlines()
     assert str(venv) in path, "the installed copy, not the repository's"
     assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"
+    served = Path(path).parent / "latent_pad"
+    assert {p.name for p in served.iterdir()} >= {"index.html", "decoder.js", "pad.js"}, "the browser decoder too"
 
 
 def test_the_core_has_no_import_loop_and_never_imports_the_ui_jobs_or_cli():
@@ -58,7 +61,7 @@ def test_the_core_has_no_import_loop_and_never_imports_the_ui_jobs_or_cli():
         return any(d == target or (d not in seen and reaches(d, target, (*seen, d))) for d in imports[start])
 
     assert not [name for name in imports if reaches(name, name)], "an import loop"
-    above_the_core = {"ui", "training_panel", "jobs", "cli", "__main__"}
+    above_the_core = {"ui", "training_panel", "latent_pad", "links", "jobs", "cli", "__main__"}
     for name in set(imports) - above_the_core:
         assert not imports[name] & above_the_core, f"{name} imports {imports[name] & above_the_core}"
         assert "import streamlit" not in modules[name], f"{name} imports Streamlit"

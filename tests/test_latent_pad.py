@@ -1,0 +1,44 @@
+"""What the browser decoder receives, and the link codec (the browser tests check the decoding itself)."""
+import numpy as np
+import pytest
+import torch
+
+from vae_lab import links
+from vae_lab.explore import pca
+from vae_lab.latent_pad import decoder_bytes, decoder_dims, pad_points
+from vae_lab.models import VAE
+
+
+def test_decoder_bytes_are_every_decoder_tensor_in_order_as_little_endian_float32():
+    vae = VAE(latent_dim=3)
+    floats = np.frombuffer(decoder_bytes(vae), dtype="<f4")
+    tensors = [vae.decoder.hidden.weight, vae.decoder.hidden.bias, vae.decoder.upsample.weight,
+               vae.decoder.upsample.bias, vae.decoder.out.weight, vae.decoder.out.bias]
+    assert len(floats) == sum(t.numel() for t in tensors)
+    assert np.array_equal(floats, torch.cat([t.detach().flatten() for t in tensors]).numpy())
+    assert decoder_dims(vae) == {"latent_dim": 3, "channels": 1, "height": 28, "width": 28}
+
+
+def test_pad_points_project_the_codes_and_frame_nearly_all_of_them():
+    codes = np.random.default_rng(0).normal(size=(5000, 5)) * [3, 2, 1, 1, 1]
+    labels = np.arange(5000) % 10
+    points = pad_points(pca(codes), codes, labels, limit=100)
+    assert len(points["xy"]) == 200 and points["classes"] == labels[:100].tolist()
+    x0, x1, y0, y1 = points["extent"]
+    xy = pca(codes).project(codes)
+    inside = (xy[:, 0] > x0) & (xy[:, 0] < x1) & (xy[:, 1] > y0) & (xy[:, 1] < y1)
+    assert inside.mean() > 0.96
+
+
+@pytest.mark.parametrize("value", [["dfc", "plain"], [0.5, -1.25], 7, 2.5, "5, 6", True])
+def test_link_values_survive_the_url(value):
+    text = links.encode(value)
+    parse = {list: links.names if isinstance(value, list) and isinstance(value[0], str) else links.floats,
+             int: int, float: float, str: str, bool: links.flag}[type(value)]
+    assert parse(text) == value
+
+
+def test_a_broken_link_value_is_refused():
+    for parse, text in ((links.floats, "1,x"), (links.flag, "yes"), (int, "1.5")):
+        with pytest.raises(ValueError):
+            parse(text)

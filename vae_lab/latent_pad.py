@@ -1,0 +1,83 @@
+"""The latent pad: decoding in the browser (issue 15), as a Streamlit component.
+
+The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image), so plain
+JavaScript decodes one latent vector in a few milliseconds: `latent_pad/decoder.js`, no library,
+no build step, nothing fetched at run time. The page sends each chosen model's decoder weights
+as float32 bytes (376 KB; float16 would halve that but misses the 1e-3 per-pixel agreement with
+`vae.decode`: 2e-3 to 9e-3 on the shipped models), and the browser redraws every model's
+decoding on each animation frame in which the latent point moved. The server only hears where
+the point ended, when a gesture ends.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+import streamlit.components.v1 as components
+import torch
+
+from . import links
+from .explore import Projection
+from .models import VAE
+
+_component = components.declare_component("latent_pad", path=str(Path(__file__).with_name("latent_pad")))
+MAX_POINTS = 3000  # test codes drawn on the pad: enough to see the classes' regions, light to send
+SLIDER_RANGE = 3.0
+
+
+def decoder_bytes(vae: VAE) -> bytes:
+    """The decoder's tensors as little-endian float32, in the order and PyTorch layouts decoder.js reads."""
+    d = vae.decoder
+    tensors = (d.hidden.weight, d.hidden.bias, d.upsample.weight, d.upsample.bias, d.out.weight, d.out.bias)
+    return b"".join(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes() for t in tensors)
+
+
+def decoder_dims(vae: VAE) -> dict:
+    channels, height, width = vae.image_shape
+    return {"latent_dim": vae.latent_dim, "channels": channels, "height": height, "width": width}
+
+
+def pad_points(projection: Projection, means: np.ndarray, labels: np.ndarray, *, limit: int = MAX_POINTS) -> dict:
+    """The first `limit` test codes in the pad's plane, and the plane's extent (2nd-98th percentile, padded)."""
+    xy = projection.project(means[:limit]).astype(np.float32)
+    low, high = np.percentile(projection.project(means), [2, 98], axis=0)
+    margin = 0.15 * (high - low)
+    extent = [low[0] - margin[0], high[0] + margin[0], low[1] - margin[1], high[1] + margin[1]]
+    return {"xy": np.round(xy.ravel(), 3).tolist(), "classes": labels[:limit].astype(int).tolist(),
+            "extent": [round(float(v), 3) for v in extent]}
+
+
+def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key: str, projection: Projection,
+               points: dict, key: str) -> dict | None:
+    """Draw the pad and every model's decoding; `models`: label -> (VAE, an id that changes with its weights).
+    Returns where the user left the point ({"z": [...]}), or None before the first gesture."""
+    plane = {"mean": np.round(projection.mean, 4).tolist(), "axes": np.round(projection.axes, 6).tolist(),
+             "labels": list(projection.labels), "extent": points["extent"]}
+    weights = {f"weights{i}": cached_decoder_bytes(weights_id, vae) for i, (vae, weights_id) in
+               enumerate(models.values())}
+    return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae)}
+                              for label, (vae, weights_id) in models.items()],
+                      z=[round(float(v), 4) for v in z], start_key=start_key, plane=plane,
+                      points={"xy": points["xy"], "classes": points["classes"]}, slider_range=SLIDER_RANGE,
+                      key=key, default=None, **weights)
+
+
+def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:
+    """Where the pad's point starts: where the user last left it from this start (a digit's code, or the
+    origin), or the point of the link this session was opened with; else `z0`. Kept in the URL as pad_z."""
+    links.seed("pad_z", parse=links.floats, what="latent point")
+    left = st.session_state.get("latent_pad")  # the component's value: where a gesture ended
+    if left and left.get("start_key") == start_key:
+        st.session_state["pad_z"], st.session_state["pad_z_start"] = left["z"], start_key
+    owner = st.session_state.setdefault("pad_z_start", start_key)  # a link's point: the start the link restores
+    saved = st.session_state.get("pad_z")
+    if owner != start_key or saved is None or len(saved) != len(z0):
+        st.session_state.pop("pad_z", None)
+        return z0
+    return torch.tensor(saved, dtype=z0.dtype)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def cached_decoder_bytes(weights_id: str, _vae: VAE) -> bytes:
+    return decoder_bytes(_vae)

@@ -1,0 +1,78 @@
+// The VAE decoder of vae_lab/models.py in plain JavaScript, float32 like PyTorch:
+//   Linear(d -> 64*H/2*W/2), ReLU, ConvTranspose2d(64 -> 32, 3, stride 2, padding 1, output_padding 1),
+//   ReLU, Conv2d(32 -> C, 3, padding 1), sigmoid.
+// `bytes`: the decoder's tensors as little-endian float32, in the order and PyTorch layouts that
+// vae_lab/latent_pad.py's `decoder_bytes` writes them. The weights are reordered once here so that
+// the inner loops run over contiguous channels.
+"use strict";
+
+function loadDecoder(bytes, dims) {
+  const { latent_dim: d, channels: C, height: H, width: W } = dims;
+  const C0 = 64, C1 = 32, H2 = H / 2, W2 = W / 2;
+  const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  let at = 0;
+  const take = (n) => { const part = all.subarray(at, at + n); at += n; return part; };
+  const w1 = take(C0 * H2 * W2 * d), b1 = take(C0 * H2 * W2);
+  const w2 = take(C0 * C1 * 9), b2 = take(C1);
+  const w3 = take(C * C1 * 9), b3 = take(C);
+  if (at !== all.length) throw new Error(`decoder weights: expected ${at} floats, got ${all.length}`);
+  const w2r = new Float32Array(w2.length);  // (in, out, ky, kx) -> (in, ky, kx, out)
+  for (let i = 0; i < C0; i++) for (let o = 0; o < C1; o++) for (let k = 0; k < 9; k++)
+    w2r[(i * 9 + k) * C1 + o] = w2[(i * C1 + o) * 9 + k];
+  const w3r = new Float32Array(w3.length);  // (out, in, ky, kx) -> (out, ky, kx, in)
+  for (let c = 0; c < C; c++) for (let i = 0; i < C1; i++) for (let k = 0; k < 9; k++)
+    w3r[(c * 9 + k) * C1 + i] = w3[(c * C1 + i) * 9 + k];
+  return { d, C, H, W, C0, C1, H2, W2, w1, b1, w2r, b2, w3r, b3,
+           hidden: new Float32Array(C0 * H2 * W2), upsampled: new Float32Array(H * W * C1) };
+}
+
+// One latent vector -> Float32Array(C*H*W) of pixel values in [0, 1], channel-major like PyTorch.
+function decode(net, z) {
+  const { d, C, H, W, C0, C1, H2, W2, w1, b1, w2r, b2, w3r, b3, hidden, upsampled } = net;
+  for (let j = 0; j < hidden.length; j++) {
+    let s = b1[j];
+    for (let k = 0; k < d; k++) s += w1[j * d + k] * z[k];
+    hidden[j] = s > 0 ? s : 0;
+  }
+  // transposed convolution as a scatter: input pixel (iy, ix) adds to output (2*iy - 1 + ky, 2*ix - 1 + kx)
+  for (let p = 0; p < H * W; p++) upsampled.set(b2, p * C1);
+  for (let i = 0; i < C0; i++) {
+    for (let iy = 0; iy < H2; iy++) {
+      for (let ix = 0; ix < W2; ix++) {
+        const v = hidden[(i * H2 + iy) * W2 + ix];
+        if (v === 0) continue;  // ReLU zeros: most of the work skipped
+        for (let ky = 0; ky < 3; ky++) {
+          const oy = 2 * iy - 1 + ky;
+          if (oy < 0 || oy >= H) continue;
+          for (let kx = 0; kx < 3; kx++) {
+            const ox = 2 * ix - 1 + kx;
+            if (ox < 0 || ox >= W) continue;
+            const wAt = (i * 9 + ky * 3 + kx) * C1, outAt = (oy * W + ox) * C1;
+            for (let o = 0; o < C1; o++) upsampled[outAt + o] += v * w2r[wAt + o];
+          }
+        }
+      }
+    }
+  }
+  for (let p = 0; p < upsampled.length; p++) if (upsampled[p] < 0) upsampled[p] = 0;
+  const out = new Float32Array(C * H * W);
+  for (let c = 0; c < C; c++) {
+    for (let y = 0; y < H; y++) {
+      for (let x = 0; x < W; x++) {
+        let s = b3[c];
+        for (let ky = 0; ky < 3; ky++) {
+          const sy = y + ky - 1;
+          if (sy < 0 || sy >= H) continue;
+          for (let kx = 0; kx < 3; kx++) {
+            const sx = x + kx - 1;
+            if (sx < 0 || sx >= W) continue;
+            const wAt = (c * 9 + ky * 3 + kx) * C1, inAt = (sy * W + sx) * C1;
+            for (let i = 0; i < C1; i++) s += upsampled[inAt + i] * w3r[wAt + i];
+          }
+        }
+        out[(c * H + y) * W + x] = 1 / (1 + Math.exp(-s));
+      }
+    }
+  }
+  return out;
+}
