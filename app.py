@@ -7,7 +7,7 @@ file without this script, and so without the sidebar, on a server's first reques
 """
 import streamlit as st
 
-from vae_lab import training_panel, ui
+from vae_lab import links, training_panel, ui
 
 st.set_page_config(page_title="vae_lab: blurry VAEs and perceptual losses", page_icon=":material/blur_on:",
                    layout="wide")
@@ -19,6 +19,11 @@ pages = st.navigation([
     st.Page("app_pages/blur_analysis.py", title="Blur analysis", icon=":material/bar_chart:"),
     st.Page("app_pages/models.py", title="Models", icon=":material/table_chart:"),
 ])
+links.begin()
 ui.sidebar()
 training_panel.render()
-pages.run()
+try:
+    pages.run()
+finally:  # also after a page's st.stop(): the URL and the link always show what is on the screen
+    links.publish()
+    links.link_control()

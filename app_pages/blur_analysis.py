@@ -1,7 +1,7 @@
 """The notebook's blur study over the whole test set: per-class boxplots, histograms, paired tests."""
 import streamlit as st
 
-from vae_lab import ui
+from vae_lab import links, ui
 from vae_lab.blur import to_csv
 from vae_lab.figures import laplacian_boxplot, laplacian_histogram
 
@@ -23,6 +23,7 @@ left, right = st.columns(2)
 left.plotly_chart(laplacian_histogram(study.laplacian, study.groups[study.singled_out], f"class != {names[1]}"),
                   key="hist_not_1")
 right.plotly_chart(laplacian_histogram(study.laplacian, study.groups[names[1]], f"class == {names[1]}"), key="hist_1")
+links.seed("hist_class", options=names, what="class")
 picked = st.selectbox("Any class", names, index=7 if len(names) > 7 else 0, key="hist_class")
 st.plotly_chart(laplacian_histogram(study.laplacian, study.groups[picked], f"class == {picked}"), key="hist_any")
 

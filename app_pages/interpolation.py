@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from vae_lab import ui
+from vae_lab import links, ui
 from vae_lab.data import SELECTED_TEST_DIGITS
 from vae_lab.explore import PRESET_PAIRS, interpolation_images
 from vae_lab.images import gif_bytes, image_grid, png_bytes
@@ -15,7 +15,9 @@ if not ui.require(chosen, digits=False):
     st.stop()
 
 presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if chosen.dataset == "mnist" and not chosen.data_error else []
-mode = st.radio("Endpoints", ["from the sidebar's digits", *[f"preset {p}" for p in presets]], horizontal=True,
+modes = ["from the sidebar's digits", *[f"preset {p}" for p in presets]]
+links.seed("interp_mode", options=modes, what="end points")
+mode = st.radio("Endpoints", modes, horizontal=True,
                 key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
 if mode.startswith("preset"):
     a, b = PRESET_PAIRS[presets.index(mode.removeprefix("preset "))]
@@ -33,6 +35,8 @@ else:
     start, end, labels = digits.images[i], digits.images[j], [digits.captions[i], digits.captions[j]]
 
 left, right = st.columns(2)
+links.seed("interp_steps", parse=int, options=range(3, 22), what="steps")
+links.seed("interp_method", options=("linear", "spherical"), what="path")
 steps = left.slider("Steps", 3, 21, 11, key="interp_steps")
 method = right.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
                      help="Spherical (slerp) keeps the path at the typical distance from the origin of the prior.")

@@ -115,6 +115,8 @@ def test_uploading_images_shows_the_28x28_version_and_refuses_bad_files_politely
 
 def test_latent_explorer_sliders_traversal_and_map(app):
     app.switch_page("app_pages/latent_explorer.py").run()
+    assert ok(app).toggle(key="explorer_in_browser").value  # the pad, decoded in the browser (tests/e2e)
+    app.toggle(key="explorer_in_browser").set_value(False).run()  # the server-side fallback
     sliders = [s for s in ok(app).slider if s.label.startswith("z[")]
     assert len(sliders) == checkpoints.load(app.selectbox(key="explorer_model").value).latent_dim
     before = [i for image in app.image for i in image.captions if i.startswith("decode(z)")]
@@ -325,3 +327,36 @@ def test_fashion_mnist_has_models_on_every_page(app):
     from vae_lab.data import CLASS_NAMES
     read = [c for c in captions(ok(app)) if "pred **" in c]
     assert read and all(any(f"pred **{name}**" in c for name in CLASS_NAMES["fashion-mnist"]) for c in read)
+
+
+def link_app(monkeypatch, tmp_path, page: str, params: dict[str, str]) -> AppTest:
+    """The app opened from a link: `page` with the link's query parameters."""
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("VAE_LAB_JOBS", str(tmp_path / "jobs"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.query_params.update(params)
+    at.switch_page(page)
+    return at.run()
+
+
+def test_a_link_restores_the_view_and_the_url_follows_the_widgets(monkeypatch, tmp_path):
+    at = link_app(monkeypatch, tmp_path, "app_pages/interpolation.py",
+                  {"source": "index", "indices": "5, 6, 7", "models-mnist": "dfc,plain", "interp_from": "2",
+                   "interp_steps": "5", "interp_method": "spherical"})
+    assert ok(at).multiselect(key="models-mnist").value == ["dfc", "plain"]
+    assert at.text_input(key="indices").value == "5, 6, 7"
+    assert at.selectbox(key="interp_from").value == 2 and at.slider(key="interp_steps").value == 5
+    assert any("5 steps, spherical" in c for c in captions(at))
+    at.slider(key="interp_steps").set_value(9).run()
+    assert ok(at).query_params["interp_steps"] == "9" and at.query_params["indices"] == "5, 6, 7"
+
+
+def test_a_stale_link_falls_back_to_defaults_with_a_notice(monkeypatch, tmp_path):
+    at = link_app(monkeypatch, tmp_path, "app_pages/latent_explorer.py",
+                  {"explorer_model": "deleted-model", "models-mnist": "plain,gone", "trav_span": "99",
+                   "pad_z": "not,numbers", "source": "nonsense"})
+    ok(at)
+    assert at.selectbox(key="explorer_model").value == "plain"  # the first of the default models
+    assert at.slider(key="trav_span").value == 3.0
+    notices = [t.value for t in at.toast]
+    assert len(notices) == 5 and all("is not available here" in n for n in notices), notices

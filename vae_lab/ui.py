@@ -15,7 +15,7 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from . import checkpoints, explore, scorecard
+from . import checkpoints, explore, links, scorecard
 from .blur import BlurStudy
 from .config import KINDS
 from .data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
@@ -125,8 +125,13 @@ def _latent_means(name: str, sha256: str, dataset: str) -> np.ndarray:
     return explore.latent_means(model(name), test_set(dataset))
 
 
+def fingerprint(name: str) -> str:
+    """The checkpoint's weights hash: changes when it is retrained."""
+    return checkpoints.find(name).sha256
+
+
 def latent_means(name: str, dataset: str) -> np.ndarray:
-    return _latent_means(name, checkpoints.find(name).sha256, dataset)
+    return _latent_means(name, fingerprint(name), dataset)
 
 
 def clear_caches() -> None:
@@ -177,11 +182,13 @@ def sidebar() -> Selection:
         st.sidebar.error(NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in checkpoints.checkpoint_dirs())))
         return chosen
     datasets = sorted({c.dataset for c in vaes}, key=list(DATASET_LABELS).index)
+    links.seed("dataset", options=datasets, what="data set")
     chosen.dataset = st.sidebar.radio("Dataset", datasets, format_func=DATASET_LABELS.get, horizontal=True,
                                       key="dataset")
     options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (KINDS.index(c.kind), c.name))
     chosen.kinds = kinds = {c.name: c.kind for c in options}
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
+    links.seed(f"models-{chosen.dataset}", parse=links.names, options=kinds, what="models")
     chosen.models = st.sidebar.multiselect(
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
         format_func=lambda name: model_label(name, kinds[name]),
@@ -216,6 +223,7 @@ def require(chosen: Selection, *, digits: bool = True, test_set: bool = False) -
 def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
     sources = [key for key in SOURCES if key != "notebook" or dataset == "mnist"]
+    links.seed("source", options=sources, what="digit source")
     source = st.sidebar.selectbox("Digits", sources, format_func=SOURCES.get, key="source")
     if source in ("upload", "draw"):
         return _with_doubts(_uploaded_digits() if source == "upload" else _drawn_digit(), dataset)
@@ -223,7 +231,9 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
         return _digits([], [])
     split = test_set(dataset)
     if source == "random":
+        links.seed("random_count", parse=int, options=range(1, 17))
         count = st.sidebar.slider("How many", 1, 16, 8, key="random_count")
+        links.seed("seed", parse=int, options=range(2**31))
         if st.sidebar.button("Re-roll", icon=":material/casino:"):
             st.session_state["seed"] = st.session_state.get("seed", 0) + 1
         rng = np.random.default_rng(st.session_state.get("seed", 0))
@@ -244,6 +254,7 @@ def digits_at(split: ImageSplit, indices: list[int]) -> Digits:
 
 
 def _indices_input(size: int) -> list[int]:
+    links.seed("indices")
     text = st.sidebar.text_input("Test image indices", "0, 1, 2, 3", key="indices",
                                  help=f"Comma-separated numbers from 0 to {size - 1}.")
     indices, bad = [], []
@@ -325,9 +336,11 @@ def enlarge(images, scale: int = 4) -> np.ndarray:
 
 
 def pick_model(chosen: Selection, *, key: str) -> str:
+    links.seed(key, options=chosen.models, what="model")
     return st.selectbox("Model", chosen.models, key=key, format_func=lambda name: model_label(name, chosen.kinds[name]))
 
 
 def pick_digit(digits: Digits, label: str, *, key: str, default: int = 0) -> int:
+    links.seed(key, parse=int, options=range(len(digits)), what=f"{label.lower()} digit")
     return st.selectbox(label, range(len(digits)), index=min(default, len(digits) - 1),
                         format_func=lambda i: digits.captions[i], key=key)

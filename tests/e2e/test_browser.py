@@ -5,6 +5,7 @@ under CI (VAE_LAB_REQUIRE_BROWSER=1), where it fails.
 """
 import io
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -80,9 +81,14 @@ def no_exception(page):
     expect(page.get_by_test_id("stException")).to_have_count(0)
 
 
-def choose(page, label: str, option: str):
-    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
+def choose(page, label: str, option: str, *, within: str = "stApp"):
+    page.get_by_test_id(within).get_by_test_id("stSelectbox").filter(has_text=label).first.click()
     page.get_by_role("option", name=option, exact=True).click()
+
+
+def choose_dataset(page, label: str):
+    page.get_by_test_id("stSidebar").get_by_text(label, exact=True).click()
+    no_exception(page)
 
 
 def picker_offers(page, option: str, *, within_s: float = 120) -> bool:
@@ -122,6 +128,23 @@ def test_every_page_with_upload_and_latent_slider(page):
     page.screenshot(path=SHOTS / "2-upload.png", full_page=True)
 
     page.get_by_role("link", name="Latent explorer").click()
+    frame = pad_frame(page)  # decoded in the browser
+    drawn, shown_value = frame.locator("#outputs canvas").first, frame.locator("#sliders span").nth(1)
+    before, value = drawn.screenshot(), shown_value.inner_text()
+    frame.locator("#sliders input").first.focus()
+    for _ in range(40):
+        page.keyboard.press("ArrowRight")
+    expect(shown_value).not_to_have_text(value)  # drawn in the same animation frame as the images
+    assert drawn.screenshot() != before
+    box = frame.locator("#pad").bounding_box()
+    point = frame.evaluate("() => window.vaeLab.point()")
+    page.mouse.move(box["x"] + 40, box["y"] + 40)
+    page.mouse.move(box["x"] + 60, box["y"] + 50)
+    assert frame.evaluate("() => window.vaeLab.point()") != point  # hovering the pad moves the point
+    no_exception(page)
+    page.screenshot(path=SHOTS / "3-latent-explorer.png", full_page=True)
+
+    page.get_by_text("Decode in the browser").click()  # the server-side fallback
     decoded = page.locator("[data-testid=stImage]").filter(has_text="decode(z)")
     expect(decoded).to_be_visible()
     before = decoded.locator("img").get_attribute("src")
@@ -131,7 +154,9 @@ def test_every_page_with_upload_and_latent_slider(page):
         page.keyboard.press("ArrowRight")
     expect(decoded.locator("img")).not_to_have_attribute("src", before)
     no_exception(page)
-    page.screenshot(path=SHOTS / "3-latent-explorer.png", full_page=True)
+    page.screenshot(path=SHOTS / "3b-latent-explorer-server.png", full_page=True)
+    page.get_by_text("Decode in the browser").click()
+    pad_frame(page)
 
     page.get_by_role("link", name="Interpolation").click()
     expect(page.get_by_text("Download as animated GIF")).to_be_visible()
@@ -203,3 +228,115 @@ def test_an_upload_works_inside_a_cross_site_iframe(page, cross_site_parent):
     expect(app.get_by_test_id("stException")).to_have_count(0)
     framed.screenshot(path=SHOTS / "9-cross-site-iframe-upload.png", full_page=True)
     framed.close()
+
+
+def pad_frame(page, *, showing: str = ""):
+    """The latent pad's iframe, once its decoders (of models whose names contain `showing`) have drawn."""
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        for frame in [f for f in page.frames if "latent_pad" in f.url]:
+            try:
+                ready = frame.evaluate("() => window.vaeLab && window.vaeLab.stats.firstImageMs !== null && "
+                                       "Array.from(document.querySelectorAll('#outputs canvas'), c => c.dataset.model)")
+            except Exception:  # a frame Streamlit has just replaced
+                continue
+            if ready and all(showing in label for label in ready):
+                return frame
+        page.wait_for_timeout(200)  # not time.sleep: Playwright's sync API learns of new frames only while called
+    page.screenshot(path=SHOTS / "no-latent-pad.png", full_page=True)
+    raise AssertionError(f"no latent pad showing {showing!r} models drew within 120 s on {page.url}")
+
+
+@pytest.mark.parametrize("dataset", ["MNIST", "Fashion-MNIST"])
+def test_the_browser_decodes_as_the_server_does(page, dataset):
+    import torch
+    from vae_lab import checkpoints
+
+    choose_dataset(page, dataset)
+    page.get_by_role("link", name="Latent explorer").click()
+    page.wait_for_url("**/latent_explorer**")
+    frame = pad_frame(page, showing="fashion-mnist" if dataset == "Fashion-MNIST" else "")
+    labels = frame.locator("#outputs canvas").evaluate_all("canvases => canvases.map(c => c.dataset.model)")
+    page.screenshot(path=SHOTS / f"7-latent-pad-{dataset}.png", full_page=True)
+    assert len(labels) >= 2, labels  # several models side by side
+    assert all(("fashion-mnist" in label) == (dataset == "Fashion-MNIST") for label in labels), labels
+    vectors = torch.randn(8, 5, generator=torch.Generator().manual_seed(0)) * 1.5
+    worst = {}
+    for i, label in enumerate(labels):
+        vae = checkpoints.load(label.split(": ")[-1])
+        expected = vae.decode(vectors).flatten(1)
+        got = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, z.tolist()])
+                            for z in vectors])
+        worst[label] = (got - expected).abs().max().item()
+    print("largest pixel difference, browser vs server:", worst)
+    assert max(worst.values()) <= 1e-3, worst
+    no_exception(page)
+    choose_dataset(page, "MNIST")
+
+
+def idle(page):
+    """The app has finished its run (Streamlit's running indicator is gone)."""
+    page.wait_for_timeout(300)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=300_000)  # a cold analysis cache
+    no_exception(page)
+
+
+def copied_link(page) -> str:
+    idle(page)
+    sidebar = page.get_by_test_id("stSidebar")
+    code = sidebar.get_by_test_id("stCode")
+    if not code.is_visible():
+        sidebar.get_by_text("Link to this view").click()
+    return code.inner_text().strip()
+
+
+def image_sources(page) -> list[str]:
+    return page.locator("[data-testid=stMain] [data-testid=stImage] img").evaluate_all("imgs => imgs.map(i => i.src)")
+
+
+def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page):
+    views = {}
+    page.get_by_role("link", name="Reconstruct").click()
+    choose(page, "Digits", "Test set: by index")
+    page.get_by_role("textbox", name="Test image indices").fill("7, 11, 42")
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("#42 (4)").first).to_be_visible()
+    views["reconstruct"] = copied_link(page), image_sources(page)
+
+    page.get_by_role("link", name="Interpolation").click()
+    choose(page, "From", "#11 (6)")
+    page.get_by_text("spherical", exact=True).click()
+    expect(page.get_by_text("From #11 (6) to #11 (6)")).to_have_count(0)
+    views["interpolation"] = copied_link(page), image_sources(page)
+
+    page.get_by_role("link", name="Samples").click()
+    page.get_by_role("spinbutton", name="Seed").fill("17")
+    page.keyboard.press("Enter")
+    views["samples"] = copied_link(page), image_sources(page)
+
+    page.get_by_role("link", name="Latent explorer").click()
+    choose(page, "Digit", "#42 (4)", within="stMain")
+    frame = pad_frame(page)
+    box = frame.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 120)
+    page.mouse.move(box["x"] + 110, box["y"] + 130)
+    page.mouse.move(box["x"] + box["width"] + 30, box["y"] + 130)  # leaving the pad tells the server the point
+    point = frame.evaluate("() => window.vaeLab.point()")
+    expect(page).to_have_url(re.compile("pad_z="))
+    views["latent_explorer"] = copied_link(page), image_sources(page)
+
+    fresh = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = fresh.new_page()
+        for name, (link, sources) in views.items():
+            assert f"/{name}?" in link or name == "reconstruct", link
+            other.goto(link)
+            idle(other)
+            if name == "latent_explorer":
+                restored = pad_frame(other).evaluate("() => window.vaeLab.point()")
+                assert np.allclose(restored, point, atol=2e-3), (restored, point)
+            expect(other.locator("[data-testid=stMain] [data-testid=stImage] img")).to_have_count(len(sources))
+            assert image_sources(other) == sources, name
+            other.screenshot(path=SHOTS / f"8-link-{name}.png", full_page=True)
+    finally:
+        fresh.close()
