@@ -6,7 +6,9 @@ RUN useradd --create-home --uid 1000 user
 USER user
 ENV HOME=/home/user PATH=/home/user/.local/bin:$PATH \
     VAE_LAB_DATA=/home/user/data VAE_LAB_CHECKPOINTS=/home/user/checkpoints \
-    VAE_LAB_JOBS=/home/user/jobs VAE_LAB_CACHE=/home/user/.cache/vae_lab PYTHONUNBUFFERED=1
+    VAE_LAB_JOBS=/home/user/jobs VAE_LAB_CACHE=/home/user/.cache/vae_lab PYTHONUNBUFFERED=1 \
+    # public-demo mode: per-visitor models and jobs, fair-use limits, low-priority training (vae_lab/public.py)
+    VAE_LAB_PUBLIC=1
 WORKDIR /home/user/app
 
 # CPU-only PyTorch first (the default wheels carry CUDA, gigabytes a CPU host never uses),

@@ -202,7 +202,11 @@ def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_pick
     app.run()
     assert saw_progress and JobManager().status(job.id).state == "succeeded", JobManager().log_tail(job.id)
     assert any("It is in the model picker" in s.value for s in ok(app).sidebar.success)
-    assert "plain VAE: panel-plain" in app.sidebar.multiselect(key="models-mnist").options
+    assert "panel-plain" in app.sidebar.multiselect(key="models-mnist").value  # chosen, not only offered
+    for _ in range(2):
+        assert any("It is in the model picker" in s.value for s in ok(app.run()).sidebar.success)
+    app.sidebar.button(key="train_dismiss").click().run()
+    assert not any("It is in the model picker" in s.value for s in ok(app).sidebar.success)
 
 
 

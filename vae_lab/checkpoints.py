@@ -15,6 +15,7 @@ import os
 import tempfile
 import warnings
 from collections import defaultdict
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -37,9 +38,23 @@ class CheckpointError(Exception):
     """A checkpoint is missing, truncated, or does not match what its JSON describes."""
 
 
-def user_dir() -> Path:
-    """Your own checkpoints: $VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints. Training writes here."""
+# In public mode each browser session sees its own folder instead (set per script run; see public.py).
+_session_dir: ContextVar[Path | None] = ContextVar("session_checkpoint_dir", default=None)
+
+
+def user_root() -> Path:
+    """$VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints."""
     return Path(os.environ.get("VAE_LAB_CHECKPOINTS", "~/.vae_lab/checkpoints")).expanduser()
+
+
+def use_session_dir(folder: Path | None) -> None:
+    """From now on in this thread's context (a Streamlit script run), your own checkpoints are `folder`."""
+    _session_dir.set(folder)
+
+
+def user_dir() -> Path:
+    """Your own checkpoints: the session's folder in public mode, else `user_root()`. Training writes here."""
+    return _session_dir.get() or user_root()
 
 
 def checkpoint_dirs() -> list[Path]:

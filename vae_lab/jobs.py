@@ -33,6 +33,7 @@ from pathlib import Path
 from . import checkpoints
 from .config import TrainConfig
 from .data import TRAIN_SPLIT_SIZE
+from .public import PublicSettings
 
 ACTIVE = ("starting", "running")
 FILM_EVERY = 50  # steps between the frames of a job's training film
@@ -55,6 +56,7 @@ class JobStatus:
     message: str = ""  # why it failed, or what it produced
     checkpoint: str = ""  # the published checkpoint JSON, once it succeeded
     warning: str = ""  # a succeeded job whose model is near chance level says so here
+    owner: str = ""  # public mode: the visitor (browser session) who started it; only they see it
 
     @property
     def active(self) -> bool:
@@ -67,11 +69,17 @@ class JobError(RuntimeError):
 
 class JobManager:
     """Start, watch and cancel training jobs. Holds no state of its own: everything is read from
-    the jobs folder, so any session (or a restarted server) sees the same jobs."""
+    the jobs folder, so any session (or a restarted server) sees the same jobs.
 
-    def __init__(self, root: Path | None = None, publish_to: Path | None = None):
+    `owner` and `limits` (public mode): this manager lists only the owner's jobs, and starting one is
+    refused while any job runs on the server, or after `limits.jobs_per_hour` of the owner's jobs in the
+    last hour; the job process runs at lower priority on `limits.job_threads` threads."""
+
+    def __init__(self, root: Path | None = None, publish_to: Path | None = None, *, owner: str = "",
+                 limits: PublicSettings | None = None):
         self.root = Path(root) if root else jobs_root()
         self.publish_to = Path(publish_to) if publish_to else checkpoints.user_dir()
+        self.owner, self.limits = owner, limits
 
     # -- starting ----------------------------------------------------------------------------
     def start(self, config: TrainConfig, *, resume: Path | None = None) -> JobStatus:
@@ -81,36 +89,57 @@ class JobManager:
             fcntl.flock(lock, fcntl.LOCK_EX)
             running = self.running()
             if running is not None:
-                raise JobError(f"a job is already running: {running.kind} '{running.name}' ({running.id}); "
-                               f"wait for it or cancel it first")
+                raise JobError(self._busy(running))
+            if self.limits is not None:
+                recent = [j for j in self.jobs() if j.started > time.time() - 3600]
+                if len(recent) >= self.limits.jobs_per_hour:
+                    wait_s = min(j.started for j in recent) + 3600 - time.time()
+                    raise JobError(f"this demo allows {self.limits.jobs_per_hour} training jobs per visitor per "
+                                   f"hour; you can start another in about {max(1, round(wait_s / 60))} min")
             folder = self.root / time.strftime(f"%Y%m%d-%H%M%S-{config.name}")
             folder.mkdir()
             (folder / "config.json").write_text(json.dumps(asdict(config), indent=2))
             if resume is not None:
                 (folder / "resume").write_text(str(resume))
-            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time()))
+            _write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time(),
+                                            owner=self.owner))
+            limited = {} if self.limits is None else {"OMP_NUM_THREADS": str(self.limits.job_threads),
+                                                       "VAE_LAB_JOB_NICE": str(self.limits.job_nice)}
             log = open(folder / "log.txt", "w")
             process = subprocess.Popen(
                 [sys.executable, "-m", "vae_lab.jobs", str(folder), str(self.publish_to)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                cwd=Path(__file__).resolve().parent.parent, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+                cwd=Path(__file__).resolve().parent.parent, env=os.environ | {"PYTHONUNBUFFERED": "1"} | limited)
             _children[process.pid] = process
             _write_status(folder, self._read(folder) | {"pid": process.pid})
         return self.status(folder.name)
 
     # -- reading -----------------------------------------------------------------------------
-    def jobs(self) -> list[JobStatus]:
-        """Every job, newest first."""
+    def jobs(self, *, everyone: bool = False) -> list[JobStatus]:
+        """The owner's jobs (every job if there is no owner, or with `everyone`), newest first."""
         folders = sorted((p for p in self.root.glob("*") if (p / "status.json").is_file()), reverse=True) \
             if self.root.is_dir() else []
-        return [self.status(p.name) for p in folders]
+        found = [self.status(p.name) for p in folders]
+        return found if everyone or not self.owner else [job for job in found if job.owner == self.owner]
 
     def latest(self) -> JobStatus | None:
         jobs = self.jobs()
         return jobs[0] if jobs else None
 
     def running(self) -> JobStatus | None:
-        return next((job for job in self.jobs() if job.active), None)
+        """The job running on this server, whoever started it."""
+        return next((job for job in self.jobs(everyone=True) if job.active), None)
+
+    def _busy(self, running: JobStatus) -> str:
+        if running.owner != self.owner:  # another visitor's: say how long, not what
+            steps = [e for e in self.events(running.id) if e["event"] == "step"]
+            last = steps[-1] if steps else None
+            left = (last["elapsed_s"] * (last["total_steps"] / last["step"] - 1)) if last else None
+            return ("the server is busy training another visitor's model; try again in about "
+                    f"{max(1, round(left / 60))} min" if left else
+                    "the server is busy training another visitor's model; try again in a few minutes")
+        return (f"a job is already running: {running.kind} '{running.name}' ({running.id}); "
+                f"wait for it or cancel it first")
 
     def status(self, job_id: str) -> JobStatus:
         """The job's recorded status, corrected if its process died without saying so."""
@@ -150,6 +179,13 @@ class JobManager:
         """The last good epoch's checkpoint of a job that did not finish."""
         found = list((self.folder(job_id) / "checkpoint").glob("*.json"))
         return found[0] if found else None
+
+    def dismiss(self, job_id: str) -> None:
+        """The visitor has read the job's outcome: the panel stops showing it."""
+        (self.folder(job_id) / "dismissed").touch()
+
+    def dismissed(self, job_id: str) -> bool:
+        return (self.folder(job_id) / "dismissed").is_file()
 
     def folder(self, job_id: str) -> Path:
         folder = self.root / job_id
@@ -225,6 +261,8 @@ def run_job(folder: Path, publish_to: Path) -> int:
 
     status = json.loads((folder / "status.json").read_text())
     _write_status(folder, status | {"state": "running", "pid": os.getpid()})
+    if os.environ.get("VAE_LAB_JOB_NICE"):  # public mode: the server's pages come first
+        os.nice(int(os.environ["VAE_LAB_JOB_NICE"]))
 
     def cancelled(signum, frame):
         raise KeyboardInterrupt
@@ -241,6 +279,9 @@ def run_job(folder: Path, publish_to: Path) -> int:
                                           EpochPreview(folder / "preview.png", config.dataset)),
                        film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
         outcome = {"state": "succeeded", **_publish(folder, publish_to), "warning": quality_warning(result.metrics)}
+        if result.capped:
+            outcome["message"] += (f" (stopped at the {config.max_minutes:g}-minute cap after "
+                                   f"{result.checkpoint.meta['training']['epoch']} of {config.epochs} epoch(s))")
     except KeyboardInterrupt:
         resumable = any((folder / "checkpoint").glob("*.json"))
         outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed" if resumable

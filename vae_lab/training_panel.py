@@ -7,25 +7,30 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import checkpoints
+from . import checkpoints, public
 from .config import KINDS, TrainConfig, pick_device, recipe
 from .data import DATASET_LABELS, TRAIN_SPLIT_SIZE
 from .figures import training_curves
 from .jobs import JobError, JobManager, estimate_seconds
 from .models import Classifier
-from .ui import KIND_LABELS, clear_caches
+from .ui import KIND_LABELS, clear_caches, job_manager
 
 _published_jobs: set[str] = set()  # jobs whose model this server has picked up (caches are per server)
 
 
 def render() -> None:
-    manager = JobManager()
+    manager = job_manager()
     latest = manager.latest()
+    if latest is not None and not latest.active and not manager.dismissed(latest.id):
+        with st.sidebar.container(border=True):  # the outcome stays, whatever the panel below does
+            job_monitor(manager, latest.id, live=False)
+            if st.button("Dismiss", icon=":material/close:", key="train_dismiss"):
+                manager.dismiss(latest.id)
+                st.rerun(scope="app")
     with st.sidebar.expander("Train a model", icon=":material/model_training:",
                              expanded=bool(latest and latest.active)):
-        if latest is not None:
-            job_monitor(manager, latest.id, live=latest.active)
         if latest and latest.active:
+            job_monitor(manager, latest.id, live=True)
             return
         config = recipe_form()
         if config is None:
@@ -51,7 +56,13 @@ def recipe_form() -> TrainConfig | None:
         return None
     quick = device.type == "cpu"
     defaults = recipe(kind, device=device, quick=quick)
-    if quick:
+    limits = public.PublicSettings.from_env() if public.enabled() else None
+    if limits is not None:
+        st.info(f"Public demo: your models are yours alone (this browser tab) and are removed after "
+                f"{limits.keep_hours:g} h. One job trains on this server at a time, for at most "
+                f"{limits.job_minutes:g} minutes (then the epoch in progress ends and the model is saved), "
+                f"{limits.jobs_per_hour} per visitor per hour.")
+    elif quick:
         st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({defaults['epochs']} epoch(s), "
                 f"batch {defaults['batch_size']}) gives a usable {KIND_LABELS[kind]} in a few minutes; the full "
                 f"recipes behind the shipped models take much longer.")
@@ -82,7 +93,8 @@ def recipe_form() -> TrainConfig | None:
     try:
         config = TrainConfig(kind=kind, dataset=dataset, name=name, epochs=int(epochs), batch_size=int(batch_size),
                              lr=float(lr), latent_dim=int(latent_dim), device=device_choice, quick=quick,
-                             train_limit=int(train_limit), **values)
+                             train_limit=int(train_limit), max_minutes=limits.job_minutes if limits else 0.0,
+                             **values)
     except ValueError as error:
         st.error(str(error))
         return None
@@ -153,8 +165,9 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
             if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions
                 _published_jobs.add(job_id)
                 clear_caches()
-            if st.session_state.get("job_seen") != job_id:  # once per session: redraw the model picker
+            if st.session_state.get("job_seen") != job_id:  # once per session: choose it in the model picker
                 st.session_state["job_seen"] = job_id
+                st.session_state["select_model"] = checkpoints.read(status.checkpoint).dataset, status.name
                 st.rerun(scope="app")
         elif status.state in ("failed", "cancelled"):
             (st.warning if status.state == "cancelled" else st.error)(status.message)

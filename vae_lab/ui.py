@@ -8,6 +8,8 @@ hasher. Pages call `selection()` for what the sidebar chose and lay out the rest
 from __future__ import annotations
 
 import json
+import time
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -15,12 +17,13 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from . import checkpoints, explore, links, scorecard
+from . import checkpoints, explore, links, public, scorecard
 from .blur import BlurStudy
 from .config import KINDS
 from .data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
                    load_split)
 from .images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
+from .jobs import JobManager, jobs_root
 from .models import VAE, Classifier
 
 KIND_LABELS = {"plain": "plain VAE", "dfc": "DFC VAE", "vaegan-hinge": "VAE-GAN, hinge",
@@ -143,6 +146,34 @@ def clear_caches() -> None:
     _analysed.clear()
 
 
+# --- public mode ---------------------------------------------------------------------------------
+
+_last_sweep = [0.0]  # per server: when visitors' old models and jobs were last removed
+SWEEP_EVERY_S = 600
+
+
+def visitor() -> str:
+    """This browser session's id in public mode: its models and jobs are its own."""
+    return st.session_state.setdefault("visitor", uuid.uuid4().hex[:16])
+
+
+def enter_session() -> None:
+    """At the start of every run: in public mode, this session's model folder; now and then, the sweep."""
+    if not public.enabled():
+        return
+    checkpoints.use_session_dir(public.visitor_dir(checkpoints.user_root(), visitor()))
+    if time.time() - _last_sweep[0] > SWEEP_EVERY_S:
+        _last_sweep[0] = time.time()
+        public.sweep(checkpoints.user_root(), jobs_root(), public.PublicSettings.from_env())
+
+
+def job_manager() -> JobManager:
+    """Everyone's jobs on a private lab; the visitor's own, with the demo's limits, in public mode."""
+    if not public.enabled():
+        return JobManager()
+    return JobManager(owner=visitor(), limits=public.PublicSettings.from_env(), publish_to=checkpoints.user_dir())
+
+
 # --- the sidebar ---------------------------------------------------------------------------------
 
 @dataclass
@@ -173,6 +204,7 @@ class Selection:
 
 def sidebar() -> Selection:
     """Draw the sidebar shared by every page and remember what it chose for `selection()`."""
+    enter_session()
     chosen = Selection()
     st.session_state["selection"] = chosen
     st.sidebar.title("vae_lab")
@@ -183,12 +215,18 @@ def sidebar() -> Selection:
         return chosen
     datasets = sorted({c.dataset for c in vaes}, key=list(DATASET_LABELS).index)
     links.seed("dataset", options=datasets, what="data set")
+    new_model = st.session_state.pop("select_model", None)  # a training job just published this one
+    if new_model and new_model[0] in datasets:
+        st.session_state["dataset"] = new_model[0]
     chosen.dataset = st.sidebar.radio("Dataset", datasets, format_func=DATASET_LABELS.get, horizontal=True,
                                       key="dataset")
     options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (KINDS.index(c.kind), c.name))
     chosen.kinds = kinds = {c.name: c.kind for c in options}
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
     links.seed(f"models-{chosen.dataset}", parse=links.names, options=kinds, what="models")
+    if new_model and new_model[1] in kinds:
+        shown = st.session_state.get(f"models-{chosen.dataset}", default)
+        st.session_state[f"models-{chosen.dataset}"] = [*shown, new_model[1]] if new_model[1] not in shown else shown
     chosen.models = st.sidebar.multiselect(
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
         format_func=lambda name: model_label(name, kinds[name]),

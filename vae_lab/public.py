@@ -1,0 +1,95 @@
+"""Public-demo mode (VAE_LAB_PUBLIC=1, set by the Dockerfile): many strangers, one small box.
+
+What changes in public mode, and the settings that tune it (environment variables):
+- each browser session is a visitor with its own model folder, `<checkpoints>/visitors/<id>/`: only that
+  session sees (and can shadow a shipped name with) its models; the shipped models are seen by all;
+- visitors' models and jobs are removed VAE_LAB_PUBLIC_KEEP_HOURS (24) after their last change, and
+  the oldest visitors' models go first when all of them take more than VAE_LAB_PUBLIC_DISK_MB (500);
+- training: one job on the server at a time (as always), the quick CPU recipe, at most
+  VAE_LAB_PUBLIC_JOB_MINUTES (5) of training (the epoch in progress then ends early and is published),
+  at most VAE_LAB_PUBLIC_JOBS_PER_HOUR (3) jobs per visitor per hour, at lower priority (nice 10) and on
+  VAE_LAB_JOB_THREADS threads (default: one fewer than the box has cores), so pages stay responsive.
+Uploads, drawings and job logs live in the visitor's session or job, never shown to another visitor.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def _number(name: str, default: float) -> float:
+    text = os.environ.get(name, "")
+    try:
+        return float(text) if text else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {text!r}") from None
+
+
+@dataclass(frozen=True)
+class PublicSettings:
+    keep_hours: float = 24.0
+    disk_mb: float = 500.0
+    job_minutes: float = 5.0
+    jobs_per_hour: int = 3
+    job_threads: int = 1
+    job_nice: int = 10
+
+    @classmethod
+    def from_env(cls) -> PublicSettings:
+        return cls(keep_hours=_number("VAE_LAB_PUBLIC_KEEP_HOURS", 24), disk_mb=_number("VAE_LAB_PUBLIC_DISK_MB", 500),
+                   job_minutes=_number("VAE_LAB_PUBLIC_JOB_MINUTES", 5),
+                   jobs_per_hour=int(_number("VAE_LAB_PUBLIC_JOBS_PER_HOUR", 3)),
+                   job_threads=job_threads(), job_nice=10)
+
+
+def enabled() -> bool:
+    return os.environ.get("VAE_LAB_PUBLIC", "") not in ("", "0", "false", "no")
+
+
+def job_threads() -> int:
+    """Threads for a training job: VAE_LAB_JOB_THREADS, else one fewer than the cores (at least 1)."""
+    return int(_number("VAE_LAB_JOB_THREADS", max(1, (os.cpu_count() or 2) - 1)))
+
+
+def visitor_dir(root: Path, visitor: str) -> Path:
+    if not re.fullmatch(r"[a-f0-9]{8,64}", visitor):
+        raise ValueError(f"a visitor id is hexadecimal, got {visitor!r}")
+    return root / "visitors" / visitor
+
+
+def _size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _last_change(path: Path) -> float:
+    return max([path.stat().st_mtime, *(p.stat().st_mtime for p in path.rglob("*"))])
+
+
+def sweep(checkpoints_root: Path, jobs_root: Path, settings: PublicSettings, *, now: float | None = None) -> list[Path]:
+    """Remove visitors' model folders and finished jobs older than `keep_hours`, then the oldest visitors'
+    folders until all of them fit in `disk_mb`. Returns what was removed."""
+    now = time.time() if now is None else now
+    removed = []
+    visitors = sorted((p for p in (checkpoints_root / "visitors").glob("*") if p.is_dir()), key=_last_change) \
+        if (checkpoints_root / "visitors").is_dir() else []
+    for folder in list(visitors):
+        if now - _last_change(folder) > 3600 * settings.keep_hours:
+            shutil.rmtree(folder, ignore_errors=True)
+            visitors.remove(folder)
+            removed.append(folder)
+    while visitors and sum(_size(f) for f in visitors) > settings.disk_mb * 2**20:
+        oldest = visitors.pop(0)
+        shutil.rmtree(oldest, ignore_errors=True)
+        removed.append(oldest)
+    for job in jobs_root.glob("*") if jobs_root.is_dir() else []:
+        status = job / "status.json"
+        finished = status.is_file() and json.loads(status.read_text()).get("state") not in ("starting", "running")
+        if finished and now - _last_change(job) > 3600 * settings.keep_hours:
+            shutil.rmtree(job, ignore_errors=True)
+            removed.append(job)
+    return removed
