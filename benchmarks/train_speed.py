@@ -22,18 +22,21 @@ from torchvision import datasets, transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vae_lab.data import data_root, load_split
 from vae_lab.config import KINDS, TrainConfig, pick_device
-from vae_lab.train import make_objective
+from vae_lab.train import _compile, make_objective
 
 
-def objective_for(kind: str, device: torch.device, *, batch_size: int, bf16: bool, channels_last: bool):
+def objective_for(kind: str, device: torch.device, *, batch_size: int, bf16: bool, channels_last: bool,
+                  compile: bool = False):
     config = TrainConfig(kind=kind, batch_size=batch_size, precision="bf16" if bf16 else "fp32",
-                         channels_last=channels_last, device=str(device),
+                         channels_last=channels_last, device=str(device), compile=compile,
                          warmup_steps=0)
     split = load_split("mnist", train=True, device=device)
     objective = make_objective(config, device, split)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     for module in objective.modules.values():
         module.to(memory_format=fmt).train()
+    if compile:
+        _compile(objective, split.batch(slice(0, 2))[0].to(memory_format=fmt))
     return objective, split, fmt
 
 
@@ -53,8 +56,9 @@ def time_steps(step, batches, warmup: int) -> float:
 
 
 def vae_lab_way(kind: str, device: torch.device, images: int, batch_size: int, bf16: bool,
-                channels_last: bool) -> float:
-    objective, split, fmt = objective_for(kind, device, batch_size=batch_size, bf16=bf16, channels_last=channels_last)
+                channels_last: bool, compile: bool) -> float:
+    objective, split, fmt = objective_for(kind, device, batch_size=batch_size, bf16=bf16, channels_last=channels_last,
+                                          compile=compile)
     order = torch.randperm(len(split), device=device)[:images]
 
     def batches():
@@ -84,16 +88,20 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="vae_lab's batch size (the recipes use 32)")
     parser.add_argument("--no-bf16", action="store_true", help="measure vae_lab's way in float32")
     parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the model (the trainer's --compile)")
+    parser.add_argument("--no-conventional", action="store_true", help="measure vae_lab's way only")
     args = parser.parse_args()
     device = pick_device(args.device)
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or 'cpu'}"
     print(f"device: {device} ({name}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads")
-    print(f"vae_lab: batch {args.batch_size}, bf16 {not args.no_bf16}, channels_last {args.channels_last}; "
+    print(f"vae_lab: batch {args.batch_size}, bf16 {not args.no_bf16}, channels_last {args.channels_last}, "
+          f"compile {args.compile}; "
           f"conventional: DataLoader, batch 32, RMSprop, float32; {args.images} images each")
     print(f"{'kind':14} {'vae_lab img/s':>14} {'conventional img/s':>19} {'ratio':>6}")
     for kind in args.kinds:
-        ours = vae_lab_way(kind, device, args.images, args.batch_size, not args.no_bf16, args.channels_last)
-        theirs = conventional_way(kind, device, args.images)
+        ours = vae_lab_way(kind, device, args.images, args.batch_size, not args.no_bf16, args.channels_last,
+                           args.compile)
+        theirs = float("nan") if args.no_conventional else conventional_way(kind, device, args.images)
         print(f"{kind:14} {ours:14,.0f} {theirs:19,.0f} {ours / theirs:6.2f}", flush=True)
 
 

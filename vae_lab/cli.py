@@ -29,6 +29,8 @@ HELP = {
     "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 2)",
     "gamma": "weight of the generator loss, times the adaptive weight (default: the kind's recipe)",
     "warmup_steps": "VAE-GAN: critic-only steps before the generator loss switches on (default: the recipe)",
+    "max_minutes": "wall-clock cap: the epoch in progress ends early, is validated and saved (0 = no cap)",
+    "lr_warmup_steps": "steps over which the learning rate ramps up from 0 (default: the kind's recipe)",
     "quick": "on a CPU, take the quick recipe (a usable model in minutes) for what is not given",
     "precision": "auto (bf16 where the hardware runs it natively, else fp32), fp32 or bf16",
     "device": "auto (cuda, then mps, then cpu), cuda, mps or cpu",

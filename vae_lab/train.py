@@ -49,6 +49,7 @@ class TrainResult:
     images_per_s: float
     elapsed_s: float
     precision: str  # fp32 or bf16: what "auto" chose, or what was asked for
+    capped: bool = False  # the run hit config.max_minutes and stopped after a shortened epoch
 
 
 class TrainingDiverged(RuntimeError):
@@ -68,10 +69,15 @@ def make_objective(config: TrainConfig, device: torch.device, train_split: Image
 # --- the loop -----------------------------------------------------------------------------
 
 def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
-    """The schedule, as a factor of each optimiser's initial learning rate."""
+    """The schedule, as a factor of each optimiser's initial learning rate: an optional linear
+    warm-up (a high peak rate is safe once Adam's moment estimates have settled), then constant or
+    cosine decay to 0 at the last step."""
+    warmup = min(config.lr_warmup_steps, total_steps - 1)
+    if step < warmup:
+        return (step + 1) / warmup
     if config.lr_schedule == "constant":
         return 1.0
-    return 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps))
+    return 0.5 * (1 + math.cos(math.pi * min(step - warmup, total_steps - warmup) / (total_steps - warmup)))
 
 
 def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoint | None = None,
@@ -105,6 +111,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     metrics: dict[str, float] = {}
     ckpt = resume
     images_per_s = 0.0
+    deadline = time.perf_counter() + 60 * config.max_minutes if config.max_minutes else math.inf
+    capped = False
 
     while epoch < config.epochs:
         epoch_start, seen = time.perf_counter(), 0
@@ -124,13 +132,16 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
             step, seen, window_steps = step + 1, seen + x.shape[0], window_steps + 1
             if film is not None and film.due(step):
                 film.capture(objective.model, step)
-            if step % config.log_every == 0 or i == steps_per_epoch - 1:
+            capped = time.perf_counter() > deadline  # a clean stop: this epoch ends here and is saved
+            if step % config.log_every == 0 or i == steps_per_epoch - 1 or capped:
                 averages = {k: v.item() / window_steps for k, v in window.items()}
                 _guard(averages, epoch + 1, step, last_good)
                 images_per_s = seen / (time.perf_counter() - epoch_start)
                 emit(TrainEvent("step", epoch + 1, config.epochs, step, total_steps, averages | {"lr_factor": factor},
                                 images_per_s, elapsed + time.perf_counter() - epoch_start))
                 window, window_steps = {}, 0
+            if capped:
+                break
         train_time = time.perf_counter() - epoch_start
         images_per_s = seen / train_time
         for module in objective.modules.values():
@@ -148,6 +159,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
             film.save()
         emit(TrainEvent("epoch", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                         str(ckpt.json_path)))
+        if capped:
+            break
     if ckpt is None:
         raise ValueError(f"nothing to train: the checkpoint already has all {config.epochs} epochs; "
                          f"ask for more epochs to continue it")
@@ -155,7 +168,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         ckpt = fit_posterior(ckpt, split=train_split, device=device)
     emit(TrainEvent("done", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                     str(ckpt.json_path)))
-    return TrainResult(ckpt, metrics, images_per_s, elapsed, precision)
+    return TrainResult(ckpt, metrics, images_per_s, elapsed, precision, capped)
 
 
 def _guard(values: dict[str, float], epoch: int, step: int, last_good: Path) -> None:
