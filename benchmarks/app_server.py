@@ -22,8 +22,9 @@ def chromium() -> str | None:
 
 
 @contextmanager
-def running_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A started server, healthy: yields its URL and process; fresh checkpoint, job and cache folders."""
+def running_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+    """A started server, healthy: yields its URL, its process and its home folder, which holds fresh
+    checkpoint (ck), job (jobs) and cache folders (`env` may point these elsewhere)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -42,7 +43,7 @@ def running_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subpro
                 if server.poll() is not None:
                     raise RuntimeError("the server exited before it became healthy") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", server
+        yield f"http://127.0.0.1:{port}", server, home
     finally:
         server.terminate()
         server.wait(timeout=30)

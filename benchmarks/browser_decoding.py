@@ -74,7 +74,7 @@ def main() -> None:
     parser.add_argument("--choices", type=int, default=5, help="model choices timed")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
-    with running_app() as (url, _), sync_playwright() as p:
+    with running_app() as (url, *_), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         print(f"Chromium {browser.version}, headless; 4 MNIST models side by side, then 1")

@@ -59,7 +59,7 @@ def app_cold_start() -> tuple[float, float | None]:
                                                                               args=CHROMIUM_ARGS)
             page = browser.new_page()
         start = time.perf_counter()
-        url, _ = stack.enter_context(running_app())
+        url, *_ = stack.enter_context(running_app())
         healthy = time.perf_counter() - start
         if page is None:
             return healthy, None

@@ -1,0 +1,192 @@
+"""The public demo under load: N visitors at once on this machine's cores.
+
+Starts the app in public mode (VAE_LAB_PUBLIC=1, as the Dockerfile does) and drives N concurrent
+browser sessions (Playwright contexts in Debian's Chromium) for a fixed time. Each visitor loops:
+the Reconstruct page, an upload, the Latent explorer (a server-decoded slider step and a model
+switch), Interpolation, Samples, Blur analysis, Models. Part way through, visitor 0 starts a quick
+training job (capped by VAE_LAB_PUBLIC_JOB_MINUTES). Printed per N: errors, p50/p95 seconds from an
+interaction to its updated page, apart for the times with and without a job training, and the
+server's peak memory (its resident set, VmHWM).
+
+    VAE_LAB_DATA=../shared/data python benchmarks/load.py [--sessions 1 4 8] [--seconds 120]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from app_server import CHROMIUM_ARGS, REPO, chromium, running_app
+
+TIMEOUT_MS = 120_000
+
+
+def digit_png() -> bytes:
+    paper = np.full((160, 120), 255, dtype=np.uint8)
+    paper[30:130, 52:68] = 0
+    buffer = io.BytesIO()
+    Image.fromarray(paper).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class Recorder:
+    """Timings per interaction, each marked with whether a job was training meanwhile."""
+
+    def __init__(self, jobs_root: Path):
+        self.jobs_root = jobs_root
+        self.timings: dict[tuple[str, bool], list[float]] = defaultdict(list)
+        self.errors: list[str] = []
+
+    def training(self) -> bool:
+        for status in self.jobs_root.glob("*/status.json"):
+            if json.loads(status.read_text()).get("state") in ("starting", "running"):
+                return True
+        return False
+
+    async def time(self, what: str, action, done) -> None:
+        """Run `action`, wait for `done`; record the seconds between, or the error."""
+        busy = self.training()
+        start = time.perf_counter()
+        try:
+            await action()
+            await done()
+            self.timings[what, busy or self.training()].append(time.perf_counter() - start)
+        except Exception as error:  # a timeout or a missing element: an error of the demo
+            self.errors.append(f"{what}: {type(error).__name__}: {str(error).splitlines()[0]}")
+
+
+async def no_exception(page, recorder: Recorder, where: str) -> None:
+    if await page.get_by_test_id("stException").count():
+        recorder.errors.append(f"{where}: an exception on the page")
+
+
+async def visitor(browser, url: str, recorder: Recorder, until: float, *, trains_at: float | None) -> None:
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    link = lambda name: page.get_by_role("link", name=name)  # noqa: E731
+    await recorder.time("first page", lambda: page.goto(url),
+                        lambda: page.get_by_text("Download the grid as PNG").wait_for())
+    digit = digit_png()
+    while time.perf_counter() < until:
+        await recorder.time("upload", lambda: _upload(page, digit), lambda: page.get_by_text("as 28x28").wait_for())
+        await recorder.time("page: Latent explorer", lambda: link("Latent explorer").click(),
+                            lambda: page.locator("iframe[title*=latent_pad]").wait_for())
+        toggle = page.get_by_text("Decode in the browser")
+        await toggle.click()  # the server-side slider: every step a round trip
+        decoded = page.locator("[data-testid=stImage]").filter(has_text="decode(z)").locator("img")
+        await decoded.wait_for()
+        for _ in range(3):
+            before = await decoded.get_attribute("src")
+            slider = page.get_by_test_id("stMain").get_by_role("slider").first
+            await recorder.time("slider step (server)", lambda s=slider: _nudge(page, s),
+                                lambda b=before, d=decoded: _changed(d, b))
+        await toggle.click()
+        await recorder.time("switch model", lambda: _switch_model(page),
+                            lambda: page.locator("iframe[title*=latent_pad]").wait_for())
+        for name, marker in (("Interpolation", "Download as animated GIF"), ("Samples", "What the numbers mean"),
+                             ("Blur analysis", "Paired comparisons"), ("Models", "What the columns mean"),
+                             ("Reconstruct", "Download the grid as PNG")):
+            await recorder.time(f"page: {name}", lambda n=name: link(n).click(),
+                                lambda m=marker: page.get_by_text(m, exact=True).first.wait_for())
+            await no_exception(page, recorder, name)
+        if trains_at is not None and time.perf_counter() > trains_at:
+            trains_at = None
+            await recorder.time("start a training job", lambda: _start_job(page),
+                                lambda: page.get_by_test_id("stProgress").wait_for())
+    await context.close()
+
+
+async def _upload(page, digit: bytes) -> None:
+    if not await page.locator("input[type=file]").count():  # choose "Upload images" as the digit source
+        source = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Digits")
+        await source.click()
+        await page.get_by_role("option", name="Upload images", exact=True).click()
+    await page.locator("input[type=file]").set_input_files(
+        files=[{"name": f"one-{time.perf_counter_ns()}.png", "mimeType": "image/png", "buffer": digit}])
+
+
+async def _nudge(page, slider) -> None:
+    await slider.focus()
+    await page.keyboard.press("ArrowRight")
+
+
+async def _changed(image, before: str) -> None:
+    deadline = time.perf_counter() + TIMEOUT_MS / 1000
+    while await image.get_attribute("src") == before:
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the decoded image did not change")
+        await asyncio.sleep(0.01)
+
+
+async def _switch_model(page) -> None:
+    picker = page.get_by_test_id("stMain").get_by_test_id("stSelectbox").filter(has_text="Model").first
+    current = await picker.inner_text()
+    await picker.click()
+    await page.get_by_role("option", name="DFC VAE: dfc" if "plain" in current else "plain VAE: plain").click()
+
+
+async def _start_job(page) -> None:
+    await page.get_by_text("Train a model").click()
+    kind = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Kind")
+    await kind.click()
+    await page.get_by_role("option", name="plain VAE", exact=True).click()
+    await page.get_by_role("button", name="Start training").click()
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def run(n: int, seconds: float, job_minutes: float) -> None:
+    from playwright.async_api import async_playwright
+    env = {"VAE_LAB_PUBLIC": "1", "VAE_LAB_PUBLIC_JOB_MINUTES": str(job_minutes),
+           "VAE_LAB_CACHE": str(Path.home() / ".cache" / "vae_lab")}  # analyses computed once, as the Space's build
+    with running_app(env) as (url, server, home):
+        recorder = Recorder(home / "jobs")
+        async with async_playwright() as p:
+            browser = await p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            start = time.perf_counter()
+            until = start + seconds
+            await asyncio.gather(*(visitor(browser, url, recorder, until,
+                                           trains_at=start + seconds / 4 if i == 0 else None) for i in range(n)))
+            await browser.close()
+        memory = peak_rss_mb(server.pid)
+    print(f"\nN = {n} visitors, {seconds:.0f} s: {len(recorder.errors)} errors; server peak memory {memory:,.0f} MB")
+    for error in recorder.errors[:10]:
+        print(f"  error: {error}")
+    print(f"  {'interaction':28} {'job':>5} {'count':>6} {'p50 s':>7} {'p95 s':>7}")
+    for (what, busy), values in sorted(recorder.timings.items()):
+        values = sorted(values)
+        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+        print(f"  {what:28} {'yes' if busy else 'no':>5} {len(values):6} {statistics.median(values):7.2f} {p95:7.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument("--seconds", type=float, default=120, help="how long the visitors keep going, per N")
+    parser.add_argument("--job-minutes", type=float, default=1.5, help="the public training cap for the job")
+    args = parser.parse_args()
+    subprocess.run([sys.executable, "-m", "vae_lab", "evaluate"], cwd=REPO, check=True,
+                   capture_output=True)  # warm the analysis cache (a no-op once warm)
+    for n in args.sessions:
+        asyncio.run(run(n, args.seconds, args.job_minutes))
+
+
+if __name__ == "__main__":
+    main()
