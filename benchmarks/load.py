@@ -80,7 +80,9 @@ async def visitor(browser, url: str, recorder: Recorder, until: float, *, trains
                         lambda: page.get_by_text("Download the grid as PNG").wait_for())
     digit = digit_png()
     while time.perf_counter() < until:
-        await recorder.time("upload", lambda: _upload(page, digit), lambda: page.get_by_text("as 28x28").wait_for())
+        shown = page.get_by_text("as 28x28")
+        before = await shown.count()
+        await recorder.time("upload", lambda: _upload(page, digit), lambda s=shown, b=before: _more(s, b))
         await recorder.time("page: Latent explorer", lambda: link("Latent explorer").click(),
                             lambda: page.locator("iframe[title*=latent_pad]").wait_for())
         toggle = page.get_by_text("Decode in the browser")
@@ -120,6 +122,15 @@ async def _upload(page, digit: bytes) -> None:
 async def _nudge(page, slider) -> None:
     await slider.focus()
     await page.keyboard.press("ArrowRight")
+
+
+async def _more(locator, before: int) -> None:
+    """Until `locator` matches more elements than `before` (uploads add to the list)."""
+    deadline = time.perf_counter() + TIMEOUT_MS / 1000
+    while await locator.count() <= before:
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the upload was not read")
+        await asyncio.sleep(0.01)
 
 
 async def _changed(image, before: str) -> None:

@@ -28,7 +28,9 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vae_lab import checkpoints  # noqa: E402
 from vae_lab.cli import _config_arguments, config_from_args  # noqa: E402
+from vae_lab.config import pick_device  # noqa: E402
 from vae_lab.data import load_split  # noqa: E402
+from vae_lab.jobs import estimate_seconds  # noqa: E402
 from vae_lab.metrics import reconstruction_metrics  # noqa: E402
 from vae_lab.stats import paired_comparison  # noqa: E402
 from vae_lab.train import train  # noqa: E402
@@ -90,12 +92,16 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as out:
         result = train(config, out_dir=Path(out), progress=watch)
-    print(f"precision {result.precision}")
+    total = time.perf_counter() - START
+    estimate = estimate_seconds(config, pick_device(config.device))
+    said = f"{estimate:.0f} s ({estimate / total - 1:+.0%})" if estimate else "none"
+    print(f"precision {result.precision}; the whole run {total:.0f} s (the aggregate-posterior fit included); "
+          f"the training panel's estimate: {said}")
     if state["reached"]:
         epoch, seconds, wall = state["reached"]
         print(f"REACHED after epoch {epoch}: {seconds:.0f} s of training, {wall:.0f} s wall from a cold start")
     else:
-        print(f"NOT REACHED in {config.epochs} epoch(s); {time.perf_counter() - START:.0f} s wall")
+        print(f"NOT REACHED in {config.epochs} epoch(s)")
 
 
 if __name__ == "__main__":

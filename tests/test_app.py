@@ -364,3 +364,23 @@ def test_a_stale_link_falls_back_to_defaults_with_a_notice(monkeypatch, tmp_path
     assert at.slider(key="trav_span").value == 3.0
     notices = [t.value for t in at.toast]
     assert len(notices) == 5 and all("is not available here" in n for n in notices), notices
+
+
+def test_public_mode_keeps_each_visitors_models_to_themselves(monkeypatch, tmp_path):
+    monkeypatch.setenv("VAE_LAB_PUBLIC", "1")
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("VAE_LAB_JOBS", str(tmp_path / "jobs"))
+    alice, bob = "a" * 16, "b" * 16
+    shipped = checkpoints.find("plain")
+    meta = {k: v for k, v in shipped.meta.items() if k not in ("files", "format", "aggregate_posterior")}
+    checkpoints.save(tmp_path / "checkpoints" / "visitors" / alice, "alices-plain", meta=meta,
+                     modules={"model": checkpoints.load(shipped)})
+    sessions = {}
+    for visitor in (alice, bob):
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+        at.session_state["visitor"] = visitor
+        sessions[visitor] = ok(at.run())
+    assert "alices-plain" in sessions[alice].multiselect(key="models-mnist").options
+    assert "alices-plain" not in sessions[bob].multiselect(key="models-mnist").options
+    assert "dfc" in sessions[bob].multiselect(key="models-mnist").options  # shipped models are everyone's
+    assert any("Public demo" in i.value and "yours alone" in i.value for i in sessions[bob].sidebar.info)

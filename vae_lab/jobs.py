@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import checkpoints
-from .config import TrainConfig
+from .config import TrainConfig, recipe
 from .data import TRAIN_SPLIT_SIZE
 from .public import PublicSettings
 
@@ -213,10 +213,21 @@ class JobManager:
         return self.status(job_id)
 
 
+# The quick CPU recipes on MNIST, measured on 2 idle cores by benchmarks/time_to_quality.py --quick (two runs
+# each, README): seconds outside the epochs (start-up, the aggregate-posterior fit), and per epoch of all
+# 60,000 training images (its validation included).
+QUICK_CPU_SECONDS = {"plain": (39, 63), "dfc": (32, 106), "vaegan-hinge": (40, 155)}
+
+
 def estimate_seconds(config: TrainConfig, device) -> float | None:
-    """Seconds the run will take, training and each epoch's validation, from the fastest recorded run of
-    the same kind on the same kind of device (every checkpoint's JSON records its training speed and
-    wall time); None when there is no such run. Start-up (imports, loading the data) is not included."""
+    """Seconds the run will take. A quick CPU recipe (its batch size unchanged): from its measured runs,
+    scaled by epochs and training images. Otherwise training and each epoch's validation, from the fastest
+    recorded run of the same kind on the same kind of device (every checkpoint's JSON records its training
+    speed and wall time), start-up not included; None when there is no such run."""
+    quick = recipe(config.kind, device=device, quick=True) if config.quick and device.type == "cpu" else {}
+    if config.kind in QUICK_CPU_SECONDS and quick.get("batch_size") == config.batch_size:
+        fixed, per_epoch = QUICK_CPU_SECONDS[config.kind]
+        return fixed + config.epochs * per_epoch * (config.train_limit or TRAIN_SPLIT_SIZE) / TRAIN_SPLIT_SIZE
     runs = [c.meta for c in checkpoints.available(kind=config.kind)
             if c.meta.get("training", {}).get("device", "").split(":")[0] == device.type
             and c.meta["training"].get("elapsed_s") and c.meta["training"].get("images_per_s")]

@@ -160,6 +160,7 @@ def visitor() -> str:
 def enter_session() -> None:
     """At the start of every run: in public mode, this session's model folder; now and then, the sweep."""
     if not public.enabled():
+        checkpoints.use_session_dir(None)
         return
     checkpoints.use_session_dir(public.visitor_dir(checkpoints.user_root(), visitor()))
     if time.time() - _last_sweep[0] > SWEEP_EVERY_S:

@@ -92,8 +92,8 @@ function frame() {
       drawImage(model.canvas, pixels, model.net);
     }
     drawPad();
-    state.sliders.forEach((slider, k) => {
-      slider.input.value = state.z[k];
+    state.sliders.forEach((slider, k) => {  // not the one being dragged: the browser moves it already
+      if (slider.input !== document.activeElement) slider.input.value = state.z[k];
       slider.value.textContent = state.z[k].toFixed(2);
     });
     stats.frames += 1;
