@@ -380,7 +380,7 @@ def test_public_mode_keeps_each_visitors_models_to_themselves(monkeypatch, tmp_p
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
         at.session_state["visitor"] = visitor
         sessions[visitor] = ok(at.run())
-    assert "alices-plain" in sessions[alice].multiselect(key="models-mnist").options
-    assert "alices-plain" not in sessions[bob].multiselect(key="models-mnist").options
-    assert "dfc" in sessions[bob].multiselect(key="models-mnist").options  # shipped models are everyone's
+    assert "plain VAE: alices-plain" in sessions[alice].multiselect(key="models-mnist").options
+    assert "plain VAE: alices-plain" not in sessions[bob].multiselect(key="models-mnist").options
+    assert "DFC VAE: dfc" in sessions[bob].multiselect(key="models-mnist").options  # shipped models are everyone's
     assert any("Public demo" in i.value and "yours alone" in i.value for i in sessions[bob].sidebar.info)

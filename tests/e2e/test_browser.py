@@ -256,14 +256,18 @@ def test_the_browser_decodes_as_the_server_does(page, dataset):
     assert all(("fashion-mnist" in label) == (dataset == "Fashion-MNIST") for label in labels), labels
     vectors = torch.randn(8, 5, generator=torch.Generator().manual_seed(0)) * 1.5
     worst = {}
+    shipped = {path.stem for path in checkpoints.SHIPPED_DIR.glob("*.json")}
     for i, label in enumerate(labels):
-        vae = checkpoints.load(label.split(": ")[-1])
+        name = label.split(": ")[-1]
+        if name not in shipped:  # a model the training test added lives in the server's own folder
+            continue
+        vae = checkpoints.load(checkpoints.SHIPPED_DIR / f"{name}.json")
         expected = vae.decode(vectors).flatten(1)
         got = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, z.tolist()])
                             for z in vectors])
         worst[label] = (got - expected).abs().max().item()
     print("largest pixel difference, browser vs server:", worst)
-    assert max(worst.values()) <= 1e-3, worst
+    assert len(worst) >= 3 and max(worst.values()) <= 1e-3, worst
     no_exception(page)
     choose_dataset(page, "MNIST")
 
