@@ -1,4 +1,4 @@
-"""The latent pad: decoding in the browser (issue 15), as a Streamlit component.
+"""The latent pad: decoding in the browser, as a Streamlit component.
 
 The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image), so plain
 JavaScript decodes one latent vector in a few milliseconds: `latent_pad/decoder.js`, no library,

@@ -1,4 +1,4 @@
-"""A view you can share (issue 15): the widgets' state in the page's URL.
+"""A view you can share: the widgets' state in the page's URL.
 
 Every shareable widget calls `seed(key, ...)` just before it is created. On a session's first
 run that takes the widget's value from the link the session was opened with, if the value is
