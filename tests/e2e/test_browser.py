@@ -279,12 +279,15 @@ def idle(page):
     no_exception(page)
 
 
-def copied_link(page) -> str:
+def copied_link(page, *, showing: str) -> str:
+    """The sidebar's link, once it shows `showing` (the page's path and what was just set: the app
+    rewrites it at the end of the run that the last interaction started)."""
     idle(page)
     sidebar = page.get_by_test_id("stSidebar")
     code = sidebar.get_by_test_id("stCode")
     if not code.is_visible():
         sidebar.get_by_text("Link to this view").click()
+    expect(code).to_contain_text(re.compile(showing))
     return code.inner_text().strip()
 
 
@@ -299,18 +302,18 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page):
     page.get_by_role("textbox", name="Test image indices").fill("7, 11, 42")
     page.keyboard.press("Enter")
     expect(page.get_by_text("#42 (4)").first).to_be_visible()
-    views["reconstruct"] = copied_link(page), image_sources(page)
+    views["reconstruct"] = copied_link(page, showing=r"[0-9]\?.*indices=7%2C\+11"), image_sources(page)
 
     page.get_by_role("link", name="Interpolation").click()
     choose(page, "From", "#11 (6)")
     page.get_by_text("spherical", exact=True).click()
     expect(page.get_by_text("From #11 (6) to #11 (6)")).to_have_count(0)
-    views["interpolation"] = copied_link(page), image_sources(page)
+    views["interpolation"] = copied_link(page, showing=r"/interpolation\?.*spherical"), image_sources(page)
 
     page.get_by_role("link", name="Samples").click()
     page.get_by_role("spinbutton", name="Seed").fill("17")
     page.keyboard.press("Enter")
-    views["samples"] = copied_link(page), image_sources(page)
+    views["samples"] = copied_link(page, showing=r"/samples\?.*samples_seed=17"), image_sources(page)
 
     page.get_by_role("link", name="Latent explorer").click()
     choose(page, "Digit", "#42 (4)", within="stMain")
@@ -321,7 +324,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page):
     page.mouse.move(box["x"] + box["width"] + 30, box["y"] + 130)  # leaving the pad tells the server the point
     point = frame.evaluate("() => window.vaeLab.point()")
     expect(page).to_have_url(re.compile("pad_z="))
-    views["latent_explorer"] = copied_link(page), image_sources(page)
+    views["latent_explorer"] = copied_link(page, showing=r"/latent_explorer\?.*pad_z="), image_sources(page)
 
     fresh = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
