@@ -3,7 +3,7 @@
 The conventional way is the reference notebook's Keras `fit`, done in PyTorch: the torchvision
 data set through a DataLoader (per-image ToTensor, shuffling, collation, host-to-device copy),
 batch 32, RMSprop. vae_lab's way: the split resident on the device as uint8, batches sliced and
-scaled there, bf16 autocast. Both take the same optimiser steps on the same model and loss.
+scaled there, bf16 autocast, channels_last. Both take the same optimiser steps on the same model and loss.
 
     VAE_LAB_DATA=../shared/data python benchmarks/train_speed.py [--kinds plain dfc] [--images 8192]
 """
@@ -87,7 +87,8 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=32, help="vae_lab's batch size (the recipes use 32)")
     parser.add_argument("--no-bf16", action="store_true", help="measure vae_lab's way in float32")
-    parser.add_argument("--channels-last", action="store_true")
+    parser.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=True,
+                        help="vae_lab's way with channels_last tensors (the trainer's default)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the model (the trainer's --compile)")
     parser.add_argument("--no-conventional", action="store_true", help="measure vae_lab's way only")
     args = parser.parse_args()

@@ -8,7 +8,7 @@ import torch
 
 from conftest import REPO
 from vae_lab import config as config_module
-from vae_lab.config import TrainConfig, native_bf16, pick_device, recipe, resolve_precision
+from vae_lab.config import KINDS, TrainConfig, native_bf16, pick_device, recipe, resolve_precision
 
 
 def test_config_rejects_unknown_keys_and_names_the_valid_ones():
@@ -67,6 +67,14 @@ def test_quick_recipes_apply_on_a_cpu_only():
     assert TrainConfig(kind="dfc", device="cpu", quick=True).epochs == recipe("dfc", quick=True)["epochs"] < 12
     assert TrainConfig(kind="dfc", device="cpu").epochs == 12
     assert recipe("dfc", device="cuda", quick=True)["epochs"] == 12, "a GPU form never gets the CPU's short recipe"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("quick", [False, True])
+def test_every_value_of_a_recipe_reaches_the_config(kind, quick):
+    """A field with a non-None default would silently ignore its recipe (the quick hinge VAE-GAN's pixel term did)."""
+    config = TrainConfig(kind=kind, device="cpu", quick=quick)
+    assert {key: getattr(config, key) for key in recipe(kind, quick=quick)} == recipe(kind, quick=quick)
 
 
 def test_the_gpu_recipe_is_chosen_when_cuda_is_present(monkeypatch):

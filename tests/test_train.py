@@ -37,6 +37,13 @@ def test_progress_events_carry_step_and_epoch_metrics(tiny_checkpoints, tiny_con
     assert epoch.checkpoint.endswith("plain.json")
 
 
+def test_epochs_before_the_last_take_a_quick_look_and_the_last_validates_on_every_test_image(
+        tiny_checkpoints, tiny_config, tmp_path):
+    result, events = run(tiny_config(kind="plain", epochs=3, interim_test_limit=32), tmp_path)
+    assert [e.metrics["test_images"] for e in events if e.event == "epoch"] == [32, 32, 128]
+    assert result.checkpoint.meta["metrics"]["test_images"] == 128
+
+
 def test_validation_uses_the_training_objective(tiny_checkpoints, tiny_config):
     config = tiny_config(kind="plain")
     from vae_lab.data import load_split

@@ -26,6 +26,8 @@ HELP = {
     "critic_layers": "VAE-GAN: critic layers in the perceptual loss, as LAYER=WEIGHT (or LAYER for weight 1)",
     "train_limit": "use only the first N training images (0 = all; default: the kind's recipe)",
     "test_limit": "validate on only the first N test images (0 = all)",
+    "interim_test_limit": "epochs before the last validate on only the first N of those test images, a quick "
+                          "look that saves time (0 = all)",
     "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 2)",
     "gamma": "weight of the generator loss, times the adaptive weight (default: the kind's recipe)",
     "warmup_steps": "VAE-GAN: critic-only steps before the generator loss switches on (default: the recipe)",

@@ -93,6 +93,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     torch.manual_seed(config.seed)
     train_split = load_split(config.dataset, train=True, device=device).subset(config.train_limit)
     test_split = load_split(config.dataset, train=False, device=device).subset(config.test_limit)
+    interim_split = test_split.subset(config.interim_test_limit)  # a quick look after the epochs before the last
     objective = make_objective(config, device, train_split)
     precision = resolve_precision(config.precision, device)
     memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
@@ -146,7 +147,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         images_per_s = seen / train_time
         for module in objective.modules.values():
             module.eval()
-        metrics = objective.evaluate(test_split)
+        split = test_split if capped or epoch + 1 == config.epochs else interim_split
+        metrics = objective.evaluate(split) | {"test_images": len(split)}
         for module in objective.modules.values():
             module.train()
         _guard(metrics, epoch + 1, step, last_good)
