@@ -58,7 +58,8 @@ def sharper_than_dfc(checkpoint_path: str) -> tuple[bool, str]:
 
 def reached(kind: str, metrics: dict, checkpoint_path: str) -> tuple[bool, str]:
     if kind == "plain":
-        return metrics["bce"] <= 113.0, f"BCE {metrics['bce']:.1f} nats (target <= 113)"
+        return metrics["bce"] <= 113.0, (f"BCE {metrics['bce']:.1f} nats (target <= 113), "
+                                         f"accuracy {metrics['accuracy']:.2%}")
     said = f"accuracy {metrics['accuracy']:.2%}, LV {metrics['laplacian_variance']:.4f}"
     if kind == "dfc":
         return metrics["accuracy"] >= 0.954 and metrics["laplacian_variance"] >= 0.066, \
