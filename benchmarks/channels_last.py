@@ -19,8 +19,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from train_speed import objective_for  # noqa: E402
-from vae_lab.config import KINDS, pick_device  # noqa: E402
+from train_speed import objective_for
+from vae_lab.config import KINDS, pick_device
 
 
 def timed_round(objective, split, memory_format, order: torch.Tensor, batch_size: int) -> float:
