@@ -216,7 +216,7 @@ class JobManager:
 # The quick CPU recipes on MNIST, measured on 2 idle cores by benchmarks/time_to_quality.py --quick (two runs
 # each, README): seconds outside the epochs (start-up, the aggregate-posterior fit), and per epoch of all
 # 60,000 training images (its validation included).
-QUICK_CPU_SECONDS = {"plain": (39, 63), "dfc": (32, 106), "vaegan-hinge": (40, 155)}
+QUICK_CPU_SECONDS = {"plain": (39, 62), "dfc": (32, 94), "vaegan-hinge": (40, 191)}
 
 
 def estimate_seconds(config: TrainConfig, device) -> float | None:

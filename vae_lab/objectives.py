@@ -108,7 +108,7 @@ class VAEObjective(Objective):
                     f"the DFC VAE needs the {config.dataset} classifier checkpoint {config.perceptual_model!r} as "
                     f"its perceptual model; train it first: python -m vae_lab train --kind classifier "
                     f"--dataset {config.dataset}")
-            if config.channels_last:  # its convolutions are a third of the DFC step: 1.1x more images/s (README)
+            if config.channels_last:  # like the model: its convolutions are much of the DFC step
                 self.perceptual_model.classifier.to(memory_format=torch.channels_last)
             self.perceptual = PerceptualLoss(self.perceptual_model.classifier, config.perceptual_layers)
 

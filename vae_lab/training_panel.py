@@ -17,9 +17,9 @@ from .ui import KIND_LABELS, clear_caches, job_manager
 
 # What the quick CPU recipes reached on MNIST (benchmarks/time_to_quality.py --quick; README, Performance)
 QUICK_QUALITY = {
-    "plain": "about 111 nats of reconstruction loss (the reference notebook's plain VAE: 113)",
-    "dfc": "about 96% of its reconstructions read correctly by the classifier (the notebook's DFC VAE: 95.4%)",
-    "vaegan-hinge": "sharp reconstructions of which about 75-77% read correctly (the full recipe: 93.5%)",
+    "plain": "115-119 nats of reconstruction loss (the reference notebook's plain VAE: 113; the full recipe: 102)",
+    "dfc": "95-96% of its reconstructions read correctly by the classifier (the notebook's DFC VAE: 95.4%)",
+    "vaegan-hinge": "sharp reconstructions of which about 77% read correctly (the full recipe: 93.5%)",
 }
 _published_jobs: set[str] = set()  # jobs whose model this server has picked up (caches are per server)
 
