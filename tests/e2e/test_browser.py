@@ -27,6 +27,7 @@ if not Path(CHROMIUM).exists():
         raise RuntimeError("Chromium is required here: apt-get install -y chromium")
     pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
 
+from playwright.sync_api import Error as PlaywrightError  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
@@ -115,19 +116,22 @@ def test_every_page_with_upload_and_latent_slider(page):
     page.screenshot(path=SHOTS / "2-upload.png", full_page=True)
 
     page.get_by_role("link", name="Latent explorer").click()
-    frame = pad_frame(page)  # decoded in the browser
-    drawn, shown_value = frame.locator("#outputs canvas").first, frame.locator("#sliders span").nth(1)
-    before, value = drawn.screenshot(), shown_value.inner_text()
-    frame.locator("#sliders input").first.focus()
+    first_image = "() => document.querySelector('#outputs canvas').toDataURL()"
+    first_value = "() => document.querySelectorAll('#sliders span')[1].textContent"
+    before, value = on_pad(page, first_image), on_pad(page, first_value)  # decoded in the browser
+    pad_frame(page).locator("#sliders input").first.focus()
     for _ in range(40):
         page.keyboard.press("ArrowRight")
-    expect(shown_value).not_to_have_text(value)  # drawn in the same animation frame as the images
-    assert drawn.screenshot() != before
-    box = frame.locator("#pad").bounding_box()
-    point = frame.evaluate("() => window.vaeLab.point()")
+    deadline = time.time() + 30
+    while on_pad(page, first_value) == value:
+        assert time.time() < deadline, "the dragged slider's value did not change"
+        page.wait_for_timeout(100)
+    assert on_pad(page, first_image) != before  # drawn in the same animation frame as the value
+    box = pad_frame(page).locator("#pad").bounding_box()
+    point = on_pad(page, "() => window.vaeLab.point()")
     page.mouse.move(box["x"] + 40, box["y"] + 40)
     page.mouse.move(box["x"] + 60, box["y"] + 50)
-    assert frame.evaluate("() => window.vaeLab.point()") != point  # hovering the pad moves the point
+    assert on_pad(page, "() => window.vaeLab.point()") != point  # hovering the pad moves the point
     no_exception(page)
     page.screenshot(path=SHOTS / "3-latent-explorer.png", full_page=True)
 
@@ -222,6 +226,17 @@ def test_an_upload_works_inside_a_cross_site_iframe(page, cross_site_parent):
     expect(app.get_by_test_id("stException")).to_have_count(0)
     framed.screenshot(path=SHOTS / "9-cross-site-iframe-upload.png", full_page=True)
     framed.close()
+
+
+def on_pad(page, script: str):
+    """`script`'s result in the latent pad's frame, found afresh each time: the run that follows a gesture
+    may redraw the component while the test looks at it."""
+    for _ in range(20):
+        try:
+            return pad_frame(page).evaluate(script)
+        except PlaywrightError:  # the frame was replaced between finding it and asking it
+            page.wait_for_timeout(200)
+    raise AssertionError(f"the latent pad kept being replaced while evaluating {script}")
 
 
 def pad_frame(page, *, showing: str = ""):
