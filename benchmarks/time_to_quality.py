@@ -32,25 +32,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vae_lab import checkpoints  # noqa: E402
 from vae_lab.cli import _config_arguments, config_from_args  # noqa: E402
 from vae_lab.config import pick_device  # noqa: E402
-from vae_lab.data import load_split  # noqa: E402
+from vae_lab.data import TEST_SPLIT_SIZE, load_split  # noqa: E402
 from vae_lab.jobs import estimate_seconds  # noqa: E402
 from vae_lab.metrics import reconstruction_metrics  # noqa: E402
 from vae_lab.stats import paired_comparison  # noqa: E402
 from vae_lab.train import train  # noqa: E402
 
 KINDS = ("dfc", "plain", "vaegan-hinge")
-TEST_IMAGES = 10_000  # MNIST's test set
+
+
+def laplacians(where: str):
+    """Per-image Laplacian variance of a checkpoint's test-set reconstructions."""
+    return reconstruction_metrics(checkpoints.load(where), load_split("mnist", train=False)).laplacian_variance.numpy()
 
 
 @functools.cache
-def laplacians(where: str):
-    """Per-image Laplacian variance of a checkpoint's test-set reconstructions (the shipped DFC VAE's once)."""
-    return reconstruction_metrics(checkpoints.load(where), load_split("mnist", train=False)).laplacian_variance.numpy()
+def shipped_dfc_laplacians():
+    """The shipped DFC VAE's, computed once however many epochs are checked."""
+    return laplacians("dfc")
 
 
 def sharper_than_dfc(checkpoint_path: str) -> tuple[bool, str]:
     """Is this checkpoint's test-set reconstruction sharper than the shipped DFC VAE's (p < 0.001)?"""
-    values = {"this model": laplacians.__wrapped__(checkpoint_path), "shipped dfc": laplacians("dfc")}
+    values = {"this model": laplacians(checkpoint_path), "shipped dfc": shipped_dfc_laplacians()}
     test = paired_comparison(values["this model"], values["shipped dfc"], name_a="this model", name_b="shipped dfc")
     return test.mean_difference > 0 and test.t_p_value < 1e-3, (
         f"LV {test.mean_a:.4f} vs shipped dfc {test.mean_b:.4f}, paired t p = {test.t_p_value:.2g}")
@@ -90,7 +94,7 @@ def main() -> None:
             return
         state["training"] += state["last_step"] - state["epoch_start"]
         met, said = reached(config.kind, event.metrics, event.checkpoint)
-        if event.metrics["test_images"] < TEST_IMAGES:  # the trainer's quick look between epochs: not a verdict
+        if event.metrics["test_images"] < TEST_SPLIT_SIZE:  # the trainer's quick look between epochs: not a verdict
             met, said = False, f"on the first {event.metrics['test_images']:.0f} test images only: " + said
         wall = time.perf_counter() - START
         print(f"epoch {event.epoch}: {said}; training so far {state['training']:.0f} s, wall {wall:.0f} s, "

@@ -32,7 +32,7 @@ def objective_for(kind: str, device: torch.device, *, batch_size: int, bf16: boo
                          warmup_steps=0)
     split = load_split("mnist", train=True, device=device)
     objective = make_objective(config, device, split)
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    fmt = config.memory_format
     for module in objective.modules.values():
         module.to(memory_format=fmt).train()
     if compile:

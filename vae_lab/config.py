@@ -164,6 +164,11 @@ class TrainConfig:
         if self.kind.startswith("vaegan"):
             _check_layers("critic", self.critic_layers, _layer_names("critic", self.critic_depth))
 
+    @property
+    def memory_format(self) -> torch.memory_format:
+        """The layout of the models' weights and of every batch they see."""
+        return torch.channels_last if self.channels_last else torch.contiguous_format
+
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         """Build a config from a dict (a JSON recipe), refusing keys it does not know."""

@@ -24,6 +24,7 @@ FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's f
 DATASETS = tuple(FOLDERS)
 DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 TRAIN_SPLIT_SIZE = 60_000  # images in the training split of either data set
+TEST_SPLIT_SIZE = 10_000  # and in the test split
 CLASS_NAMES = {
     "mnist": [str(digit) for digit in range(10)],
     "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",

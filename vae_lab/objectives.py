@@ -108,8 +108,8 @@ class VAEObjective(Objective):
                     f"the DFC VAE needs the {config.dataset} classifier checkpoint {config.perceptual_model!r} as "
                     f"its perceptual model; train it first: python -m vae_lab train --kind classifier "
                     f"--dataset {config.dataset}")
-            if config.channels_last:  # like the model: its convolutions are much of the DFC step
-                self.perceptual_model.classifier.to(memory_format=torch.channels_last)
+            # the model's layout: the frozen classifier's convolutions are much of the DFC step
+            self.perceptual_model.classifier.to(memory_format=config.memory_format)
             self.perceptual = PerceptualLoss(self.perceptual_model.classifier, config.perceptual_layers)
 
     def reconstruction_loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -96,7 +96,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     interim_split = test_split.subset(config.interim_test_limit)  # a quick look after the epochs before the last
     objective = make_objective(config, device, train_split)
     precision = resolve_precision(config.precision, device)
-    memory_format = torch.channels_last if config.channels_last else torch.contiguous_format
+    memory_format = config.memory_format
     for module in objective.modules.values():
         module.to(memory_format=memory_format).train()
     if config.compile:

@@ -97,8 +97,7 @@ class VAEGANObjective(Objective):
 
     def _random_batch(self, n: int) -> torch.Tensor:
         index = torch.randint(len(self.train_split), (n,), device=self.device)
-        memory_format = torch.channels_last if self.config.channels_last else torch.contiguous_format
-        return self.train_split.batch(index)[0].contiguous(memory_format=memory_format)
+        return self.train_split.batch(index)[0].contiguous(memory_format=self.config.memory_format)
 
     # -- VAE phase -----------------------------------------------------------------------------
     def vae_terms(self, x: torch.Tensor, vae_pass: VAEPass) -> dict[str, torch.Tensor]:
