@@ -312,7 +312,13 @@ def image_sources(page) -> list[str]:
 
 def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page):
     views = {}
-    page.get_by_role("link", name="Reconstruct").click()
+    for _ in range(3):  # a run still finishing on the previous page has once kept the app there (CI, 2026-11-25)
+        page.get_by_role("link", name="Reconstruct").click()
+        try:
+            expect(page.get_by_text("Originals", exact=True)).to_be_visible(timeout=20_000)
+            break
+        except AssertionError:
+            continue
     choose(page, "Digits", "Test set: by index")
     page.get_by_role("textbox", name="Test image indices").fill("7, 11, 42")
     page.keyboard.press("Enter")
