@@ -16,9 +16,8 @@ from vae_lab import checkpoints
 from vae_lab.jobs import JobError, JobManager
 from vae_lab.config import TrainConfig
 
-PAGES = ["app_pages/reconstruct.py", "app_pages/latent_explorer.py", "app_pages/interpolation.py",
-         "app_pages/samples.py", "app_pages/blur_analysis.py",
-         "app_pages/models.py"]
+PAGES = [f"vae_lab/app/views/{page}.py"
+         for page in ("reconstruct", "latent_explorer", "interpolation", "samples", "blur_analysis", "models")]
 SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR]
 
 
@@ -114,7 +113,7 @@ def test_uploading_images_shows_the_28x28_version_and_refuses_bad_files_politely
 
 
 def test_latent_explorer_sliders_traversal_and_map(app):
-    app.switch_page("app_pages/latent_explorer.py").run()
+    app.switch_page("vae_lab/app/views/latent_explorer.py").run()
     assert ok(app).toggle(key="explorer_in_browser").value  # the pad, decoded in the browser (tests/e2e)
     app.toggle(key="explorer_in_browser").set_value(False).run()  # the server-side fallback
     sliders = [s for s in ok(app).slider if s.label.startswith("z[")]
@@ -133,7 +132,7 @@ def test_latent_explorer_sliders_traversal_and_map(app):
 
 
 def test_interpolation_rows_presets_and_downloads(app):
-    app.switch_page("app_pages/interpolation.py").run()
+    app.switch_page("vae_lab/app/views/interpolation.py").run()
     models = app.sidebar.multiselect(key="models-mnist").value
     assert [m.value for m in ok(app).markdown if m.value.startswith("**")] == [f"**{m}**" for m in models]
     app.radio(key="interp_mode").set_value("preset 3 -> 7").run()
@@ -145,7 +144,7 @@ def test_interpolation_rows_presets_and_downloads(app):
 
 def test_blur_analysis_plots_every_model_and_the_paired_tests(app):
     app.sidebar.multiselect(key="models-mnist").set_value(app.sidebar.multiselect(key="models-mnist").value[:2])
-    app.switch_page("app_pages/blur_analysis.py").run()
+    app.switch_page("vae_lab/app/views/blur_analysis.py").run()
     models = app.sidebar.multiselect(key="models-mnist").value
     specs = plotly_specs(ok(app))
     assert [t["name"] for t in specs[0]["data"]] == ["originals", *models]
@@ -156,7 +155,7 @@ def test_blur_analysis_plots_every_model_and_the_paired_tests(app):
 
 def test_samples_page_shows_prior_and_posterior_samples_with_their_measures(app):
     app.sidebar.multiselect(key="models-mnist").set_value(["plain", "dfc"])
-    app.switch_page("app_pages/samples.py").run()
+    app.switch_page("vae_lab/app/views/samples.py").run()
     measures = [c for c in captions(ok(app)) if c.startswith("On 10,000 samples")]
     assert len(measures) == 4, "prior and posterior, for each of the two models"
     pattern = r"\*\*\d+\.\d%\*\* confident, precision \*\*0\.\d{3}\*\*, recall \*\*0\.\d{3}\*\*"
@@ -169,7 +168,7 @@ def test_samples_page_shows_prior_and_posterior_samples_with_their_measures(app)
 
 
 def test_models_page_lists_every_checkpoint_with_its_scorecard(app):
-    app.switch_page("app_pages/models.py").run()
+    app.switch_page("vae_lab/app/views/models.py").run()
     table = ok(app).dataframe[0].value
     assert sorted(table["name"]) == sorted(SHIPPED)
     assert table.loc[table["name"] == "classifier", "accuracy"].item() >= 0.99
@@ -229,7 +228,7 @@ def test_missing_data_names_the_root_and_the_variable(monkeypatch, tmp_path):
     for page in PAGES[1:]:
         at.switch_page(page).run()
         assert not at.exception, (page, at.exception)
-    at.switch_page("app_pages/reconstruct.py").run()
+    at.switch_page("vae_lab/app/views/reconstruct.py").run()
     at.sidebar.selectbox(key="source").set_value("upload").run()
     digit = np.zeros((40, 40), dtype=np.uint8)
     digit[5:35, 18:23] = 255
@@ -327,7 +326,7 @@ def test_fashion_mnist_has_models_on_every_page(app):
         app.switch_page(page).run()
         assert not app.exception, (page, [e.value for e in app.exception])
         assert not app.error, (page, [e.value for e in app.error])
-    app.switch_page("app_pages/reconstruct.py").run()
+    app.switch_page("vae_lab/app/views/reconstruct.py").run()
     from vae_lab.data import CLASS_NAMES
     read = [c for c in captions(ok(app)) if "pred **" in c]
     assert read and all(any(f"pred **{name}**" in c for name in CLASS_NAMES["fashion-mnist"]) for c in read)
@@ -344,7 +343,7 @@ def link_app(monkeypatch, tmp_path, page: str, params: dict[str, str]) -> AppTes
 
 
 def test_a_link_restores_the_view_and_the_url_follows_the_widgets(monkeypatch, tmp_path):
-    at = link_app(monkeypatch, tmp_path, "app_pages/interpolation.py",
+    at = link_app(monkeypatch, tmp_path, "vae_lab/app/views/interpolation.py",
                   {"source": "index", "indices": "5, 6, 7", "models-mnist": "dfc,plain", "interp_from": "2",
                    "interp_steps": "5", "interp_method": "spherical"})
     assert ok(at).multiselect(key="models-mnist").value == ["dfc", "plain"]
@@ -356,7 +355,7 @@ def test_a_link_restores_the_view_and_the_url_follows_the_widgets(monkeypatch, t
 
 
 def test_a_stale_link_falls_back_to_defaults_with_a_notice(monkeypatch, tmp_path):
-    at = link_app(monkeypatch, tmp_path, "app_pages/latent_explorer.py",
+    at = link_app(monkeypatch, tmp_path, "vae_lab/app/views/latent_explorer.py",
                   {"explorer_model": "deleted-model", "models-mnist": "plain,gone", "trav_span": "99",
                    "pad_z": "not,numbers", "source": "nonsense"})
     ok(at)

@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 import torch
 
-from vae_lab import links
+from vae_lab.app import links
 from vae_lab.explore import pca
-from vae_lab.latent_pad import decoder_bytes, decoder_dims, pad_points
+from vae_lab.app.latent_pad import decoder_bytes, decoder_dims, pad_points
 from vae_lab.models import VAE
 
 

@@ -1,10 +1,13 @@
 """The package as a user installs it: `pip install .` gives a `vae-lab` command and the shipped models,
 and requirements.txt says what pyproject.toml says."""
 import re
+import socket
 import subprocess
 import sys
 import sysconfig
+import time
 import tomllib
+import urllib.request
 from pathlib import Path
 
 from conftest import REPO
@@ -35,7 +38,7 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
     assert install.returncode == 0, install.stdout + install.stderr
     help_text = subprocess.run([str(command), "--help"], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert help_text.returncode == 0, help_text.stderr
-    for sub_command in ("train", "evaluate", "report"):
+    for sub_command in ("app", "train", "evaluate", "report"):
         assert sub_command in help_text.stdout
     where = subprocess.run([str(python), "-c", "import vae_lab; print(vae_lab.__file__); "
                             "print(sorted(c.name for c in vae_lab.available()))"],
@@ -43,12 +46,39 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
     path, names = where.stdout.splitlines()
     assert str(venv) in path, "the installed copy, not the repository's"
     assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"
-    served = Path(path).parent / "latent_pad"
+    served = Path(path).parent / "app" / "latent_pad"
     assert {p.name for p in served.iterdir()} >= {"index.html", "decoder.js", "pad.js"}, "the browser decoder too"
+    assert (Path(path).parent / "app" / ".streamlit" / "config.toml").is_file(), "the app's settings too"
+    serve_the_installed_app(command, tmp_path)
+
+
+def serve_the_installed_app(command: Path, folder: Path) -> None:
+    """`vae-lab app` from the installed package, in a folder without the repository: health, then the page."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([str(command), "app", f"--server.port={port}", "--server.headless=true"],
+                              cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
+                    assert answer.read() == b"ok"
+                    break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, server.communicate()[0][-3000:]
+                time.sleep(0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+            assert b"<title>" in answer.read(), "the app's page"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_the_core_has_no_import_loop_and_never_imports_the_ui_jobs_or_cli():
-    """The package's shape: modules import downwards only, and the core never imports Streamlit."""
+    """The package's shape: modules import downwards only, and the core never imports Streamlit (all that does
+    lives in vae_lab/app/)."""
     modules = {path.stem: path.read_text() for path in (REPO / "vae_lab").glob("*.py")}
     imports = {}
     for name, source in modules.items():
@@ -61,7 +91,7 @@ def test_the_core_has_no_import_loop_and_never_imports_the_ui_jobs_or_cli():
         return any(d == target or (d not in seen and reaches(d, target, (*seen, d))) for d in imports[start])
 
     assert not [name for name in imports if reaches(name, name)], "an import loop"
-    above_the_core = {"ui", "training_panel", "latent_pad", "links", "jobs", "cli", "__main__"}
+    above_the_core = {"jobs", "cli", "__main__"}
     for name in set(imports) - above_the_core:
         assert not imports[name] & above_the_core, f"{name} imports {imports[name] & above_the_core}"
         assert "import streamlit" not in modules[name], f"{name} imports Streamlit"

@@ -1,5 +1,5 @@
-"""`vae-lab` (or `python -m vae_lab`): train, fetch-data, fit-posterior, evaluate, report; the command line over
-the same code the app uses."""
+"""`vae-lab` (or `python -m vae_lab`): app, train, fetch-data, fit-posterior, evaluate, report; the command line
+over the same code the app uses."""
 from __future__ import annotations
 
 import argparse
@@ -75,6 +75,9 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vae-lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("app", help="start the lab in your browser; further options go to `streamlit run` "
+                                    "(e.g. vae-lab app --server.port 8502)")
 
     train_cmd = commands.add_parser("train", help="train a model and write its checkpoint after every epoch")
     train_cmd.add_argument("--config", type=Path, default=None,
@@ -189,8 +192,18 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_app(streamlit_args: list[str]) -> int:
+    from .app import launch
+    return launch(streamlit_args)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "app":
+        return run_app(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         commands = {"train": run_train, "fetch-data": run_fetch_data, "fit-posterior": run_fit_posterior,
                     "evaluate": run_evaluate, "report": run_report}

@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from vae_lab import links, ui
+from vae_lab.app import links, ui
 from vae_lab.data import SELECTED_TEST_DIGITS
 from vae_lab.explore import PRESET_PAIRS, interpolation_images
 from vae_lab.images import gif_bytes, image_grid, png_bytes

@@ -3,11 +3,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab import links, ui
+from vae_lab.app import links, ui
 from vae_lab.explore import Projection, dimension_pair, pca, traversal_grid
 from vae_lab.figures import latent_scatter
 from vae_lab.images import image_grid
-from vae_lab.latent_pad import latent_pad, pad_points, start_point
+from vae_lab.app.latent_pad import latent_pad, pad_points, start_point
 
 chosen = ui.selection()
 st.header("Latent explorer")

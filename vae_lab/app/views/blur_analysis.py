@@ -1,7 +1,7 @@
 """The notebook's blur study over the whole test set: per-class boxplots, histograms, paired tests."""
 import streamlit as st
 
-from vae_lab import links, ui
+from vae_lab.app import links, ui
 from vae_lab.blur import to_csv
 from vae_lab.figures import laplacian_boxplot, laplacian_histogram
 

@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from vae_lab import links, ui
+from vae_lab.app import links, ui
 from vae_lab.figures import class_shares
 from vae_lab.images import image_grid
 from vae_lab.scorecard import SCORECARD_FIELDS

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import checkpoints, public
-from .config import KINDS, TrainConfig, pick_device, recipe
-from .data import DATASET_LABELS, TRAIN_SPLIT_SIZE
-from .figures import training_curves
-from .jobs import JobError, JobManager, estimate_seconds
-from .models import Classifier
+from .. import checkpoints, public
+from ..config import KINDS, TrainConfig, pick_device, recipe
+from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE
+from ..figures import training_curves
+from ..jobs import JobError, JobManager, estimate_seconds
+from ..models import Classifier
 from .ui import KIND_LABELS, clear_caches, job_manager
 
 # What the quick CPU recipes reached on MNIST (benchmarks/time_to_quality.py --quick; README, Performance)

@@ -3,7 +3,8 @@ import json
 
 import streamlit as st
 
-from vae_lab import checkpoints, ui
+from vae_lab import checkpoints
+from vae_lab.app import ui
 from vae_lab.scorecard import SCORECARD_FIELDS
 
 st.header("Models")

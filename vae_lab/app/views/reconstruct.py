@@ -1,7 +1,7 @@
 """Originals in the first row, one row of reconstructions per chosen model, with per-image numbers."""
 import streamlit as st
 
-from vae_lab import ui
+from vae_lab.app import ui
 from vae_lab.images import image_grid, png_bytes
 from vae_lab.metrics import laplacian_variance, measure_reconstructions
 

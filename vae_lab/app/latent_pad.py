@@ -18,8 +18,8 @@ import streamlit.components.v1 as components
 import torch
 
 from . import links
-from .explore import Projection
-from .models import VAE
+from ..explore import Projection
+from ..models import VAE
 
 _component = components.declare_component("latent_pad", path=str(Path(__file__).with_name("latent_pad")))
 MAX_POINTS = 3000  # test codes drawn on the pad: enough to see the classes' regions, light to send

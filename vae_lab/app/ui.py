@@ -17,14 +17,15 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from . import checkpoints, explore, links, public, scorecard
-from .blur import BlurStudy
-from .config import KINDS
-from .data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
+from .. import checkpoints, explore, public, scorecard
+from . import links
+from ..blur import BlurStudy
+from ..config import KINDS
+from ..data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
                    load_split)
-from .images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
-from .jobs import JobManager, jobs_root
-from .models import VAE, Classifier
+from ..images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
+from ..jobs import JobManager, jobs_root
+from ..models import VAE, Classifier
 
 KIND_LABELS = {"plain": "plain VAE", "dfc": "DFC VAE", "vaegan-hinge": "VAE-GAN, hinge",
                "vaegan-wgan": "VAE-GAN, Wasserstein", "classifier": "classifier"}

@@ -1,0 +1,34 @@
+"""The app's entry: what every page shares (the sidebar: models, data set, digit source, training panel) and
+the page registry. `vae-lab app` runs this file; the checkout's `app.py` calls `run()`."""
+from pathlib import Path
+
+import streamlit as st
+
+from vae_lab.app import links, training_panel, ui
+
+VIEWS = Path(__file__).with_name("views")
+
+
+def run() -> None:
+    st.set_page_config(page_title="vae_lab: blurry VAEs and perceptual losses", page_icon=":material/blur_on:",
+                       layout="wide")
+    pages = st.navigation([
+        st.Page(VIEWS / "reconstruct.py", title="Reconstruct", icon=":material/compare:", default=True),
+        st.Page(VIEWS / "latent_explorer.py", title="Latent explorer", icon=":material/tune:"),
+        st.Page(VIEWS / "interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
+        st.Page(VIEWS / "samples.py", title="Samples", icon=":material/grid_view:"),
+        st.Page(VIEWS / "blur_analysis.py", title="Blur analysis", icon=":material/bar_chart:"),
+        st.Page(VIEWS / "models.py", title="Models", icon=":material/table_chart:"),
+    ])
+    links.begin()
+    ui.sidebar()
+    training_panel.render()
+    try:
+        pages.run()
+    finally:  # also after a page's st.stop(): the URL and the link always show what is on the screen
+        links.publish()
+        links.link_control()
+
+
+if __name__ == "__main__":  # `streamlit run` executes the main script as __main__ on every rerun
+    run()
