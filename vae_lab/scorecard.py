@@ -4,8 +4,9 @@ An analysis holds per-image arrays (for paired statistics and the app's plots), 
 means, the judge's accuracy, the Frechet distances, what the judge reads in samples from the prior
 and from the fitted aggregate posterior, their precision and recall) and the samples' class shares.
 The cache key is the checkpoint's weights and posterior hashes, the judge's weights hash, the data
-set, the number of test images and CACHE_VERSION, so a retrained model, refitted posterior or
-judge is never served stale numbers.
+set, the number of test images (and whether they are the embedded sample: without a data root the
+analysis runs on it) and CACHE_VERSION, so a retrained model, refitted posterior or judge is never
+served stale numbers.
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import torch
 from safetensors.numpy import load_file, save_file
 
 from . import checkpoints
-from .data import INFERENCE_BATCH, ImageSplit, load_split
+from .data import INFERENCE_BATCH, ImageSplit, has_split, test_split
 from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
                       reconstruction_metrics, score_samples)
 from .models import VAE, Classifier
@@ -103,18 +104,24 @@ def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
     """The cache files' path without suffix: keyed by every input of the numbers (see the module docstring)."""
     judge = checkpoints.find_judge(ckpt.dataset)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
+    sample = "" if has_split(ckpt.dataset, train=False) else "|sample"
     key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
-                         f"{ckpt.dataset}|{limit}".encode()).hexdigest()[:24]
+                         f"{ckpt.dataset}|{limit}{sample}".encode()).hexdigest()[:24]
     return cache_dir() / f"{ckpt.name}-{key}"
 
 
 def load_test_split(dataset: str, limit: int = 0, device: str = "cpu") -> ImageSplit:
-    return load_split(dataset, train=False, device=device).subset(limit)
+    """The test split (the embedded sample without a data root), its first `limit` images."""
+    return test_split(dataset, device=device).subset(limit)
+
+
+def originals_laplacian_variance(dataset: str, limit: int = 0) -> np.ndarray:
+    """Per-image Laplacian variance of the test images themselves."""
+    return _originals_laplacian_variance(dataset, limit, has_split(dataset, train=False))
 
 
 @lru_cache(maxsize=8)
-def originals_laplacian_variance(dataset: str, limit: int = 0) -> np.ndarray:
-    """Per-image Laplacian variance of the test images themselves."""
+def _originals_laplacian_variance(dataset: str, limit: int, full_split: bool) -> np.ndarray:
     return laplacian_variance(load_test_split(dataset, limit).float_images()).numpy()
 
 

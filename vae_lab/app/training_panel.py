@@ -9,7 +9,7 @@ import streamlit as st
 
 from .. import checkpoints, public
 from ..config import KINDS, TrainConfig, pick_device, recipe
-from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE
+from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE, has_split, missing_data_notice
 from ..figures import training_curves
 from ..jobs import JobError, JobManager, estimate_seconds
 from ..models import Classifier
@@ -54,6 +54,9 @@ def recipe_form() -> TrainConfig | None:
     """The form; the config it describes, or None (with the reason shown) if it is not valid."""
     kind = st.selectbox("Kind", KINDS, index=KINDS.index("dfc"), format_func=KIND_LABELS.get, key="train_kind")
     dataset = st.selectbox("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset")
+    if not has_split(dataset, train=True):  # say so before a job starts, not after it fails
+        st.info(missing_data_notice(dataset))
+        return None
     device_choice = st.selectbox("Device", ["auto", "cuda", "cpu"], key="train_device")
     try:
         device = pick_device(device_choice)

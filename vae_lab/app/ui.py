@@ -21,8 +21,8 @@ from .. import checkpoints, explore, public, scorecard
 from . import links
 from ..blur import BlurStudy
 from ..config import KINDS
-from ..data import (CLASS_NAMES, DATASET_LABELS, SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root,
-                   load_split)
+from ..data import (CLASS_NAMES, DATASET_LABELS, FETCH_COMMAND, OFFLINE_SOURCES, SELECTED_TEST_DIGITS,
+                    DataMissingError, ImageSplit, data_root, test_split)
 from ..images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
 from ..jobs import JobManager, jobs_root
 from ..models import VAE, Classifier
@@ -57,13 +57,15 @@ def model(name: str) -> VAE | Classifier:
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the test set...")
-def _test_split(dataset: str, root: str) -> ImageSplit:
-    return load_split(dataset, train=False, root=root)
+def _test_split(dataset: str, root: str, files_present: bool) -> ImageSplit:
+    return test_split(dataset, root=root)
 
 
 def test_set(dataset: str) -> ImageSplit:
-    """The data set's test split, loaded once per server and data root."""
-    return _test_split(dataset, str(data_root()))
+    """The data set's test split (else the embedded sample), loaded once per server, data root and presence of
+    the files, so that data fetched while the server runs is picked up."""
+    from ..data import has_split
+    return _test_split(dataset, str(data_root()), has_split(dataset, train=False))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -198,6 +200,8 @@ class Selection:
     kinds: dict[str, str] = field(default_factory=dict)  # model name -> kind, for every model offered
     digits: Digits | None = None
     data_error: str = ""  # why the test set could not be loaded, if it could not
+    sample: bool = False  # the test set is the embedded sample: the data root holds no test split
+    test_images: int = 0  # how many test images the pages measure on
 
     @property
     def class_names(self) -> list[str]:
@@ -234,12 +238,31 @@ def sidebar() -> Selection:
         format_func=lambda name: model_label(name, kinds[name]),
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
     try:
-        test_set(chosen.dataset)
+        split = test_set(chosen.dataset)
+        chosen.sample, chosen.test_images = split.is_sample, len(split)
     except DataMissingError as error:
-        chosen.data_error = f"**The data set is missing.** {error}"
-        st.sidebar.error(chosen.data_error)
+        chosen.data_error = str(error)
+        short_notice(f"The {DATASET_LABELS[chosen.dataset]} test set could not be read.", details=chosen.data_error,
+                     level="error")
+    if chosen.sample:
+        short_notice(f"Using the embedded sample: {chosen.test_images:,} test images.",
+                     details=data_details(chosen.dataset))
     chosen.digits = digit_source(chosen.dataset, test_set_available=not chosen.data_error)
     return chosen
+
+
+def short_notice(line: str, *, details: str, level: str = "info") -> None:
+    """One line in the sidebar, the details on demand (sidebar messages are narrow: never a wall of text)."""
+    getattr(st.sidebar, level)(line)
+    with st.sidebar.expander("Details", expanded=False):
+        st.markdown(details)
+
+
+def data_details(dataset: str) -> str:
+    return (f"The data root `{data_root().resolve()}` holds no {DATASET_LABELS[dataset]} files, so the pages work "
+            f"on the sample of its test split that ships with vae_lab, and training needs the full data set. "
+            f"Fetch it with `{FETCH_COMMAND}`, or point `VAE_LAB_DATA` at a folder with "
+            f"`MNIST/raw` and `FashionMNIST/raw`.\n\nOffline: {OFFLINE_SOURCES}")
 
 
 def selection() -> Selection:
@@ -252,8 +275,11 @@ def require(chosen: Selection, *, digits: bool = True, test_set: bool = False) -
         st.info("Choose at least one model in the sidebar.")
         return False
     if test_set and chosen.data_error:
-        st.error(chosen.data_error)
+        st.error(f"The test set could not be read: {chosen.data_error}")
         return False
+    if test_set and chosen.sample:
+        st.caption(f"Measured on the embedded sample of the test set (n = {chosen.test_images:,}): "
+                   f"run `{FETCH_COMMAND}` for all of it.")
     if digits and (chosen.digits is None or len(chosen.digits) == 0):
         st.info("No digits yet: choose a data source in the sidebar (upload or draw one, or use the test set).")
         return False
@@ -277,35 +303,38 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
         if st.sidebar.button("Re-roll", icon=":material/casino:"):
             st.session_state["seed"] = st.session_state.get("seed", 0) + 1
         rng = np.random.default_rng(st.session_state.get("seed", 0))
-        indices = sorted(rng.choice(len(split), size=count, replace=False).tolist())
+        numbers = [split.number(p) for p in sorted(rng.choice(len(split), size=count, replace=False).tolist())]
     elif source == "classes":
-        indices = split.one_per_class()
+        numbers = [split.number(p) for p in split.one_per_class()]
     elif source == "notebook":
-        indices = list(SELECTED_TEST_DIGITS)
+        numbers = list(SELECTED_TEST_DIGITS)
     else:
-        indices = _indices_input(len(split))
-    return digits_at(split, indices)
+        numbers = _indices_input(split)
+    return digits_at(split, numbers)
 
 
-def digits_at(split: ImageSplit, indices: list[int]) -> Digits:
-    images, labels = split.batch(torch.tensor(indices, dtype=torch.long))
+def digits_at(split: ImageSplit, numbers: list[int]) -> Digits:
+    """The test images with these numbers in the full split (those the embedded sample lacks are left out)."""
+    positions = [p for p in map(split.position, numbers) if p is not None]
+    images, labels = split.batch(torch.tensor(positions, dtype=torch.long))
     names = split.class_names
-    return Digits(images, labels.tolist(), [f"#{i} ({names[int(y)]})" for i, y in zip(indices, labels)])
+    return Digits(images, labels.tolist(), [f"#{split.number(p)} ({names[int(y)]})" for p, y in zip(positions, labels)])
 
 
-def _indices_input(size: int) -> list[int]:
+def _indices_input(split: ImageSplit) -> list[int]:
     links.seed("indices")
-    text = st.sidebar.text_input("Test image indices", "0, 1, 2, 3", key="indices",
-                                 help=f"Comma-separated numbers from 0 to {size - 1}.")
+    which = (f"numbers of the {len(split):,} images in the embedded sample (0 to 989 and the notebook's ten)"
+             if split.is_sample else f"numbers from 0 to {len(split) - 1}")
+    text = st.sidebar.text_input("Test image indices", "0, 1, 2, 3", key="indices", help=f"Comma-separated {which}.")
     indices, bad = [], []
     for part in text.replace(";", ",").split(","):
         part = part.strip()
-        if part.isdigit() and int(part) < size:
+        if part.isdigit() and len(part) < 7 and split.position(int(part)) is not None:
             indices.append(int(part))
         elif part:
             bad.append(part)
     if bad:
-        st.sidebar.warning(f"Ignored {', '.join(bad)}: indices are whole numbers from 0 to {size - 1}.")
+        st.sidebar.warning(f"Ignored {', '.join(bad)}: write {which}.")
     return indices
 
 

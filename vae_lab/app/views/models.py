@@ -13,8 +13,7 @@ if not found:
     st.info(ui.NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in checkpoints.checkpoint_dirs())))
     st.stop()
 
-if ui.selection().data_error:
-    st.error(ui.selection().data_error)
+if not ui.require(ui.selection(), digits=False, test_set=True):
     st.stop()
 analyses = ui.analyses([c.name for c in found if c.kind != "classifier"])
 rows = []
