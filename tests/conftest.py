@@ -1,20 +1,37 @@
-"""Shared fixtures. Tests run on the CPU, on the real data root (../shared/data unless
-VAE_LAB_DATA says otherwise) or on tiny generated data, and never touch the network."""
+"""Shared fixtures. Tests run on the CPU, on the embedded test-split samples, on tiny generated data, or
+(through the `full_data` fixture, which skips without them) on the full data sets under the data root
+($VAE_LAB_DATA, else ./data); they never touch the network, nor the user's own ~/.vae_lab or cache."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-os.environ.setdefault("VAE_LAB_DATA", str(REPO.parent / "shared" / "data"))
 torch.set_num_threads(min(2, torch.get_num_threads()))
+
+# The user's own folders are never read or written: this session's models, jobs and cache live in a
+# temporary folder (a test that needs a folder of its own sets the variable again).
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="vae_lab-tests-"))
+for variable, folder in (("VAE_LAB_CHECKPOINTS", "checkpoints"), ("VAE_LAB_JOBS", "jobs"), ("VAE_LAB_CACHE", "cache")):
+    os.environ[variable] = str(_SESSION_HOME / folder)
 
 
 @pytest.fixture(scope="session")
-def tiny_checkpoints(tmp_path_factory) -> Path:
+def full_data() -> None:
+    """Skips, with the command that fetches them, where the data root lacks the full data sets."""
+    from vae_lab.data import DATASETS, has_split, missing_data_notice
+
+    for dataset in DATASETS:
+        if not (has_split(dataset, train=True) and has_split(dataset, train=False)):
+            pytest.skip(missing_data_notice(dataset))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory, full_data) -> Path:
     """A checkpoint folder holding a classifier trained for two epochs on 2,048 images (a few
     seconds), set as $VAE_LAB_CHECKPOINTS for the whole session so no test depends on shipped files."""
     from vae_lab.config import TrainConfig

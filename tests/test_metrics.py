@@ -6,13 +6,13 @@ import torch.nn.functional as F
 from scipy import stats as scipy_stats
 
 from vae_lab import checkpoints
-from vae_lab.data import load_split
+from vae_lab.data import load_sample
 from vae_lab.metrics import frechet_distance, laplacian_variance
 from vae_lab.stats import class_groups, paired_comparison, per_class_table
 
 
 def test_laplacian_variance_equals_opencv_on_real_digits():
-    x = load_split("mnist", train=False).float_images()[:300]
+    x = load_sample("mnist").float_images()[:300]
     ours = laplacian_variance(x).numpy()
     theirs = np.array([cv2.Laplacian(img, cv2.CV_32F).var() for img in x[:, 0].numpy()])
     assert ours.dtype == np.float32
@@ -26,7 +26,7 @@ def test_laplacian_variance_equals_opencv_on_random_images_of_other_sizes():
 
 
 def test_blurring_lowers_laplacian_variance_and_flat_images_have_none():
-    x = load_split("mnist", train=False).float_images()[:100]
+    x = load_sample("mnist").float_images()[:100]
     blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)
     assert (laplacian_variance(blurred) < laplacian_variance(x)).all()
     assert laplacian_variance(torch.full((2, 1, 28, 28), 0.3)).abs().max() < 1e-12
@@ -73,7 +73,7 @@ def test_per_class_table_groups_each_class_then_all_but_one_then_all():
 
 def test_frechet_distance_of_a_set_with_itself_is_zero_and_grows_with_blur(tiny_checkpoints):
     judge = checkpoints.load("classifier")
-    x = load_split("mnist", train=False).float_images()[:1000]
+    x = load_sample("mnist").float_images()[:1000]
     fid = frechet_distance(judge)
     fid.update(x, real=True)
     fid.update(x, real=False)

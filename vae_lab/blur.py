@@ -17,7 +17,7 @@ import numpy as np
 from . import checkpoints
 from .config import KINDS
 from .scorecard import Analysis, analyse, load_test_split, originals_laplacian_variance
-from .stats import PairedComparison, class_groups, per_class_table, standard_comparisons
+from .stats import PairedComparison, class_groups, p_text, per_class_table, standard_comparisons
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,10 @@ class BlurStudy:
 
     def comparison_table(self) -> list[dict]:
         return [{"comparison": t.label, "mean A": t.mean_a, "mean B": t.mean_b, "mean A - B": t.mean_difference,
-                 "95% CI low": t.ci95_low, "95% CI high": t.ci95_high, "t": t.t_statistic, "t-test p": t.t_p_value,
-                 "Wilcoxon p": t.wilcoxon_p_value, "d_z": t.cohens_dz, "A sharper": t.fraction_a_greater}
+                 "95% CI low": t.ci95_low, "95% CI high": t.ci95_high, "t": t.t_statistic,
+                 "t-test p": p_text(t.t_p_value).removeprefix("= "),
+                 "Wilcoxon p": p_text(t.wilcoxon_p_value).removeprefix("= "), "d_z": t.cohens_dz,
+                 "A sharper": t.fraction_a_greater}
                 for t in self.comparisons]
 
     def per_class(self) -> list[dict]:

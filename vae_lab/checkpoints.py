@@ -16,7 +16,7 @@ import tempfile
 import warnings
 from collections import defaultdict
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -57,6 +57,9 @@ def user_dir() -> Path:
     return _session_dir.get() or user_root()
 
 
+REPR_METRICS = ("accuracy", "bce", "kl", "laplacian_variance")  # what a checkpoint's repr shows
+
+
 def checkpoint_dirs() -> list[Path]:
     """Where checkpoints are looked for: your own first (a name there shadows a shipped one), then shipped."""
     return [user_dir(), SHIPPED_DIR]
@@ -67,7 +70,13 @@ class Checkpoint:
     """A checkpoint's JSON, read and validated; the weights are read only by `load`."""
 
     json_path: Path
-    meta: dict
+    meta: dict = field(repr=False)
+
+    def __repr__(self) -> str:  # the name, kind, data set and key metrics; `meta` holds the rest
+        shown = {key: round(value, 4) if isinstance(value, float) else value
+                 for key, value in self.metrics.items() if key in REPR_METRICS}
+        figures = "".join(f", {key}={value}" for key, value in shown.items())
+        return f"Checkpoint({self.name!r}, kind={self.kind!r}, dataset={self.dataset!r}{figures})"
 
     @property
     def name(self) -> str:

@@ -11,6 +11,14 @@ import numpy as np
 from scipy import stats
 
 
+SMALLEST_P = 1e-300  # below this, float64 p-values underflow to 0: say "p < 1e-300", never "p = 0"
+
+
+def p_text(p: float) -> str:
+    """A p-value as text after "p": "= 0.032", "= 4.1e-12", or "< 1e-300" where it underflows."""
+    return f"< {SMALLEST_P:.0e}" if p < SMALLEST_P else f"= {p:.2g}"
+
+
 def class_groups(labels: np.ndarray, class_names: list[str], *, singled_out: int = 1) -> dict[str, np.ndarray]:
     """Boolean masks: each class, then all classes except `singled_out` (the notebook's class 1,
     whose thin strokes have the fewest edges), then all images."""
@@ -54,8 +62,8 @@ class PairedComparison:
         direction = greater if self.mean_difference > 0 else f"not {greater}"
         return (f"{self.a} vs {self.b}: {self.a} is {direction} on average (mean {quantity} {self.mean_a:.4f} vs "
                 f"{self.mean_b:.4f}, difference {self.mean_difference:+.4f}, 95% CI [{self.ci95_low:+.4f}, "
-                f"{self.ci95_high:+.4f}]; paired t = {self.t_statistic:.1f}, p = {self.t_p_value:.2g}; "
-                f"Wilcoxon p = {self.wilcoxon_p_value:.2g}; d_z = {self.cohens_dz:.2f}); "
+                f"{self.ci95_high:+.4f}]; paired t = {self.t_statistic:.1f}, p {p_text(self.t_p_value)}; "
+                f"Wilcoxon p {p_text(self.wilcoxon_p_value)}; d_z = {self.cohens_dz:.2f}); "
                 f"{self.a} is {greater} in {100 * self.fraction_a_greater:.1f}% of {self.images} images.")
 
     def as_dict(self) -> dict:

@@ -3,6 +3,7 @@
 Screenshots land in tests/output/e2e/. Where Chromium is missing the test is skipped, except
 under CI (VAE_LAB_REQUIRE_BROWSER=1), where it fails.
 """
+import contextlib
 import io
 import os
 import re
@@ -37,9 +38,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    home = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def serve(home: Path):
+    """`streamlit run app.py` with its own models, jobs and cache under `home`, until the block ends."""
     port = free_port()
     env = os.environ | {"VAE_LAB_CHECKPOINTS": str(home / "checkpoints"), "VAE_LAB_JOBS": str(home / "jobs"),
                         "VAE_LAB_CACHE": str(home / "cache"), "PYTHONUNBUFFERED": "1"}
@@ -59,27 +60,60 @@ def server(tmp_path_factory):
                 raise AssertionError("the server did not become healthy:\n" + (home / "server.log").read_text()) \
                     from error
             time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def server(tmp_path_factory):
+    """The server the read-only tests share (the training test has its own: it adds a model and a job)."""
+    with serve(tmp_path_factory.mktemp("e2e")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def browser_page(url: str):
+    """A new Chromium on `url`, watched for failed chunks and element errors (see `no_exception`)."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = watched(browser.new_page(viewport={"width": 1400, "height": 1000}))
         page.set_default_timeout(120_000)
         expect.set_options(timeout=120_000)  # a busy CI machine is slow; speed is measured in benchmarks/
-        page.goto(server)
+        page.goto(url)
         yield page
         browser.close()
 
 
+FAILURES: dict[int, list[str]] = {}  # per page: failed requests for the app's own files, uncaught script errors
+
+
+def watched(page):
+    """`page`, with what `no_exception` checks besides Streamlit's error boxes: every failed request for the
+    app's static files (a lazily loaded chunk or its CSS) and every uncaught error in the page's scripts."""
+    failures = FAILURES.setdefault(id(page), [])
+    page.on("requestfailed", lambda r: failures.append(f"{r.url}: {r.failure}") if "/static/" in r.url else None)
+    page.on("response", lambda r: failures.append(f"{r.url}: HTTP {r.status}")
+            if r.status >= 400 and "/static/" in r.url else None)
+    page.on("pageerror", lambda error: failures.append(f"script error: {error}"))
+    return page
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with browser_page(server) as page:
+        yield page
+
+
 def no_exception(page):
+    """No exception box, no element error (such as "Unable to preload CSS"), no failed chunk, no script error."""
     expect(page.get_by_test_id("stException")).to_have_count(0)
+    expect(page.get_by_test_id("stErrorElement")).to_have_count(0)
+    assert not FAILURES.get(id(page)), FAILURES[id(page)]
 
 
 def choose(page, label: str, option: str, *, within: str = "stApp"):
@@ -166,8 +200,17 @@ def test_every_page_with_upload_and_latent_slider(page):
     page.screenshot(path=SHOTS / "6-models.png", full_page=True)
 
 
-def test_a_tiny_training_job_from_the_sidebar(page):
-    page.get_by_role("link", name="Reconstruct").click()
+@pytest.fixture
+def own_page(tmp_path, full_data):
+    """A browser on a server of its own, for a test that leaves a model and a job behind (training needs the
+    full data sets)."""
+    with serve(tmp_path) as url, browser_page(url) as page:
+        yield page
+
+
+def test_a_tiny_training_job_from_the_sidebar(own_page):
+    page = own_page
+    expect(page.get_by_text("Originals", exact=True)).to_be_visible()
     page.get_by_text("Train a model").click()
     choose(page, "Kind", "plain VAE")
     page.get_by_label("Epochs").fill("1")
@@ -212,7 +255,7 @@ def cross_site_parent(server, tmp_path):
 
 
 def test_an_upload_works_inside_a_cross_site_iframe(page, cross_site_parent):
-    framed = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})  # a new visitor
+    framed = watched(page.context.browser.new_page(viewport={"width": 1400, "height": 1000}))  # a new visitor
     framed.set_default_timeout(120_000)
     framed.goto(cross_site_parent)
     app = framed.frame_locator("iframe")
@@ -224,6 +267,8 @@ def test_an_upload_works_inside_a_cross_site_iframe(page, cross_site_parent):
     expect(app.get_by_text("as 28x28")).to_be_visible(timeout=120_000)
     expect(app.locator("[data-testid=stMarkdownContainer] strong").filter(has_text="dfc")).to_have_count(1)
     expect(app.get_by_test_id("stException")).to_have_count(0)
+    expect(app.get_by_test_id("stErrorElement")).to_have_count(0)
+    assert not FAILURES.get(id(framed)), FAILURES[id(framed)]
     framed.screenshot(path=SHOTS / "9-cross-site-iframe-upload.png", full_page=True)
     framed.close()
 
@@ -349,7 +394,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page):
 
     fresh = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
     try:
-        other = fresh.new_page()
+        other = watched(fresh.new_page())
         for name, (link, sources) in views.items():
             assert f"/{name}?" in link or name == "reconstruct", link
             other.goto(link)

@@ -54,9 +54,6 @@ def recipe_form() -> TrainConfig | None:
     """The form; the config it describes, or None (with the reason shown) if it is not valid."""
     kind = st.selectbox("Kind", KINDS, index=KINDS.index("dfc"), format_func=KIND_LABELS.get, key="train_kind")
     dataset = st.selectbox("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset")
-    if not has_split(dataset, train=True):  # say so before a job starts, not after it fails
-        st.info(missing_data_notice(dataset))
-        return None
     device_choice = st.selectbox("Device", ["auto", "cuda", "cpu"], key="train_device")
     try:
         device = pick_device(device_choice)
@@ -71,7 +68,10 @@ def recipe_form() -> TrainConfig | None:
                 f"{limits.keep_hours:g} h. One job trains on this server at a time, for at most "
                 f"{limits.job_minutes:g} minutes (then the epoch in progress ends and the model is saved), "
                 f"{limits.jobs_per_hour} per visitor per hour.")
-    elif quick:
+    if not has_split(dataset, train=True):  # say so before a job starts, not after it fails
+        st.info(missing_data_notice(dataset))
+        return None
+    if quick and limits is None:
         st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({defaults['epochs']} epoch(s), "
                 f"batch {defaults['batch_size']}) gives a usable {KIND_LABELS[kind]} in a few minutes; the full "
                 f"recipes behind the shipped models take much longer.")

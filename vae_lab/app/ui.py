@@ -37,7 +37,13 @@ def model_label(name: str, kind: str) -> str:
 
 SOURCES = {"random": "Test set: random sample", "classes": "Test set: one per class",
            "index": "Test set: by index", "notebook": "The notebook's ten digits",
-           "upload": "Upload images", "draw": "Draw a digit"}
+           "upload": "Upload images", "draw": "Draw a {noun}"}
+
+
+def noun(dataset: str, *, plural: bool = False) -> str:
+    """What one image shows, for the pages' text: a digit on MNIST, an item of clothing on Fashion-MNIST."""
+    word = "digit" if dataset == "mnist" else "item"
+    return word + "s" if plural else word
 NO_CHECKPOINTS = ("No trained models found in {dirs}. Train one from the sidebar's **Train a model** panel or "
                   "on the command line: `python -m vae_lab train --kind classifier` then "
                   "`python -m vae_lab train --kind dfc`.")
@@ -281,7 +287,8 @@ def require(chosen: Selection, *, digits: bool = True, test_set: bool = False) -
         st.caption(f"Measured on the embedded sample of the test set (n = {chosen.test_images:,}): "
                    f"run `{FETCH_COMMAND}` for all of it.")
     if digits and (chosen.digits is None or len(chosen.digits) == 0):
-        st.info("No digits yet: choose a data source in the sidebar (upload or draw one, or use the test set).")
+        st.info(f"No {noun(chosen.dataset, plural=True)} yet: choose a source in the sidebar (upload or draw one, "
+                f"or use the test set).")
         return False
     return True
 
@@ -290,9 +297,10 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
     sources = [key for key in SOURCES if key != "notebook" or dataset == "mnist"]
     links.seed("source", options=sources, what="digit source")
-    source = st.sidebar.selectbox("Digits", sources, format_func=SOURCES.get, key="source")
+    source = st.sidebar.selectbox(noun(dataset, plural=True).capitalize(), sources, key="source",
+                                  format_func=lambda key: SOURCES[key].format(noun=noun(dataset)))
     if source in ("upload", "draw"):
-        return _with_doubts(_uploaded_digits() if source == "upload" else _drawn_digit(), dataset)
+        return _with_doubts(_uploaded_digits(dataset) if source == "upload" else _drawn_digit(dataset), dataset)
     if not test_set_available:
         return _digits([], [])
     split = test_set(dataset)
@@ -338,8 +346,8 @@ def _indices_input(split: ImageSplit) -> list[int]:
     return indices
 
 
-def _uploaded_digits() -> Digits:
-    files = st.sidebar.file_uploader("PNG or JPEG images of digits", type=["png", "jpg", "jpeg"],
+def _uploaded_digits(dataset: str) -> Digits:
+    files = st.sidebar.file_uploader(f"PNG or JPEG images of {noun(dataset, plural=True)}", type=["png", "jpg", "jpeg"],
                                      accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 2**20,
                                      key="uploads")
     images, captions = [], []
@@ -357,11 +365,11 @@ def _uploaded_digits() -> Digits:
     return _digits(images, captions)
 
 
-def _drawn_digit() -> Digits:
+def _drawn_digit(dataset: str) -> Digits:
     from streamlit_drawable_canvas import st_canvas  # a custom component: only needed here
 
     with st.sidebar:
-        st.caption("Draw one digit, large, in the middle.")
+        st.caption(f"Draw one {noun(dataset)}, large, in the middle.")
         result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000", height=224,
                            width=224, drawing_mode="freedraw", return_image_data=True, key="canvas")
     image_data = getattr(result, "image_data", None) if result is not None else None
@@ -386,7 +394,7 @@ def _with_doubts(digits: Digits, dataset: str) -> Digits:
     for caption, doubts in zip(digits.captions, digits.doubts):
         if doubts:
             st.sidebar.warning(f"**{caption}** may not be a handwritten "
-                               f"{'digit' if dataset == 'mnist' else 'item'}: {'; '.join(doubts)}. "
+                               f"{noun(dataset)}: {'; '.join(doubts)}. "
                                f"Readings of it are shown with a question mark.")
     return digits
 
@@ -410,6 +418,6 @@ def pick_model(chosen: Selection, *, key: str) -> str:
 
 
 def pick_digit(digits: Digits, label: str, *, key: str, default: int = 0) -> int:
-    links.seed(key, parse=int, options=range(len(digits)), what=f"{label.lower()} digit")
+    links.seed(key, parse=int, options=range(len(digits)), what=f"{label.lower()} image")
     return st.selectbox(label, range(len(digits)), index=min(default, len(digits) - 1),
                         format_func=lambda i: digits.captions[i], key=key)

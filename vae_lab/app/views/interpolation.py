@@ -9,15 +9,16 @@ from vae_lab.images import gif_bytes, image_grid, png_bytes
 
 chosen = ui.selection()
 st.header("Interpolation")
-st.caption("Decode evenly spaced points on the path between two digits' posterior means. Blurry models "
-           "cross-fade; sharper ones morph stroke by stroke.")
+st.caption(f"Decode evenly spaced points on the path between two {ui.noun(chosen.dataset, plural=True)}' "
+           "posterior means. Blurry models cross-fade; sharper ones morph stroke by stroke.")
 if not ui.require(chosen, digits=False):
     st.stop()
 
 presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if chosen.dataset == "mnist" and not chosen.data_error else []
-modes = ["from the sidebar's digits", *[f"preset {p}" for p in presets]]
+modes = ["from the sidebar's digits", *[f"preset {p}" for p in presets]]  # (link values: never reworded)
 links.seed("interp_mode", options=modes, what="end points")
 mode = st.radio("Endpoints", modes, horizontal=True,
+                format_func=lambda m: m.replace("digits", ui.noun(chosen.dataset, plural=True)),
                 key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
 if mode.startswith("preset"):
     a, b = PRESET_PAIRS[presets.index(mode.removeprefix("preset "))]
@@ -27,7 +28,7 @@ if mode.startswith("preset"):
 else:
     digits = chosen.digits
     if digits is None or len(digits) == 0:
-        st.info("No digits yet: choose a data source in the sidebar, or pick a preset.")
+        st.info(f"No {ui.noun(chosen.dataset, plural=True)} yet: choose a source in the sidebar, or pick a preset.")
         st.stop()
     left, right = st.columns(2)
     i = ui.pick_digit(digits, "From", key="interp_from")

@@ -22,10 +22,11 @@ means = ui.latent_means(name, chosen.dataset)
 left, right = st.columns([1, 2])
 with left:
     links.seed("explorer_start", options=("an encoded digit", "the origin"), what="start")
-    start = st.radio("Start from", ["an encoded digit", "the origin"], horizontal=True, key="explorer_start")
+    start = st.radio("Start from", ["an encoded digit", "the origin"], horizontal=True, key="explorer_start",
+                     format_func=lambda option: option.replace("digit", ui.noun(chosen.dataset)))
     digits = chosen.digits
     if start == "an encoded digit" and digits is not None and len(digits):
-        index = ui.pick_digit(digits, "Digit", key="explorer_digit")
+        index = ui.pick_digit(digits, ui.noun(chosen.dataset).capitalize(), key="explorer_digit")
         with torch.no_grad():
             z0 = vae.encode(digits.images[index:index + 1]).mu[0]
         start_key = f"{name}-{digits.captions[index]}"

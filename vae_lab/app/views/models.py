@@ -5,6 +5,7 @@ import streamlit as st
 
 from vae_lab import checkpoints
 from vae_lab.app import ui
+from vae_lab.data import DATASET_LABELS
 from vae_lab.scorecard import SCORECARD_FIELDS
 
 st.header("Models")
@@ -16,19 +17,37 @@ if not found:
 if not ui.require(ui.selection(), digits=False, test_set=True):
     st.stop()
 analyses = ui.analyses([c.name for c in found if c.kind != "classifier"])
-rows = []
-for ckpt in found:
-    row = {"name": ckpt.name, "kind": ui.KIND_LABELS.get(ckpt.kind, ckpt.kind), "dataset": ckpt.dataset,
-           "epochs": ckpt.meta.get("training", {}).get("epoch")}
-    if ckpt.kind == "classifier":
-        row["accuracy"] = ckpt.metrics.get("accuracy")
-    else:
-        row |= analyses[ckpt.name].scorecard
-    rows.append(row)
-st.dataframe(rows, hide_index=True)
-with st.expander("What the columns mean"):
-    st.markdown("\n".join(f"- **{key}**: {text}" for key, text in SCORECARD_FIELDS.items()) +
-                "\n- a classifier's **accuracy** is its own, on the test images")
+# The table's columns: scorecard key -> (label with its unit, number format); the rest under "All measures".
+COLUMNS = {"bce": ("BCE (nats)", "%.1f"), "kl": ("KL (nats)", "%.1f"), "laplacian_variance": ("Laplacian var.", "%.4f"),
+           "accuracy": ("Read correctly (%)", "%.1f"), "fid_reconstructions": ("FD, reconstr.", "%.1f"),
+           "fid_samples": ("FD, prior samples", "%.1f"), "confident_samples": ("Confident samples (%)", "%.1f")}
+PERCENT = {"accuracy", "confident_samples"}
+
+
+def epochs(ckpt) -> str:
+    return str(ckpt.meta.get("training", {}).get("epoch", ""))
+
+
+def scaled(key: str, value: float) -> float:
+    return 100 * value if key in PERCENT else value
+
+
+vaes = [c for c in found if c.kind != "classifier"]
+st.dataframe([{"Model": c.name, "Kind": ui.KIND_LABELS.get(c.kind, c.kind), "Data set": DATASET_LABELS[c.dataset],
+               "Epochs": epochs(c),
+               **{label: scaled(key, analyses[c.name].scorecard[key]) for key, (label, _) in COLUMNS.items()}}
+              for c in vaes], hide_index=True, width="stretch",
+             column_config={label: st.column_config.NumberColumn(label, format=fmt, help=SCORECARD_FIELDS[key])
+                            for key, (label, fmt) in COLUMNS.items()})
+classifiers = [c for c in found if c.kind == "classifier"]
+if classifiers:
+    st.dataframe([{"Classifier": c.name, "Data set": DATASET_LABELS[c.dataset], "Epochs": epochs(c),
+                   "Test accuracy (%)": 100 * c.metrics.get("accuracy", float("nan"))} for c in classifiers],
+                 hide_index=True, column_config={"Test accuracy (%)": st.column_config.NumberColumn(format="%.2f")})
+with st.expander("What the columns mean, and all measures"):
+    st.markdown("FD is the Frechet distance in the classifier's features. " +
+                "\n".join(f"- **{key}**: {text}" for key, text in SCORECARD_FIELDS.items()))
+    st.dataframe([{"name": c.name, **analyses[c.name].scorecard} for c in vaes], hide_index=True)
 
 for ckpt in found:
     with st.expander(f"{ckpt.name}: {ui.KIND_LABELS.get(ckpt.kind, ckpt.kind)} on {ckpt.dataset}"):

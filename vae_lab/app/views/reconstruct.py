@@ -7,9 +7,9 @@ from vae_lab.metrics import laplacian_variance, measure_reconstructions
 
 chosen = ui.selection()
 st.header("Reconstruct")
-st.caption("Each model encodes the digits and decodes the posterior mean. **LV** is the Laplacian variance "
-           "(higher = sharper edges), **BCE** the pixel-wise reconstruction loss in nats, **pred** what the "
-           "classifier reads in the image.")
+st.caption(f"Each model encodes the {ui.noun(chosen.dataset, plural=True)} and decodes the posterior mean. "
+           "**LV** is the Laplacian variance (higher = sharper edges), **BCE** the pixel-wise reconstruction loss "
+           "in nats, **pred** what the classifier reads in the image.")
 if not ui.require(chosen):
     st.stop()
 
