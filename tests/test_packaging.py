@@ -1,5 +1,6 @@
 """The package as a user installs it: `pip install .` gives a `vae-lab` command and the shipped models,
 and requirements.txt says what pyproject.toml says."""
+import os
 import re
 import socket
 import subprocess
@@ -41,9 +42,12 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
     for sub_command in ("app", "train", "evaluate", "report"):
         assert sub_command in help_text.stdout
     where = subprocess.run([str(python), "-c", "import vae_lab; print(vae_lab.__file__); "
-                            "print(sorted(c.name for c in vae_lab.available()))"],
-                           capture_output=True, text=True, timeout=120, cwd=tmp_path)
-    path, names = where.stdout.splitlines()
+                            "print(sorted(c.name for c in vae_lab.available())); "
+                            "from vae_lab.data import test_split; print(len(test_split('fashion-mnist')))"],
+                           capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                           env=os.environ | {"VAE_LAB_DATA": str(tmp_path / "no-data")})
+    path, names, sample_size = where.stdout.splitlines()
+    assert sample_size == "1000", "the embedded sample travels with the package"
     assert str(venv) in path, "the installed copy, not the repository's"
     assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"
     served = Path(path).parent / "app" / "latent_pad"
