@@ -74,19 +74,28 @@ def server(tmp_path_factory):
         yield url
 
 
-@contextlib.contextmanager
-def browser_page(url: str):
-    """A new Chromium on `url`, watched for failed chunks and element errors (see `no_exception`)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
+@pytest.fixture(scope="module")
+def chromium():
+    with sync_playwright() as p:  # one Playwright per thread: every page of the module comes from this browser
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = watched(browser.new_page(viewport={"width": 1400, "height": 1000}))
-        page.set_default_timeout(120_000)
-        expect.set_options(timeout=120_000)  # a busy CI machine is slow; speed is measured in benchmarks/
-        page.goto(url)
-        yield page
+        yield browser
         browser.close()
+
+
+@contextlib.contextmanager
+def browser_page(browser, url: str):
+    """A new visitor (a browser context of its own) on `url`, watched for failed chunks and element errors."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = watched(context.new_page())
+    page.set_default_timeout(120_000)
+    expect.set_options(timeout=120_000)  # a busy CI machine is slow; speed is measured in benchmarks/
+    page.goto(url)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 FAILURES: dict[int, list[str]] = {}  # per page: failed requests for the app's own files, uncaught script errors
@@ -104,8 +113,8 @@ def watched(page):
 
 
 @pytest.fixture(scope="module")
-def page(server):
-    with browser_page(server) as page:
+def page(chromium, server):
+    with browser_page(chromium, server) as page:
         yield page
 
 
@@ -201,10 +210,10 @@ def test_every_page_with_upload_and_latent_slider(page):
 
 
 @pytest.fixture
-def own_page(tmp_path, full_data):
+def own_page(chromium, tmp_path, full_data):
     """A browser on a server of its own, for a test that leaves a model and a job behind (training needs the
     full data sets)."""
-    with serve(tmp_path) as url, browser_page(url) as page:
+    with serve(tmp_path) as url, browser_page(chromium, url) as page:
         yield page
 
 

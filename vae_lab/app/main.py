@@ -2,6 +2,14 @@
 the page registry. `vae-lab app` runs this file; the checkout's `app.py` calls `run()`."""
 from pathlib import Path
 
+# Imported here, once, by whichever script run imports this module first (Python holds this module's
+# import lock meanwhile, so the other visitors' runs wait): the first visitors' scripts run in parallel
+# threads, and a lazy first import of pandas (by plotly's validators, st.dataframe) racing in two
+# threads gave one of them a partially initialised module (AttributeError: module 'pandas' has no
+# attribute 'Series') on a cold server with four visitors at once.
+import pandas  # noqa: F401
+import plotly.graph_objects  # noqa: F401
+import pyarrow  # noqa: F401
 import streamlit as st
 
 from vae_lab.app import links, training_panel, ui
