@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from dataclasses import MISSING, fields
@@ -133,18 +134,24 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from .distributed import is_main_process
     from .film import TrainingFilm
     from .progress import ConsoleProgress, EpochPreview, JsonLinesWriter, listeners
     from .train import train
 
     config, resume = config_from_args(args)
     device = pick_device(config.device)
-    print(f"training {config.kind} '{config.name}' on {config.dataset} with {device}", file=sys.stderr)
+    if is_main_process():  # under torchrun, rank 0 speaks for every rank
+        processes = os.environ.get("WORLD_SIZE", "1")
+        print(f"training {config.kind} '{config.name}' on {config.dataset} with {device}"
+              + (f" on {processes} processes" if processes != "1" else ""), file=sys.stderr)
     progress = listeners(None if args.quiet else ConsoleProgress(),
                          JsonLinesWriter(args.events) if args.events else None,
                          EpochPreview(args.preview, config.dataset) if args.preview else None)
     film = TrainingFilm(args.film, config.dataset, every=args.film_every) if args.film else None
     result = train(config, out_dir=args.out_dir, resume=resume, progress=progress, film=film)
+    if result is None:  # a rank other than 0: rank 0 reports
+        return 0
     summary = {"checkpoint": str(result.checkpoint.json_path), "precision": result.precision,
                "images_per_s": round(result.images_per_s, 1), "elapsed_s": round(result.elapsed_s, 1),
                **result.metrics}

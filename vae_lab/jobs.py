@@ -12,6 +12,7 @@ A job is a folder under the jobs root:
 
 The process is `python -m vae_lab.jobs <folder>`: a fresh interpreter (so CUDA works in it) that
 reads the config, calls `train()` and records how it ended, with the exception's own message.
+On several GPUs it is torchrun starting one such process per GPU; rank 0 records and publishes.
 Only a finished run's checkpoint is
 published to the user checkpoint folder, so the model picker never lists a model in training;
 a failed run keeps its last good epoch in checkpoint/, from which it can be resumed.
@@ -33,6 +34,7 @@ from pathlib import Path
 from . import checkpoints
 from .config import TrainConfig, recipe
 from .data import TRAIN_SPLIT_SIZE
+from .distributed import World, is_main_process
 from .public import PublicSettings
 
 ACTIVE = ("starting", "running")
@@ -82,8 +84,10 @@ class JobManager:
         self.owner, self.limits = owner, limits
 
     # -- starting ----------------------------------------------------------------------------
-    def start(self, config: TrainConfig, *, resume: Path | None = None) -> JobStatus:
-        """Launch a job, or raise JobError if one is already running (checked under a file lock)."""
+    def start(self, config: TrainConfig, *, resume: Path | None = None, processes: int = 1) -> JobStatus:
+        """Launch a job, or raise JobError if one is already running (checked under a file lock).
+        `processes` > 1: torchrun trains it on that many GPUs, `config.batch_size` being the global batch."""
+        World(size=processes).check_batch(config.batch_size)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -107,7 +111,7 @@ class JobManager:
                                                        "VAE_LAB_JOB_NICE": str(self.limits.job_nice)}
             log = open(folder / "log.txt", "w")
             process = subprocess.Popen(
-                [sys.executable, "-m", "vae_lab.jobs", str(folder), str(self.publish_to)],
+                launch_command(folder, self.publish_to, processes=processes),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                 cwd=Path(__file__).resolve().parent.parent, env=os.environ | {"PYTHONUNBUFFERED": "1"} | limited)
             _children[process.pid] = process
@@ -242,6 +246,21 @@ def estimate_seconds(config: TrainConfig, device) -> float | None:
     return config.epochs * ((config.train_limit or TRAIN_SPLIT_SIZE) / best["images_per_s"] + validation)
 
 
+def device_choices(gpus: int) -> dict[str, tuple[str, int]]:
+    """The training panel's devices, label -> (TrainConfig.device, processes): with several CUDA GPUs
+    visible, first "all N GPUs" (one torchrun process on each), then a single device."""
+    single = {"auto": ("auto", 1), "cuda": ("cuda", 1), "cpu": ("cpu", 1)}
+    return ({f"all {gpus} GPUs": ("cuda", gpus)} if gpus > 1 else {}) | single
+
+
+def launch_command(folder: Path, publish_to: Path, *, processes: int = 1) -> list[str]:
+    """The job process's command line: the job module, or torchrun starting `processes` of it on this node."""
+    job = ["-m", "vae_lab.jobs", str(folder), str(publish_to)]
+    if processes == 1:
+        return [sys.executable, *job]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes), *job]
+
+
 def _alive(pid: int) -> bool:
     if pid in _children:
         return _children[pid].poll() is None  # polling also reaps our finished children
@@ -270,6 +289,10 @@ def run_job(folder: Path, publish_to: Path) -> int:
     from .progress import EpochPreview, JsonLinesWriter, listeners
     from .train import TrainingDiverged, train
 
+    if not is_main_process():  # another rank of a torchrun job trains its share; rank 0 reports
+        config, resume = _job_inputs(folder)
+        train(config, out_dir=folder / "checkpoint", resume=resume)
+        return 0
     status = json.loads((folder / "status.json").read_text())
     _write_status(folder, status | {"state": "running", "pid": os.getpid()})
     if os.environ.get("VAE_LAB_JOB_NICE"):  # public mode: the server's pages come first
@@ -281,9 +304,7 @@ def run_job(folder: Path, publish_to: Path) -> int:
     signal.signal(signal.SIGTERM, cancelled)
     outcome = {"state": "failed", "message": ""}
     try:
-        config = TrainConfig.from_json(folder / "config.json")
-        resume = checkpoints.read(Path((folder / "resume").read_text().strip())) \
-            if (folder / "resume").is_file() else None
+        config, resume = _job_inputs(folder)
         print(f"training {config.kind} '{config.name}' on {config.dataset}", flush=True)
         result = train(config, out_dir=folder / "checkpoint", resume=resume,
                        progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
@@ -309,6 +330,12 @@ def run_job(folder: Path, publish_to: Path) -> int:
     finally:
         _write_status(folder, status | {"pid": os.getpid(), "finished": time.time()} | outcome)
     return 0 if outcome["state"] == "succeeded" else 1
+
+
+def _job_inputs(folder: Path) -> tuple[TrainConfig, checkpoints.Checkpoint | None]:
+    resume = checkpoints.read(Path((folder / "resume").read_text().strip())) \
+        if (folder / "resume").is_file() else None
+    return TrainConfig.from_json(folder / "config.json"), resume
 
 
 CHANCE = 0.1  # ten classes

@@ -3,6 +3,8 @@ in training and validation.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
@@ -70,22 +72,27 @@ def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
 
 
 def gradient_penalty(critic: LayeredNet, real: torch.Tensor, fake: torch.Tensor,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
-    """WGAN-GP: mean((||grad D(x_hat)|| - 1)^2) on random interpolates x_hat of real and fake."""
-    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator)
+                     generator: torch.Generator | None = None, *, mix: torch.Tensor | None = None) -> torch.Tensor:
+    """WGAN-GP: mean((||grad D(x_hat)|| - 1)^2) on random interpolates x_hat of real and fake.
+    `mix`: the interpolation weights, shape (N, 1, 1, 1) (default: drawn uniformly here)."""
+    eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device, generator=generator) if mix is None else mix
     x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
     return (grad.flatten(1).norm(2, dim=1) - 1).square().mean()
 
 
 def adaptive_weight(reconstruction: torch.Tensor, generator: torch.Tensor,
-                    last_layer: torch.Tensor, *, max_weight: float = 1e4) -> torch.Tensor:
+                    last_layer: torch.Tensor, *, max_weight: float = 1e4,
+                    average: Callable[[list[torch.Tensor]], None] | None = None) -> torch.Tensor:
     """Esser et al.'s balance: ||grad_L rec|| / ||grad_L gen|| at the decoder's last layer L.
 
     Detached and clamped to [0, max_weight], so it scales the generator loss without
-    becoming part of what is optimised.
+    becoming part of what is optimised. `average`: makes both gradients the whole batch's, in place,
+    when each process holds a share of it (see distributed.World.average).
     """
     (rec_grad,) = torch.autograd.grad(reconstruction, last_layer, retain_graph=True)
     (gen_grad,) = torch.autograd.grad(generator, last_layer, retain_graph=True)
+    if average is not None:
+        average([rec_grad, gen_grad])
     weight = rec_grad.norm() / (gen_grad.norm() + 1e-4)
     return weight.clamp(0.0, max_weight).detach()

@@ -158,9 +158,11 @@ class VAE(nn.Module):
         """`n` decoded samples (images in [0, 1]) from the prior or from the fitted aggregate posterior."""
         return self.decode(self.sample_latents(n, source=source, generator=generator))
 
-    def forward(self, x: torch.Tensor) -> VAEOutput:
+    def forward(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> VAEOutput:
+        """`noise`: the N(0, I) draws of the reparameterisation (default: fresh ones)."""
         mu, logvar = self.encode(x)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        noise = torch.randn_like(mu) if noise is None else noise.to(mu.dtype)
+        z = mu + noise * torch.exp(0.5 * logvar)
         return VAEOutput(self.decode_logits(z), mu, logvar, z)
 
 

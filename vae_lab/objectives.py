@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from .checkpoints import CheckpointError, load_judge
 from .config import TrainConfig
 from .data import ImageSplit
+from .distributed import World
 from .losses import PerceptualLoss, bce_per_image, kl_divergence
 from .metrics import classifier_accuracy, reconstruction_metrics
 from .models import VAE, Classifier
@@ -27,10 +28,27 @@ class Objective:
 
     def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable):
         self.config, self.device, self.autocast = config, device, autocast
+        self.world, self.wrapped = World(), {}
 
     @property
     def model(self) -> torch.nn.Module:
         return self.modules["model"]
+
+    def distribute(self, world: World) -> None:
+        """Train as one of `world`'s ranks: every trained module in DDP, each with its own optimiser (a
+        frozen network, such as the DFC's classifier, is no module of the objective and stays as it is)."""
+        self.world = world
+        self.wrapped = {role: world.wrap(module) for role, module in self.modules.items()}
+
+    def trained(self, role: str = "model") -> torch.nn.Module:
+        """The module for a training step's forward pass: its DDP wrapper when distributed (the wrapper's
+        backward averages the gradients over the ranks), else the module itself. Validation, the film and
+        the checkpoint use `modules`."""
+        return self.wrapped.get(role, self.modules[role])
+
+    def standard_normal(self, n: int, dim: int) -> torch.Tensor:
+        """A training step's N(0, I) draws for this rank's `n` rows, as one process would draw them."""
+        return self.world.draw(lambda total: torch.randn(total, dim, device=self.device), n)
 
     def train_step(self, x: torch.Tensor, y: torch.Tensor, step: int) -> dict[str, torch.Tensor]:
         raise NotImplementedError
@@ -73,14 +91,14 @@ class ClassifierObjective(Objective):
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}
 
-    def losses(self, x, y):
+    def losses(self, x, y, *, training: bool = False):
         with self.autocast():
-            logits = self.model(x)
+            logits = (self.trained() if training else self.model)(x)
         return {"loss": F.cross_entropy(logits.float(), y),
                 "accuracy": (logits.argmax(1) == y).float().mean()}
 
     def train_step(self, x, y, step):
-        losses = self.losses(x, y)
+        losses = self.losses(x, y, training=True)
         optimizer_step(self.optimizers["model"], losses["loss"])
         return {k: v.detach() for k, v in losses.items()}
 
@@ -117,17 +135,21 @@ class VAEObjective(Objective):
             return bce_per_image(logits.float(), x)
         return self.perceptual(x, torch.sigmoid(logits))
 
-    def losses(self, x, y=None, *, beta: float | None = None):
-        """The objective, averaged over the batch: reconstruction + beta * KL per image."""
+    def losses(self, x, y=None, *, beta: float | None = None, training: bool = False):
+        """The objective, averaged over the batch: reconstruction + beta * KL per image. `training`: a
+        training step's pass (see `Objective.trained`), else validation's."""
         beta = self.config.beta if beta is None else beta
         with self.autocast():
-            out = self.model(x)
+            if training:
+                out = self.trained()(x, noise=self.standard_normal(x.shape[0], self.config.latent_dim))
+            else:
+                out = self.model(x)
             rec = self.reconstruction_loss(out.logits, x).float()
         kl = kl_divergence(out.mu.float(), out.logvar.float())
         return {"loss": (rec + beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
 
     def train_step(self, x, y, step):
-        losses = self.losses(x, beta=kl_weight(self.config, step))
+        losses = self.losses(x, beta=kl_weight(self.config, step), training=True)
         optimizer_step(self.optimizers["model"], losses["loss"])
         return {k: v.detach() for k, v in losses.items()}
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import __version__, checkpoints
+from . import __version__, checkpoints, distributed
 from .checkpoints import Checkpoint
 from .config import TrainConfig, pick_device, resolve_precision
 from .data import ImageSplit, load_split
@@ -81,15 +81,26 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoint | None = None,
-          progress: Callable[[TrainEvent], None] | None = None, film: TrainingFilm | None = None) -> TrainResult:
+          progress: Callable[[TrainEvent], None] | None = None, film: TrainingFilm | None = None) -> TrainResult | None:
     """Train `config` and write a checkpoint `out_dir/<name>` after every epoch.
 
-    `resume`: a checkpoint written by this function; its weights, optimiser state and epoch
-    count are restored and training continues to `config.epochs`.
+    `resume`: a checkpoint written by this function (by any number of processes); its weights,
+    optimiser state and epoch count are restored and training continues to `config.epochs`.
     `film`: captures a frame of the model every `film.every` steps and saves the film after each epoch.
+    Under torchrun each process trains on its share of every batch (see distributed.py); rank 0 returns
+    the result and the other ranks None, once rank 0 has written everything.
     """
     out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
-    device = pick_device(config.device)
+    world, device = distributed.join(pick_device(config.device))
+    return _train(config, world, device, out_dir=out_dir, resume=resume, progress=progress, film=film)
+
+
+def _train(config: TrainConfig, world: distributed.World, device: torch.device, *, out_dir: Path,
+           resume: Checkpoint | None, progress: Callable[[TrainEvent], None] | None,
+           film: TrainingFilm | None) -> TrainResult | None:
+    world.check_batch(config.batch_size)
+    if not world.main:  # rank 0 alone reports, validates and writes
+        progress, film = None, None
     torch.manual_seed(config.seed)
     train_split = load_split(config.dataset, train=True, device=device).subset(config.train_limit)
     test_split = load_split(config.dataset, train=False, device=device).subset(config.test_limit)
@@ -101,8 +112,10 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         module.to(memory_format=memory_format).train()
     if config.compile:
         _compile(objective, train_split.batch(slice(0, 2))[0].to(memory_format=memory_format))
+    objective.distribute(world)
 
-    steps_per_epoch = math.ceil(len(train_split) / config.batch_size)
+    epoch_images = world.epoch_images(len(train_split), config.batch_size)
+    steps_per_epoch = math.ceil(epoch_images / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
     epoch, step, elapsed = 0, 0, 0.0
     if resume is not None:
@@ -120,9 +133,9 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         window: dict[str, torch.Tensor] = {}
         window_steps = 0
         torch.manual_seed(config.seed * 1000 + epoch)  # every epoch's randomness, resumed or not
-        order = torch.randperm(len(train_split), device=device)
+        order = torch.randperm(len(train_split), device=device)[:epoch_images]  # the same on every rank
         for i in range(steps_per_epoch):
-            x, y = train_split.batch(order[i * config.batch_size:(i + 1) * config.batch_size])
+            x, y = train_split.batch(world.shard(order[i * config.batch_size:(i + 1) * config.batch_size]))
             x = x.contiguous(memory_format=memory_format)
             factor = lr_factor(config, step, total_steps)
             for optimizer in objective.optimizers.values():
@@ -130,11 +143,13 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
                     group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
             for key, value in objective.train_step(x, y, step).items():
                 window[key] = window.get(key, 0.0) + value
-            step, seen, window_steps = step + 1, seen + x.shape[0], window_steps + 1
+            step, seen, window_steps = step + 1, seen + x.shape[0] * world.size, window_steps + 1
             if film is not None and film.due(step):
                 film.capture(objective.model, step)
-            capped = time.perf_counter() > deadline  # a clean stop: this epoch ends here and is saved
+            # a clean stop: this epoch ends here and is saved (on every rank at the same step)
+            capped = world.any(time.perf_counter() > deadline, device) if config.max_minutes else False
             if step % config.log_every == 0 or i == steps_per_epoch - 1 or capped:
+                world.average(list(window.values()))  # the global batch's; a rank's NaN stops every rank
                 averages = {k: v.item() / window_steps for k, v in window.items()}
                 _guard(averages, epoch + 1, step, last_good)
                 images_per_s = seen / (time.perf_counter() - epoch_start)
@@ -145,6 +160,11 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
                 break
         train_time = time.perf_counter() - epoch_start
         images_per_s = seen / train_time
+        if not world.main:  # rank 0 alone validates and writes; the next collective waits for it
+            epoch += 1
+            if capped:
+                break
+            continue
         for module in objective.modules.values():
             module.eval()
         split = test_split if capped or epoch + 1 == config.epochs else interim_split
@@ -155,7 +175,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         epoch += 1
         elapsed += time.perf_counter() - epoch_start
         ckpt = _save(objective, out_dir, metrics, epoch=epoch, step=step, elapsed=elapsed,
-                     images_per_s=images_per_s, device=device, precision=precision)
+                     images_per_s=images_per_s, device=device, precision=precision, processes=world.size)
         if film is not None:
             film.capture(objective.model, step)
             film.save()
@@ -163,6 +183,9 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
                         str(ckpt.json_path)))
         if capped:
             break
+    if not world.main:
+        world.barrier()  # until rank 0 has written everything
+        return None
     if ckpt is None:
         raise ValueError(f"nothing to train: the checkpoint already has all {config.epochs} epochs; "
                          f"ask for more epochs to continue it")
@@ -170,6 +193,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         ckpt = fit_posterior(ckpt, split=train_split, device=device)
     emit(TrainEvent("done", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                     str(ckpt.json_path)))
+    world.barrier()
     return TrainResult(ckpt, metrics, images_per_s, elapsed, precision, capped)
 
 
@@ -183,7 +207,7 @@ def _guard(values: dict[str, float], epoch: int, step: int, last_good: Path) -> 
 
 
 def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, step: int, elapsed: float,
-          images_per_s: float, device: torch.device, precision: str) -> Checkpoint:
+          images_per_s: float, device: torch.device, precision: str, processes: int) -> Checkpoint:
     config = objective.config
     opt_tensors, opt_groups = checkpoints.optimizer_tensors(objective.optimizers)
     meta = {
@@ -191,7 +215,7 @@ def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, ste
         "recipe": asdict(config), "metrics": metrics,
         "training": {"epoch": epoch, "step": step, "elapsed_s": round(elapsed, 1),
                      "images_per_s": round(images_per_s, 1), "device": str(device), "precision": precision,
-                     "optimizers": opt_groups},
+                     "processes": processes, "optimizers": opt_groups},
         "versions": {"vae_lab": __version__, "torch": torch.__version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }

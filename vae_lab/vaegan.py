@@ -55,30 +55,41 @@ class VAEGANObjective(Objective):
         return self.modules["critic"]
 
     # -- one step ------------------------------------------------------------------------------
-    def reconstruct(self, x: torch.Tensor) -> VAEPass:
+    def reconstruct(self, x: torch.Tensor, *, training: bool = False) -> VAEPass:
+        """`training`: a training step's pass (random numbers drawn for the global batch; through the DDP
+        wrapper where it is backpropagated, see `Objective.trained`), else validation's."""
+        n, dim = x.shape[0], self.config.latent_dim
         with self.autocast():
-            out = self.model(x)
+            if training:
+                model = self.trained() if torch.is_grad_enabled() else self.model
+                out = model(x, noise=self.standard_normal(n, dim))
+            else:
+                out = self.model(x)
             reconstructions = torch.sigmoid(out.logits).float()
-            prior = self.model.sample(x.shape[0]).float() if self.config.prior_fakes else None
+            prior = self.model.decode(self.standard_normal(n, dim)).float() if self.config.prior_fakes else None
         return VAEPass(out.mu.float(), out.logvar.float(), reconstructions, prior)
 
     def train_step(self, x, y, step):
-        vae_pass = self.reconstruct(x)
+        vae_pass = self.reconstruct(x, training=True)
         prior = vae_pass.prior.detach() if vae_pass.prior is not None else None
         logs = self.critic_phase(x, vae_pass.reconstructions.detach(), prior)
         return logs | self.vae_phase(x, vae_pass, step)
 
     # -- critic phase --------------------------------------------------------------------------
     def critic_losses(self, real: torch.Tensor, reconstructions: torch.Tensor,
-                      prior: torch.Tensor | None) -> dict[str, torch.Tensor]:
+                      prior: torch.Tensor | None, *, training: bool = False) -> dict[str, torch.Tensor]:
+        """`training`: a critic step's losses (through the critic's DDP wrapper when distributed)."""
         fakes = reconstructions if prior is None else torch.cat([reconstructions, prior])
+        critic = self.trained("critic") if training else self.critic
         with self.autocast():
-            real_scores = self.critic.score(real).float()
-            fake_scores = self.critic.score(fakes).float()
+            real_scores = critic(real).squeeze(1).float()
+            fake_scores = critic(fakes).squeeze(1).float()
         if self.hinge:
             loss, penalty = hinge_critic_loss(real_scores, fake_scores), torch.zeros((), device=real.device)
         else:
-            penalty = gradient_penalty(self.critic, real, reconstructions)
+            mix = self.world.draw(lambda total: torch.rand(total, 1, 1, 1, device=real.device), real.shape[0]) \
+                if training else None
+            penalty = gradient_penalty(self.critic, real, reconstructions, mix=mix)
             loss = wasserstein_critic_loss(real_scores, fake_scores) + self.config.gp_weight * penalty
         return {"critic_loss": loss, "d_real": real_scores.mean(),
                 "d_rec": fake_scores[: real.shape[0]].mean(), "gradient_penalty": penalty}
@@ -90,13 +101,13 @@ class VAEGANObjective(Objective):
             if i > 0:
                 x = self._random_batch(x.shape[0])
                 with torch.no_grad():
-                    _, _, reconstructions, prior = self.reconstruct(x)
-            losses = self.critic_losses(x, reconstructions, prior)
+                    _, _, reconstructions, prior = self.reconstruct(x, training=True)
+            losses = self.critic_losses(x, reconstructions, prior, training=True)
             optimizer_step(self.optimizers["critic"], losses["critic_loss"])
         return {k: v.detach() for k, v in losses.items()}
 
     def _random_batch(self, n: int) -> torch.Tensor:
-        index = torch.randint(len(self.train_split), (n,), device=self.device)
+        index = self.world.draw(lambda total: torch.randint(len(self.train_split), (total,), device=self.device), n)
         return self.train_split.batch(index)[0].contiguous(memory_format=self.config.memory_format)
 
     # -- VAE phase -----------------------------------------------------------------------------
@@ -130,13 +141,19 @@ class VAEGANObjective(Objective):
         weight = torch.zeros((), device=x.device)
         if generator_on:
             weight = self.config.gamma * (
-                adaptive_weight(terms["perceptual"].mean(), terms["generator_loss"], self.decoder_last_layer)
+                adaptive_weight(terms["perceptual"].mean(), terms["generator_loss"], self.decoder_last_layer,
+                                average=self.world.average)
                 if self.config.adaptive_weight else torch.ones((), device=x.device))
         optimizer = self.optimizers["model"]
         optimizer.zero_grad(set_to_none=True)
-        vae_loss.backward(retain_graph=generator_on)
+        decoder = list(self._decoder().parameters())
         if generator_on:  # the generator loss reaches the decoder only, never the encoder
-            (weight * terms["generator_loss"]).backward(inputs=list(self._decoder().parameters()))
+            generator_grads = list(torch.autograd.grad(weight * terms["generator_loss"], decoder, retain_graph=True))
+        vae_loss.backward()  # one backward per forward pass: what DDP averages over the ranks
+        if generator_on:  # the second gradient, averaged here since DDP's backward is done
+            self.world.average(generator_grads)
+            for parameter, grad in zip(decoder, generator_grads):
+                parameter.grad += grad
         optimizer.step()
         return {"loss": vae_loss.detach(), "perceptual": terms["perceptual"].mean().detach(),
                 "kl": terms["kl"].mean().detach(), "generator_loss": terms["generator_loss"].detach(),

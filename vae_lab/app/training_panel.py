@@ -6,12 +6,14 @@ folder, and the job process hands it to `train()`.
 from __future__ import annotations
 
 import streamlit as st
+import torch
 
 from .. import checkpoints, public
 from ..config import KINDS, TrainConfig, pick_device, recipe
 from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE, has_split, missing_data_notice
+from ..distributed import World
 from ..figures import training_curves
-from ..jobs import JobError, JobManager, estimate_seconds
+from ..jobs import JobError, JobManager, device_choices, estimate_seconds
 from ..models import Classifier
 from .ui import KIND_LABELS, clear_caches, job_manager
 
@@ -43,8 +45,8 @@ def render() -> None:
             return
         if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start"):
             try:
-                manager.start(config)
-            except (JobError, OSError) as error:
+                manager.start(config, processes=st.session_state.get("train_processes", 1))
+            except (JobError, OSError, ValueError) as error:
                 st.error(str(error))
                 return
             st.rerun(scope="app")
@@ -54,7 +56,10 @@ def recipe_form() -> TrainConfig | None:
     """The form; the config it describes, or None (with the reason shown) if it is not valid."""
     kind = st.selectbox("Kind", KINDS, index=KINDS.index("dfc"), format_func=KIND_LABELS.get, key="train_kind")
     dataset = st.selectbox("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset")
-    device_choice = st.selectbox("Device", ["auto", "cuda", "cpu"], key="train_device")
+    choices = device_choices(torch.cuda.device_count())
+    device_label = st.selectbox("Device", list(choices), key="train_device")
+    device_choice, processes = choices[device_label]
+    st.session_state["train_processes"] = processes  # read by the start button
     try:
         device = pick_device(device_choice)
     except RuntimeError as error:
@@ -106,13 +111,15 @@ def recipe_form() -> TrainConfig | None:
                              lr=float(lr), latent_dim=int(latent_dim), device=device_choice, quick=quick,
                              train_limit=int(train_limit), max_minutes=limits.job_minutes if limits else 0.0,
                              **values)
+        World(size=processes).check_batch(config.batch_size)
     except ValueError as error:
         st.error(str(error))
         return None
-    estimate = estimate_seconds(config, device)
-    st.caption(f"Runs on **{device}**. " + (f"Estimated time: about {duration(estimate)}." if estimate else
-                                            "No measured speed for this device yet: the time left shows once "
-                                            "training starts."))
+    estimate = estimate_seconds(config, device) if processes == 1 else None  # no measured multi-GPU speed
+    where = device_label if processes > 1 else device
+    st.caption(f"Runs on **{where}**. " + (f"Estimated time: about {duration(estimate)}." if estimate else
+                                           "No measured speed for this device yet: the time left shows once "
+                                           "training starts."))
     return config
 
 
