@@ -13,7 +13,7 @@ from vae_lab import checkpoints
 from vae_lab.config import TrainConfig
 from vae_lab.data import load_split
 from vae_lab.distributed import World
-from vae_lab.jobs import launch_command
+from vae_lab.jobs import JobManager, device_choices, launch_command
 from vae_lab.train import make_objective, train
 
 REPO = Path(__file__).resolve().parent.parent
@@ -158,3 +158,27 @@ def test_launch_command_runs_torchrun_with_one_process_per_gpu(tmp_path):
     assert launch_command(tmp_path, tmp_path, processes=1)[1:3] == ["-m", "vae_lab.jobs"]
     command = launch_command(tmp_path, tmp_path, processes=4)
     assert command[1:3] == ["-m", "torch.distributed.run"] and command[command.index("--nproc-per-node") + 1] == "4"
+
+
+def test_the_panel_offers_all_gpus_only_where_several_are_visible():
+    for gpus in (0, 1):
+        assert all(processes == 1 for _, processes in device_choices(gpus).values())
+    choices = device_choices(4)
+    assert next(iter(choices)) == "all 4 GPUs" and choices["all 4 GPUs"] == ("cuda", 4)
+    assert choices["cuda"] == ("cuda", 1)
+
+
+@pytest.mark.slow
+def test_a_job_on_two_processes_records_and_publishes_once(tiny_checkpoints, tiny_config, tmp_path):
+    """What "all N GPUs" starts, on two CPU processes: torchrun runs the job module, rank 0 reports."""
+    from test_jobs import wait
+
+    manager = JobManager(tmp_path / "jobs", publish_to=tmp_path / "published")
+    with pytest.raises(ValueError, match="multiple of 2"):
+        manager.start(tiny_config(kind="plain", batch_size=33), processes=2)
+    status = manager.start(tiny_config(kind="plain", name="job-two", epochs=2), processes=2)
+    done = wait(manager, status.id)
+    assert done.state == "succeeded", manager.log_tail(status.id, 40)
+    published = checkpoints.read(done.checkpoint)
+    assert published.meta["training"]["processes"] == 2
+    assert [e["event"] for e in manager.events(status.id)].count("done") == 1

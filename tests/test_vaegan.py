@@ -3,9 +3,11 @@ import math
 
 import pytest
 import torch
+import torch.distributed as dist
 
 from vae_lab import checkpoints
 from vae_lab.data import load_split
+from vae_lab.distributed import World
 from vae_lab.losses import adaptive_weight
 from vae_lab.train import make_objective, train
 
@@ -20,6 +22,14 @@ def objective(request, tiny_checkpoints, tiny_config):
     for module in objective.modules.values():
         module.train()
     return objective
+
+
+@pytest.fixture
+def process_group():
+    """A gloo process group of one process: DDP's wrappers and hooks are real, with no one to wait for."""
+    dist.init_process_group("gloo", store=dist.HashStore(), rank=0, world_size=1)
+    yield World(rank=0, size=1)
+    dist.destroy_process_group()
 
 
 def batch(n=16):
@@ -38,11 +48,16 @@ def grads(params):
     return [p.grad.clone() if p.grad is not None else None for p in params]
 
 
-def test_each_optimizer_applies_exactly_the_gradient_of_its_own_loss(objective):
+@pytest.mark.parametrize("in_ddp", [False, True], ids=["one-process", "in-ddp"])
+def test_each_optimizer_applies_exactly_the_gradient_of_its_own_loss(objective, in_ddp, request):
     """Encoder <- KL + perceptual; decoder <- perceptual + w * generator; critic <- critic loss.
-    (One public VAE-GAN's decoder also receives the critic's gradient: this pins that down.)"""
+    (One public VAE-GAN's decoder also receives the critic's gradient: this pins that down.)
+    In DDP too, where the VAE and the critic are each wrapped and each backward goes through the wrapper."""
     x = batch()
     reference = copy.deepcopy(objective)
+    if in_ddp:
+        objective.distribute(request.getfixturevalue("process_group"))
+        assert isinstance(objective.trained("critic"), torch.nn.parallel.DistributedDataParallel)
     torch.manual_seed(0)
     objective.train_step(x, None, step=10)
 

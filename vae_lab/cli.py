@@ -17,7 +17,7 @@ from .data import DATASETS
 HELP = {
     "kind": f"what to train: {', '.join(KINDS)}",
     "epochs": "epochs (default: the kind's recipe)",
-    "batch_size": "batch size (default: the kind's recipe)",
+    "batch_size": "the global batch size, split evenly over torchrun's processes (default: the kind's recipe)",
     "lr": "learning rate (default: 1e-3, scaled with the batch on a GPU)",
     "beta": "weight of the KL term (default: the kind's recipe: 8 for dfc, 1 otherwise)",
     "kl_warmup_steps": "steps over which the KL weight ramps up to beta (default: the kind's recipe)",

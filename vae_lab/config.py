@@ -49,6 +49,14 @@ QUICK_CPU_RECIPES = {
 # On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
 # here: no GPU was lent; see the README). The data stays resident on the GPU as everywhere.
 GPU_BATCH_FACTOR = 8
+BASE_LR = 1e-3  # Adam's learning rate at the recipes' batch sizes
+
+
+def lr_for_batch(batch_size: int, *, base_batch: int, base_lr: float = BASE_LR) -> float:
+    """The learning-rate rule for larger batches: scale by the square root of the batch's growth (Adam's
+    noise scale; linear scaling overshoots at these sizes). The batch is the global one: training on more
+    processes with the same --batch-size takes the same steps, so the same learning rate."""
+    return base_lr * (batch_size / base_batch) ** 0.5
 GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "lr_warmup_steps": 0, "critic_steps": 1,
            "gamma": 1.0, "warmup_steps": 2000, "train_limit": 0, "pixel_weight": 0.0, "pixel_anneal_steps": 0}
 
@@ -62,7 +70,7 @@ def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False
     values = GENERIC | RECIPES[kind]
     if device_type == "cuda":
         values = values | {"batch_size": values["batch_size"] * GPU_BATCH_FACTOR,
-                           "lr": 1e-3 * GPU_BATCH_FACTOR ** 0.5}
+                           "lr": lr_for_batch(values["batch_size"] * GPU_BATCH_FACTOR, base_batch=values["batch_size"])}
     return values
 
 
@@ -85,8 +93,8 @@ class TrainConfig:
     dataset: str = "mnist"  # mnist | fashion-mnist
     name: str = ""  # checkpoint name; default: default_name(kind, dataset)
     epochs: int | None = None  # None: the kind's recipe (see `recipe`)
-    batch_size: int | None = None
-    lr: float | None = None  # None: 1e-3, scaled up with the batch on a GPU
+    batch_size: int | None = None  # the global batch: under torchrun, split evenly over the processes
+    lr: float | None = None  # None: 1e-3, scaled up with the batch on a GPU (`lr_for_batch`)
     lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
     lr_warmup_steps: int | None = None  # ramp the learning rate up linearly from 0 over these first steps
     latent_dim: int = 5
@@ -136,7 +144,7 @@ class TrainConfig:
             if getattr(self, key) is None:
                 setattr(self, key, value)
         if self.lr is None:
-            self.lr = 1e-3
+            self.lr = BASE_LR
         self.name = self.name or default_name(self.kind, self.dataset)
         self.perceptual_model = self.perceptual_model or default_name("classifier", self.dataset)
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.name):
