@@ -394,3 +394,15 @@ def test_public_mode_keeps_each_visitors_models_to_themselves(monkeypatch, tmp_p
     assert "plain VAE: alices-plain" not in sessions[bob].multiselect(key="models-mnist").options
     assert "DFC VAE: dfc" in sessions[bob].multiselect(key="models-mnist").options  # shipped models are everyone's
     assert any("Public demo" in i.value and "yours alone" in i.value for i in sessions[bob].sidebar.info)
+
+
+def test_training_panel_offers_all_gpus_where_several_are_visible(app, monkeypatch):
+    assert not any("GPUs" in o for o in app.sidebar.selectbox(key="train_device").options)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # as on a node with 4 GPUs
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    app.run()
+    device = app.sidebar.selectbox(key="train_device")
+    assert device.options[0] == "all 4 GPUs"
+    device.set_value("all 4 GPUs").run()
+    assert "Runs on **all 4 GPUs**" in " ".join(c.value for c in ok(app).sidebar.caption)
+    assert app.session_state["train_processes"] == 4  # what the start button passes to JobManager.start

@@ -92,12 +92,6 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     """
     out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
     world, device = distributed.join(pick_device(config.device))
-    return _train(config, world, device, out_dir=out_dir, resume=resume, progress=progress, film=film)
-
-
-def _train(config: TrainConfig, world: distributed.World, device: torch.device, *, out_dir: Path,
-           resume: Checkpoint | None, progress: Callable[[TrainEvent], None] | None,
-           film: TrainingFilm | None) -> TrainResult | None:
     world.check_batch(config.batch_size)
     if not world.main:  # rank 0 alone reports, validates and writes
         progress, film = None, None

@@ -66,7 +66,10 @@ class VAEGANObjective(Objective):
             else:
                 out = self.model(x)
             reconstructions = torch.sigmoid(out.logits).float()
-            prior = self.model.decode(self.standard_normal(n, dim)).float() if self.config.prior_fakes else None
+            prior = None
+            if self.config.prior_fakes:
+                z = self.standard_normal(n, dim) if training else self.model.sample_latents(n)
+                prior = self.model.decode(z).float()
         return VAEPass(out.mu.float(), out.logvar.float(), reconstructions, prior)
 
     def train_step(self, x, y, step):
