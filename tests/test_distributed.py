@@ -20,15 +20,16 @@ REPO = Path(__file__).resolve().parent.parent
 # float32 throughout. Two processes sum each gradient in another order than one (half the batch each, then the
 # average), so the weights agree to rounding, not bit for bit; and Adam divides by the gradient's size, so
 # where a gradient is nearly 0 a rounding can move one weight by up to a learning rate. Hence the measure:
-# per tensor, how far apart the two runs end, as a share of how far training moved the weights from their
-# initial values. Measured after 8 steps: plain and DFC at most 0.04%; the hinge VAE-GAN 1.1% (its game
-# amplifies rounding: one process on 1 thread and on 2 ends 0.7% apart); the DFC with DDP left out, 93%.
-TOLERANCE = 0.05
+# how far apart the two runs' modules end, as a share of how far training moved them from their initial
+# weights. Measured after 8 steps: DFC 0.014%, hinge VAE-GAN 0.38% (one process on 1 thread and on 2 ends as
+# far apart: its game amplifies rounding), Wasserstein critic 0.16%; the DFC with DDP left out, 60%.
+TOLERANCE = 0.02
 RECIPES = {  # 256 training images, a global batch of 32: 8 steps
     "plain": dict(kind="plain", lr_schedule="constant"),  # constant: resumed with more epochs, it continues alike
     "dfc": dict(kind="dfc"),
     "vaegan-hinge": dict(kind="vaegan-hinge", warmup_steps=3, critic_steps=2, pixel_weight=1.0,
                          pixel_anneal_steps=6),  # the generator loss on from step 3, extra critic batches
+    "vaegan-wgan": dict(kind="vaegan-wgan", warmup_steps=3),  # and the gradient penalty's double backward
 }
 BASE = dict(epochs=1, batch_size=32, train_limit=256, test_limit=64, device="cpu", precision="fp32", log_every=2)
 # Runs each given `vae_lab train` command line in turn, in the processes torchrun starts.
@@ -70,11 +71,10 @@ def initial_weights(config: TrainConfig, role: str) -> dict[str, torch.Tensor]:
 
 def assert_close(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], initial: dict[str, torch.Tensor]) -> None:
     assert a.keys() == b.keys() == initial.keys()
-    moved = {k: (b[k] - initial[k]).norm().item() for k in b}
-    apart = {k: (a[k] - b[k]).norm().item() / moved[k] for k in a if moved[k] > 0}
-    worst = max(apart, key=apart.get)
-    assert apart[worst] <= TOLERANCE, f"{worst}: the runs end {apart[worst]:.1%} of training's move apart"
-    assert sum(moved.values()) > 0, "training must have moved the weights"
+    apart = sum((a[k] - b[k]).square().sum() for k in a).sqrt().item()
+    moved = sum((b[k] - initial[k]).square().sum() for k in b).sqrt().item()
+    assert moved > 0, "training must have moved the weights"
+    assert apart <= TOLERANCE * moved, f"the runs end {apart / moved:.2%} of training's move apart"
 
 
 @pytest.mark.parametrize("kind", list(RECIPES))
