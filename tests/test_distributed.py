@@ -183,3 +183,28 @@ def test_a_job_on_two_processes_records_and_publishes_once(tiny_checkpoints, tin
     published = checkpoints.read(done.checkpoint)
     assert published.meta["training"]["processes"] == 2
     assert [e["event"] for e in manager.events(status.id)].count("done") == 1
+
+
+@pytest.mark.slow
+def test_cancelling_a_job_on_two_processes_stops_both(tiny_checkpoints, tiny_config, tmp_path):
+    from test_jobs import wait
+
+    manager = JobManager(tmp_path / "jobs", publish_to=tmp_path / "published")
+    status = manager.start(tiny_config(kind="plain", name="job-two-cancel", epochs=50, train_limit=1024), processes=2)
+    wait(manager, status.id, until=lambda s: any(e["event"] == "epoch" for e in manager.events(status.id)))
+    assert manager.cancel(status.id).state == "cancelled"
+    folder = str(manager.folder(status.id))
+
+    def job_processes() -> list[str]:  # torchrun and its two ranks name the job folder on their command line
+        found = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                found += [cmdline.parent.name] if folder in cmdline.read_bytes().decode(errors="replace") else []
+            except OSError:
+                pass
+        return found
+    for _ in range(100):
+        if not job_processes():
+            break
+        time.sleep(0.1)
+    assert not job_processes(), "a rank outlived the cancel"
