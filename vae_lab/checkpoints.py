@@ -61,8 +61,16 @@ REPR_METRICS = ("accuracy", "bce", "kl", "laplacian_variance")  # what a checkpo
 
 
 def checkpoint_dirs() -> list[Path]:
-    """Where checkpoints are looked for: your own first (a name there shadows a shipped one), then shipped."""
-    return [user_dir(), SHIPPED_DIR]
+    """Where checkpoints are looked for: your own first (a name there shadows a shipped one), then shipped.
+    In a public session the shipped ones come first: a visitor's model never stands in for a shipped name
+    (the judge `classifier` above all, whose readings every visitor's numbers depend on)."""
+    session = _session_dir.get()
+    return [SHIPPED_DIR, session] if session is not None else [user_root(), SHIPPED_DIR]
+
+
+def shipped_names() -> set[str]:
+    """The names of the shipped checkpoints."""
+    return {path.stem for path in SHIPPED_DIR.glob("*.json")}
 
 
 @dataclass(frozen=True)
@@ -150,8 +158,22 @@ def read(path: Path) -> Checkpoint:
 
 def available(*, kind: str | None = None, dataset: str | None = None) -> list[Checkpoint]:
     """Every readable checkpoint in `checkpoint_dirs()`, by name; unreadable ones are skipped
-    with a warning. A name in $VAE_LAB_CHECKPOINTS shadows a shipped one."""
+    with a warning (`unreadable()` lists them). A name in $VAE_LAB_CHECKPOINTS shadows a shipped one."""
+    found, problems = _scan()
+    for path, error in problems.items():
+        warnings.warn(f"skipping {path}: {error}", stacklevel=2)
+    return [c for c in found.values()
+            if (kind is None or c.kind == kind) and (dataset is None or c.dataset == dataset)]
+
+
+def unreadable() -> dict[Path, CheckpointError]:
+    """The checkpoint JSONs in `checkpoint_dirs()` that `available()` skips, with why."""
+    return _scan()[1]
+
+
+def _scan() -> tuple[dict[str, Checkpoint], dict[Path, CheckpointError]]:
     found: dict[str, Checkpoint] = {}
+    problems: dict[Path, CheckpointError] = {}
     for folder in checkpoint_dirs():
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             if path.stem in found:
@@ -159,12 +181,11 @@ def available(*, kind: str | None = None, dataset: str | None = None) -> list[Ch
             try:
                 ckpt = read(path)
             except CheckpointError as error:
-                warnings.warn(f"skipping {path}: {error}", stacklevel=2)
+                problems[path] = error
                 continue
             if ckpt.file("model").is_file():
                 found[path.stem] = ckpt
-    return [c for c in found.values()
-            if (kind is None or c.kind == kind) and (dataset is None or c.dataset == dataset)]
+    return found, problems
 
 
 def find(name_or_path: str | Path) -> Checkpoint:
@@ -234,9 +255,20 @@ def find_judge(dataset: str, *, name: str = "") -> Checkpoint | None:
     return next((c for c in available(kind="classifier", dataset=dataset) if c.name == name), None)
 
 
-def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "") -> Judge | None:
-    """`find_judge`'s classifier, loaded and frozen, with its checkpoint; None if there is none."""
-    found = find_judge(dataset, name=name)
+def judge_of(ckpt: Checkpoint) -> Checkpoint | None:
+    """The classifier that judges `ckpt`'s analysis: for a shipped model always the shipped classifier, so its
+    numbers are the published ones whatever else is installed; for any other, the data set's own (`find_judge`)."""
+    if ckpt.json_path.parent != SHIPPED_DIR:
+        return find_judge(ckpt.dataset)
+    path = SHIPPED_DIR / f"{default_name('classifier', ckpt.dataset)}.json"
+    return read(path) if path.is_file() else None
+
+
+def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "",
+               of: Checkpoint | None = None) -> Judge | None:
+    """`find_judge`'s classifier (with `of`: `judge_of(of)`), loaded and frozen, with its checkpoint;
+    None if there is none."""
+    found = judge_of(of) if of is not None else find_judge(dataset, name=name)
     return Judge(load(found, device).requires_grad_(False), found) if found is not None else None
 
 

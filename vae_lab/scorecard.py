@@ -85,7 +85,7 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
         numbers = json.loads(stem.with_suffix(".json").read_text())
         return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, load_file(str(stem.with_suffix(".safetensors"))),
                         numbers["scorecard"], numbers["sample_classes"])
-    judge = checkpoints.load_judge(ckpt.dataset, device)
+    judge = checkpoints.load_judge(ckpt.dataset, device, of=ckpt)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
     numbers = {"scorecard": analysis.scorecard, "sample_classes": analysis.sample_classes}
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -102,7 +102,7 @@ def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
 
 def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
     """The cache files' path without suffix: keyed by every input of the numbers (see the module docstring)."""
-    judge = checkpoints.find_judge(ckpt.dataset)
+    judge = checkpoints.judge_of(ckpt)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
     sample = "" if has_split(ckpt.dataset, train=False) else "|sample"
     key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"

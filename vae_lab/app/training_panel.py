@@ -104,6 +104,9 @@ def recipe_form() -> TrainConfig | None:
     taken = {c.name for c in checkpoints.available()}
     suggested = next(f"my-{kind}-{i}" for i in range(1, 1000) if f"my-{kind}-{i}" not in taken)
     name = st.text_input("Name", suggested, key=f"train_name_{kind}")
+    if limits is not None and name in checkpoints.shipped_names():  # every visitor's numbers rest on these
+        st.error(f"{name!r} is the name of a shipped model; choose another name for yours.")
+        return None
     if name in taken:
         st.warning(f"A checkpoint named {name!r} exists; yours will replace it in the model picker.")
     try:

@@ -87,18 +87,21 @@ def current_judge(dataset: str) -> Classifier | None:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _analysis(name: str, files: str) -> scorecard.Analysis:
+def _analysis(name: str, files: str, judge_sha256: str) -> scorecard.Analysis:
     return scorecard.analyse(name)
 
 
-def _files_key(name: str) -> str:
-    """The hashes of every file of a checkpoint: a retrained model or a refitted posterior is a new key."""
-    return json.dumps(checkpoints.find(name).meta["files"], sort_keys=True)
+def _analysis_key(name: str) -> tuple[str, str, str]:
+    """What a model's numbers depend on, as the server-wide cache's key: its name, the hashes of every file
+    (a retrained model or a refitted posterior is a new key) and the hash of the classifier that judges it."""
+    ckpt = checkpoints.find(name)
+    judge = checkpoints.judge_of(ckpt)
+    return name, json.dumps(ckpt.meta["files"], sort_keys=True), judge.sha256 if judge else "-"
 
 
 def analysis(name: str) -> scorecard.Analysis:
     """A model's full-test-set analysis: from memory, else the disk cache, else computed once."""
-    return _analysis(name, _files_key(name))
+    return _analysis(*_analysis_key(name))
 
 
 def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
@@ -112,7 +115,7 @@ def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
             bar.progress(k / len(names), text=f"Analysing the whole test set with model {k + 1} of {len(names)}: "
                                              f"{name} (once per model, then cached)...")
         found[name] = analysis(name)
-        _analysed.add(name)
+        _analysed.add(_analysis_key(name))
     if bar is not None:
         bar.empty()
     return found
@@ -120,10 +123,10 @@ def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
 
 def _analysis_ready(name: str) -> bool:
     """In this server's memory already, or in the disk cache (looked up once per model and server)."""
-    return name in _analysed or scorecard.is_cached(checkpoints.find(name))
+    return _analysis_key(name) in _analysed or scorecard.is_cached(checkpoints.find(name))
 
 
-_analysed: set[str] = set()  # names whose analysis this server has shown; cleared with the caches
+_analysed: set[tuple] = set()  # the analyses this server has shown (by cache key); cleared with the caches
 
 
 def blur_study(names: list[str], dataset: str) -> BlurStudy:

@@ -39,6 +39,9 @@ for name in chosen.models:
                 images = model.sample(side * side, source=source, generator=generator)
             st.image(image_grid([images[i * side:(i + 1) * side] for i in range(side)], scale=2), width="stretch")
             fid_key = "fid_samples" if source == "prior" else "fid_posterior"
+            if fid_key not in card:  # measured without a classifier: there is none for this data set
+                st.caption("No classifier for this data set, so the samples are not measured.")
+                continue
             st.caption(f"On 10,000 samples: **{100 * card[prefix + 'confident_samples']:.1f}%** confident, "
                        f"precision **{card[prefix + 'precision']:.3f}**, recall **{card[prefix + 'recall']:.3f}**, "
                        f"Frechet distance **{card[fid_key]:.1f}**, class entropy "

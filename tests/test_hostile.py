@@ -1,0 +1,100 @@
+"""A hostile visitor of the public demo: what one stranger sends must never change what another sees, and no
+input leaves a page broken. Each test replays one attack that once worked (crafted links, uploads and names,
+faults in the job and cache folders) on a small copy of the test set, so the pages' analyses take seconds."""
+import json
+import os
+import shutil
+import struct
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit.config
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO
+from vae_lab import checkpoints, public, scorecard
+from vae_lab.models import VAE, Classifier
+
+TEST_IMAGES = 300
+ALICE, BOB = "a1" * 16, "b2" * 16
+
+
+@pytest.fixture(scope="module")
+def small_data(tmp_path_factory):
+    """The first TEST_IMAGES test images and labels of MNIST and Fashion-MNIST, in the data root's layout."""
+    root = tmp_path_factory.mktemp("small-data")
+    for folder in ("MNIST", "FashionMNIST"):
+        source, raw = Path(os.environ["VAE_LAB_DATA"]) / folder / "raw", root / folder / "raw"
+        raw.mkdir(parents=True)
+        images = (source / "t10k-images-idx3-ubyte").read_bytes()
+        labels = (source / "t10k-labels-idx1-ubyte").read_bytes()
+        (raw / "t10k-images-idx3-ubyte").write_bytes(struct.pack(">iiii", 2051, TEST_IMAGES, 28, 28) +
+                                                     images[16:16 + TEST_IMAGES * 784])
+        (raw / "t10k-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, TEST_IMAGES) +
+                                                     labels[8:8 + TEST_IMAGES])
+    return root
+
+
+@pytest.fixture
+def demo(monkeypatch, tmp_path, small_data):
+    """Public mode on fresh folders (checkpoints, jobs, cache) and the small test set; errors shown in full."""
+    for name, value in {"VAE_LAB_PUBLIC": "1", "VAE_LAB_CHECKPOINTS": str(tmp_path / "checkpoints"),
+                        "VAE_LAB_JOBS": str(tmp_path / "jobs"), "VAE_LAB_CACHE": str(tmp_path / "cache"),
+                        "VAE_LAB_DATA": str(small_data)}.items():
+        monkeypatch.setenv(name, value)
+    streamlit.config.set_option("client.showErrorDetails", "full")
+    from vae_lab.app import ui
+    ui.clear_caches()  # the server-wide caches outlive an AppTest: each test is a fresh server
+    return tmp_path
+
+
+def visit(visitor: str, page: str = "reconstruct", params: dict[str, str] | None = None) -> AppTest:
+    """One visitor's browser session opened on `page`, with a link's query parameters."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.session_state["visitor"] = visitor
+    at.query_params.update(params or {})
+    at.switch_page(f"vae_lab/app/views/{page}.py")
+    return at.run()
+
+
+def ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def visitors_model(visitor: str, name: str, module, like: str) -> None:
+    """A model in the visitor's own folder, described like the shipped checkpoint `like`."""
+    shipped = checkpoints.find(like)
+    meta = {k: v for k, v in shipped.meta.items() if k not in ("files", "format")}
+    checkpoints.save(public.visitor_dir(checkpoints.user_root(), visitor), name, meta=meta,
+                     modules={"model": module})
+
+
+# --- 1. one visitor's model changes every visitor's numbers -------------------------------------------------
+
+def test_a_visitors_classifier_named_like_the_judge_changes_no_one_elses_numbers(demo):
+    truth = scorecard.analyse(checkpoints.find("dfc")).scorecard  # judged by the shipped classifier
+    visitors_model(ALICE, "classifier", Classifier(), like="classifier")  # untrained: reads at chance
+    visitors_model(ALICE, "plain", VAE(latent_dim=5), like="plain")
+    alice = ok(visit(ALICE, "samples", {"models-mnist": "dfc,plain"}))
+    assert "plain VAE: plain" in alice.sidebar.multiselect(key="models-mnist").options
+    bob = ok(visit(BOB, "samples", {"models-mnist": "dfc"}))
+    expected = f"**{100 * truth['confident_samples']:.1f}%** confident"
+    for at in (alice, bob):
+        assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
+    alice_models = ok(visit(ALICE, "models"))
+    shipped_plain = checkpoints.find("plain").sha256
+    assert checkpoints.find("plain").json_path.parent == checkpoints.SHIPPED_DIR and shipped_plain
+    rows = alice_models.dataframe[0].value
+    assert rows.loc[rows["name"] == "dfc", "accuracy"].item() == pytest.approx(truth["accuracy"])
+
+
+def test_a_visitor_cannot_name_a_model_after_a_shipped_one(demo):
+    at = ok(visit(ALICE))
+    at.sidebar.selectbox(key="train_kind").set_value("plain").run()
+    at.sidebar.text_input(key="train_name_plain").set_value("classifier").run()
+    assert any("name of a shipped model" in e.value for e in ok(at).sidebar.error)
+    assert not [b for b in at.sidebar.button if b.key == "train_start"]
