@@ -98,3 +98,40 @@ def test_a_visitor_cannot_name_a_model_after_a_shipped_one(demo):
     at.sidebar.text_input(key="train_name_plain").set_value("classifier").run()
     assert any("name of a shipped model" in e.value for e in ok(at).sidebar.error)
     assert not [b for b in at.sidebar.button if b.key == "train_start"]
+
+
+# --- 2. one corrupt job status.json takes the app down for everyone -----------------------------------------
+
+def test_a_corrupt_job_status_is_skipped_and_swept_and_every_page_keeps_working(demo):
+    from vae_lab.app import ui
+    jobs = demo / "jobs"
+    for name in ("20260101-000000-broken", "20260101-000001-broken"):
+        (jobs / name).mkdir(parents=True)
+    (jobs / "20260101-000000-broken" / "status.json").write_text("{garbage")
+    ui._last_sweep[0] = 0.0  # a restarted server sweeps at its first visit
+    ok(visit(ALICE))
+    assert not (jobs / "20260101-000000-broken").exists(), "the sweep removes a job it cannot read"
+    (jobs / "20260101-000001-broken" / "status.json").write_text('["not", "a", "status"]')  # after the sweep
+    at = ok(visit(BOB))
+    assert at.sidebar.button(key="train_start"), "the training panel still offers a new job"
+
+
+# --- 4. the disk quota counts the jobs folder -----------------------------------------------------------------
+
+def test_the_disk_cap_counts_each_visitors_jobs(tmp_path):
+    root, jobs = tmp_path / "ck", tmp_path / "jobs"
+    for visitor, age_h in ((ALICE, 3), (BOB, 1)):
+        folder = public.visitor_dir(root, visitor)
+        folder.mkdir(parents=True)
+        (folder / "m.safetensors").write_bytes(b"x" * 1000)
+        job = jobs / f"job-{visitor[:2]}"
+        (job / "checkpoint").mkdir(parents=True)
+        (job / "checkpoint" / "m.train-state.safetensors").write_bytes(b"x" * 700_000)  # the optimiser's state
+        (job / "status.json").write_text(json.dumps({"id": job.name, "state": "succeeded", "name": "m",
+                                                     "kind": "plain", "owner": visitor}))
+        then = time.time() - 3600 * age_h
+        for path in (*folder.rglob("*"), folder, *job.rglob("*"), job):
+            os.utime(path, (then, then))
+    removed = public.sweep(root, jobs, public.PublicSettings(keep_hours=24, disk_mb=1.0))
+    assert sorted(p.name for p in removed) == sorted([ALICE, "job-a1"]), "the older visitor's models and jobs"
+    assert (jobs / "job-b2").is_dir() and public.visitor_dir(root, BOB).is_dir()

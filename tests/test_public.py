@@ -66,12 +66,12 @@ def test_the_sweep_removes_old_visitors_then_the_oldest_over_the_disk_cap(tmp_pa
             os.utime(path, (then, then))
     old_job = jobs / "old"
     old_job.mkdir(parents=True)
-    (old_job / "status.json").write_text(json.dumps({"state": "succeeded"}))
+    (old_job / "status.json").write_text(json.dumps({"id": "old", "state": "succeeded", "name": "m", "kind": "plain"}))
     then = time.time() - 3600 * 30
     for path in (old_job / "status.json", old_job):
         os.utime(path, (then, then))
     removed = public.sweep(root, jobs, public.PublicSettings(keep_hours=24, disk_mb=1.0))
-    assert [p.name for p in removed] == ["a" * 16, "b" * 16, "old"]
+    assert sorted(p.name for p in removed) == ["a" * 16, "b" * 16, "old"]
     assert public.visitor_dir(root, "c" * 16).is_dir()
 
 

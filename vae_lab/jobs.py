@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import shutil
 import signal
@@ -40,6 +41,8 @@ from .public import PublicSettings
 ACTIVE = ("starting", "running")
 FILM_EVERY = 50  # steps between the frames of a job's training film
 _children: dict[int, subprocess.Popen] = {}  # processes this server started; polled to reap them
+_reported: set[Path] = set()  # unreadable job folders already logged
+log = logging.getLogger(__name__)
 
 
 def jobs_root() -> Path:
@@ -123,7 +126,14 @@ class JobManager:
         """The owner's jobs (every job if there is no owner, or with `everyone`), newest first."""
         folders = sorted((p for p in self.root.glob("*") if (p / "status.json").is_file()), reverse=True) \
             if self.root.is_dir() else []
-        found = [self.status(p.name) for p in folders]
+        found = []
+        for folder in folders:
+            try:
+                found.append(self.status(folder.name))
+            except JobError as error:  # a corrupt status.json: skipped here, removed by the public sweep
+                if folder not in _reported:
+                    _reported.add(folder)
+                    log.warning("skipping %s", error)
         return found if everyone or not self.owner else [job for job in found if job.owner == self.owner]
 
     def latest(self) -> JobStatus | None:
@@ -148,10 +158,10 @@ class JobManager:
     def status(self, job_id: str) -> JobStatus:
         """The job's recorded status, corrected if its process died without saying so."""
         folder = self.folder(job_id)
-        status = JobStatus(**self._read(folder))
+        status = read_status(folder)
         if status.active and status.pid and not _alive(status.pid):
             time.sleep(0.2)  # the process may be writing its final status right now
-            status = JobStatus(**self._read(folder))
+            status = read_status(folder)
             if status.active:
                 status = JobStatus(**(asdict(status) | {
                     "state": "failed", "finished": time.time(),
@@ -198,7 +208,7 @@ class JobManager:
         return folder
 
     def _read(self, folder: Path) -> dict:
-        return json.loads((folder / "status.json").read_text())
+        return asdict(read_status(folder))
 
     # -- stopping ----------------------------------------------------------------------------
     def cancel(self, job_id: str) -> JobStatus:
@@ -274,6 +284,15 @@ def _alive(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def read_status(folder: Path) -> JobStatus:
+    """A job folder's recorded status; JobError if its status.json cannot be read (corrupt, or not a job's)."""
+    try:
+        return JobStatus(**json.loads((folder / "status.json").read_text()))
+    except (OSError, ValueError, TypeError) as error:
+        raise JobError(f"job {folder.name}: its status.json cannot be read ({type(error).__name__}: {error})") \
+            from error
 
 
 def _write_status(folder: Path, status: JobStatus | dict) -> None:

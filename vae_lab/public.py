@@ -4,7 +4,7 @@ What changes in public mode, and the settings that tune it (environment variable
 - each browser session is a visitor with its own model folder, `<checkpoints>/visitors/<id>/`: only that
   session sees (and can shadow a shipped name with) its models; the shipped models are seen by all;
 - visitors' models and jobs are removed VAE_LAB_PUBLIC_KEEP_HOURS (24) after their last change, and
-  the oldest visitors' models go first when all of them take more than VAE_LAB_PUBLIC_DISK_MB (500);
+  the oldest visitors' models and jobs go first when all of them take more than VAE_LAB_PUBLIC_DISK_MB (500);
 - training: one job on the server at a time (as always), the quick CPU recipe, at most
   VAE_LAB_PUBLIC_JOB_MINUTES (5) of training (the epoch in progress then ends early and is published),
   at most VAE_LAB_PUBLIC_JOBS_PER_HOUR (3) jobs per visitor per hour, at lower priority (nice 10) and on
@@ -13,13 +13,15 @@ Uploads, drawings and job logs live in the visitor's session or job, never shown
 """
 from __future__ import annotations
 
-import json
+import logging
 import os
 import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def _number(name: str, default: float) -> float:
@@ -71,25 +73,42 @@ def _last_change(path: Path) -> float:
 
 
 def sweep(checkpoints_root: Path, jobs_root: Path, settings: PublicSettings, *, now: float | None = None) -> list[Path]:
-    """Remove visitors' model folders and finished jobs older than `keep_hours`, then the oldest visitors'
-    folders until all of them fit in `disk_mb`. Returns what was removed."""
+    """Remove jobs whose status cannot be read; visitors' model folders and finished jobs older than
+    `keep_hours`; then the oldest visitors' models and finished jobs (a job keeps its own copy of the model and
+    its optimiser state) until all of them fit in `disk_mb`. Returns what was removed."""
+    from .jobs import JobError, read_status  # here: jobs.py itself needs PublicSettings
+
     now = time.time() if now is None else now
+    keep_s = 3600 * settings.keep_hours
     removed = []
-    visitors = sorted((p for p in (checkpoints_root / "visitors").glob("*") if p.is_dir()), key=_last_change) \
-        if (checkpoints_root / "visitors").is_dir() else []
-    for folder in list(visitors):
-        if now - _last_change(folder) > 3600 * settings.keep_hours:
-            shutil.rmtree(folder, ignore_errors=True)
-            visitors.remove(folder)
-            removed.append(folder)
-    while visitors and sum(_size(f) for f in visitors) > settings.disk_mb * 2**20:
-        oldest = visitors.pop(0)
-        shutil.rmtree(oldest, ignore_errors=True)
-        removed.append(oldest)
-    for job in jobs_root.glob("*") if jobs_root.is_dir() else []:
-        status = job / "status.json"
-        finished = status.is_file() and json.loads(status.read_text()).get("state") not in ("starting", "running")
-        if finished and now - _last_change(job) > 3600 * settings.keep_hours:
-            shutil.rmtree(job, ignore_errors=True)
-            removed.append(job)
+
+    def remove(path: Path) -> None:
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+
+    held: dict[str, list[Path]] = {}  # visitor -> their folders that count towards the disk cap
+    for folder in sorted(p for p in (checkpoints_root / "visitors").glob("*") if p.is_dir()):
+        held[folder.name] = [folder]
+    for job in sorted(p for p in jobs_root.glob("*") if p.is_dir()) if jobs_root.is_dir() else []:
+        if not (job / "status.json").exists():  # a job being created right now, or a stray folder
+            if now - _last_change(job) > keep_s:
+                remove(job)
+            continue
+        try:
+            status = read_status(job)
+        except JobError as error:
+            log.warning("removing %s", error)
+            remove(job)
+            continue
+        if not status.active:
+            held.setdefault(status.owner, []).append(job)
+    for owner, folders in held.items():
+        for folder in list(folders):
+            if now - _last_change(folder) > keep_s:
+                remove(folder)
+                folders.remove(folder)
+    owners = sorted((o for o in held if held[o]), key=lambda o: max(_last_change(f) for f in held[o]))
+    while owners and sum(_size(f) for o in owners for f in held[o]) > settings.disk_mb * 2**20:
+        for folder in held[owners.pop(0)]:
+            remove(folder)
     return removed
