@@ -135,3 +135,12 @@ def test_the_disk_cap_counts_each_visitors_jobs(tmp_path):
     removed = public.sweep(root, jobs, public.PublicSettings(keep_hours=24, disk_mb=1.0))
     assert sorted(p.name for p in removed) == sorted([ALICE, "job-a1"]), "the older visitor's models and jobs"
     assert (jobs / "job-b2").is_dir() and public.visitor_dir(root, BOB).is_dir()
+
+
+# --- 3. a reload loses the visitor's work (the browser test reloads; here, the id itself) ------------------
+
+def test_a_visitor_id_is_random_and_a_crafted_cookie_is_not_taken(tmp_path):
+    ids = {public.new_visitor_id() for _ in range(100)}
+    assert len(ids) == 100 and all(public.is_visitor_id(i) for i in ids)
+    for crafted in ("", "../../etc", "a" * 16, "A" * 32, "a" * 31 + "g", None, 42):
+        assert not public.is_visitor_id(crafted), crafted

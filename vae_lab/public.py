@@ -1,8 +1,8 @@
 """Public-demo mode (VAE_LAB_PUBLIC=1, set by the Dockerfile): many strangers, one small box.
 
 What changes in public mode, and the settings that tune it (environment variables):
-- each browser session is a visitor with its own model folder, `<checkpoints>/visitors/<id>/`: only that
-  session sees (and can shadow a shipped name with) its models; the shipped models are seen by all;
+- each browser is a visitor (a random id in a cookie) with its own model folder, `<checkpoints>/visitors/<id>/`:
+  only that browser sees its models; the shipped models are seen by all, and no visitor's model shadows one;
 - visitors' models and jobs are removed VAE_LAB_PUBLIC_KEEP_HOURS (24) after their last change, and
   the oldest visitors' models and jobs go first when all of them take more than VAE_LAB_PUBLIC_DISK_MB (500);
 - training: one job on the server at a time (as always), the quick CPU recipe, at most
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import secrets
 import shutil
 import time
 from dataclasses import dataclass
@@ -56,6 +57,16 @@ def enabled() -> bool:
 def job_threads() -> int:
     """Threads for a training job: VAE_LAB_JOB_THREADS, else one fewer than the cores (at least 1)."""
     return int(_number("VAE_LAB_JOB_THREADS", max(1, (os.cpu_count() or 2) - 1)))
+
+
+def new_visitor_id() -> str:
+    """A visitor's id: 128 random bits, so that nobody can guess another visitor's."""
+    return secrets.token_hex(16)
+
+
+def is_visitor_id(text) -> bool:
+    """Whether a value a browser sent (anything at all) is a visitor id as `new_visitor_id` makes them."""
+    return isinstance(text, str) and re.fullmatch(r"[a-f0-9]{32}", text) is not None
 
 
 def visitor_dir(root: Path, visitor: str) -> Path:

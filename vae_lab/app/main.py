@@ -18,7 +18,7 @@ VIEWS = Path(__file__).with_name("views")
 
 
 def run() -> None:
-    st.set_page_config(page_title="vae_lab: blurry VAEs and perceptual losses", page_icon=":material/blur_on:",
+    st.set_page_config(page_title="vae_lab: blurry VAEs and perceptual losses", page_icon="🌫️",
                        layout="wide")
     pages = st.navigation([
         st.Page(VIEWS / "reconstruct.py", title="Reconstruct", icon=":material/compare:", default=True),

@@ -69,7 +69,7 @@ def recipe_form() -> TrainConfig | None:
     defaults = recipe(kind, device=device, quick=quick)
     limits = public.PublicSettings.from_env() if public.enabled() else None
     if limits is not None:
-        st.info(f"Public demo: your models are yours alone (this browser tab) and are removed after "
+        st.info(f"Public demo: your models are yours alone (this browser) and are removed after "
                 f"{limits.keep_hours:g} h. One job trains on this server at a time, for at most "
                 f"{limits.job_minutes:g} minutes (then the epoch in progress ends and the model is saved), "
                 f"{limits.jobs_per_hour} per visitor per hour.")

@@ -1,0 +1,100 @@
+"""The hostile visitor in a real browser, on a server in public mode: what only a browser shows (cookies,
+requests to other hosts, the latent pad's page). Skipped where Chromium is missing, as test_browser.py is."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlparse
+
+import pytest
+
+from test_browser import CHROMIUM, REPO, free_port
+
+from playwright.sync_api import expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """`streamlit run app.py` in public mode on a free port; the URL and its folders."""
+    home = tmp_path_factory.mktemp("public-e2e")
+    port = free_port()
+    env = os.environ | {"VAE_LAB_PUBLIC": "1", "VAE_LAB_CHECKPOINTS": str(home / "checkpoints"),
+                        "VAE_LAB_JOBS": str(home / "jobs"), "VAE_LAB_CACHE": str(home / "cache"),
+                        "PYTHONUNBUFFERED": "1"}
+    log = open(home / "server.log", "w")
+    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+                                f"--server.port={port}", "--server.address=127.0.0.1"],
+                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError as error:
+            if time.time() > deadline or process.poll() is not None:
+                process.kill()
+                raise AssertionError("the server did not become healthy:\n" + (home / "server.log").read_text()) \
+                    from error
+            time.sleep(0.5)
+    yield url, home
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        expect.set_options(timeout=120_000)
+        yield browser
+        browser.close()
+
+
+def open_app(browser, url: str):
+    """A new browser (its own cookies) on the app, once the sidebar's training panel shows."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    hosts = set()
+    page.on("request", lambda request: hosts.add(urlparse(request.url).hostname))
+    page.goto(url)
+    expect(page.get_by_text("Train a model")).to_be_visible()
+    return context, page, hosts
+
+
+def visitor_cookie(context) -> str:
+    return next((c["value"] for c in context.cookies() if c["name"] == "vae_lab_visitor"), "")
+
+
+def test_a_reload_keeps_the_visitor_and_another_browser_is_another_visitor(demo, browser):
+    url, home = demo
+    alice, page, _ = open_app(browser, url)
+    deadline = time.time() + 30
+    while not visitor_cookie(alice) and time.time() < deadline:
+        time.sleep(0.2)
+    alice_id = visitor_cookie(alice)
+    assert re.fullmatch(r"[a-f0-9]{32}", alice_id), alice.cookies()
+    assert alice_id not in page.url and alice_id not in page.inner_text("body"), "the id is in no link and no text"
+    job = home / "jobs" / "20260101-000000-mine"  # a job of Alice's that ended: her panel shows its outcome
+    job.mkdir(parents=True)
+    (job / "status.json").write_text(json.dumps({"id": job.name, "state": "failed", "name": "mine", "kind": "plain",
+                                                 "owner": alice_id, "message": "stopped by the test"}))
+    page.reload()
+    expect(page.get_by_text("stopped by the test")).to_be_visible()
+    assert visitor_cookie(alice) == alice_id
+    bob, other, _ = open_app(browser, url)
+    other.wait_for_timeout(2000)
+    assert visitor_cookie(bob) not in ("", alice_id)
+    assert not other.get_by_text("stopped by the test").count(), "another browser is another visitor"
+
+
+def test_the_page_asks_no_other_host(demo, browser):
+    """Not even for its icon: a visitor's browser talks to this server only."""
+    _, page, hosts = open_app(browser, demo[0])
+    page.wait_for_timeout(3000)
+    assert hosts <= {"127.0.0.1"}, f"the page asked other hosts: {hosts}"
