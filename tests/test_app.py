@@ -265,8 +265,8 @@ def hostile_corpus() -> dict[str, bytes]:
     ihdr[29:33] = struct.pack(">I", zlib.crc32(bytes(ihdr[12:29])))
     rgba = np.zeros((120, 90, 4), dtype=np.uint8)
     rgba[15:105, 38:52] = 255  # opaque white ink on a fully transparent canvas
-    big = np.full((4900, 4900), 255, dtype=np.uint8)
-    big[600:4300, 2100:2800] = 0
+    big = np.full((1900, 1900), 255, dtype=np.uint8)  # a large scan, within the pixel limit
+    big[230:1670, 810:1090] = 0
     gradient = np.add.outer(np.linspace(0, 255, 200), np.linspace(0, 60, 150)).clip(0, 255).astype(np.uint8)
     frames = [Image.fromarray(stroke), Image.fromarray(255 - stroke)]
     return {
@@ -280,7 +280,7 @@ def hostile_corpus() -> dict[str, bytes]:
         "cmyk.jpg": encoded(Image.fromarray(255 - stroke).convert("CMYK"), "JPEG"),
         "animated.png": encoded(frames[0], "GIF", save_all=True, append_images=frames[1:]),
         "bomb.png": bytes(ihdr) + good[33:],
-        "4900x4900.png": encoded(Image.fromarray(big)),
+        "1900x1900.png": encoded(Image.fromarray(big)),
         "ziffer-ü-数字.png": good,
         "all-white.png": encoded(Image.fromarray(np.full((50, 50), 255, dtype=np.uint8))),
         "all-black.png": encoded(Image.fromarray(np.zeros((50, 50), dtype=np.uint8))),
@@ -288,7 +288,7 @@ def hostile_corpus() -> dict[str, bytes]:
     }
 
 
-READABLE = {"sixteen-bit.png", "one-bit.png", "gray-alpha.png", "transparent.png", "cmyk.jpg", "4900x4900.png",
+READABLE = {"sixteen-bit.png", "one-bit.png", "gray-alpha.png", "transparent.png", "cmyk.jpg", "1900x1900.png",
             "ziffer-ü-数字.png", "photo-gradient.jpg"}
 
 

@@ -1,9 +1,9 @@
 """A hostile visitor of the public demo: what one stranger sends must never change what another sees, and no
 input leaves a page broken. Each test replays one attack that once worked (crafted links, uploads and names,
 faults in the job and cache folders) on a small copy of the test set, so the pages' analyses take seconds."""
+import io
 import json
 import os
-import shutil
 import struct
 import time
 import zlib
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit.config
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
@@ -86,8 +87,6 @@ def test_a_visitors_classifier_named_like_the_judge_changes_no_one_elses_numbers
     for at in (alice, bob):
         assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
     alice_models = ok(visit(ALICE, "models"))
-    shipped_plain = checkpoints.find("plain").sha256
-    assert checkpoints.find("plain").json_path.parent == checkpoints.SHIPPED_DIR and shipped_plain
     rows = alice_models.dataframe[0].value
     assert rows.loc[rows["name"] == "dfc", "accuracy"].item() == pytest.approx(truth["accuracy"])
 
@@ -144,3 +143,127 @@ def test_a_visitor_id_is_random_and_a_crafted_cookie_is_not_taken(tmp_path):
     assert len(ids) == 100 and all(public.is_visitor_id(i) for i in ids)
     for crafted in ("", "../../etc", "a" * 16, "A" * 32, "a" * 31 + "g", None, 42):
         assert not public.is_visitor_id(crafted), crafted
+
+
+# --- 5, 6. uploads: a text-chunk bomb, many pixels in a small file, many files ------------------------------
+
+def png(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def stroke(side: int = 40) -> np.ndarray:
+    """A white "1" on black."""
+    image = np.zeros((side, side), dtype=np.uint8)
+    image[side // 8:side - side // 8, side * 9 // 20:side * 11 // 20] = 255
+    return image
+
+
+def with_chunk(data: bytes, kind: bytes, body: bytes, *, before: bytes) -> bytes:
+    """A PNG with one more chunk, inserted before the first chunk of type `before`."""
+    chunk = struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    at = data.index(before) - 4  # the chunk's length comes before its type
+    return data[:at] + chunk + data[at:]
+
+
+def text_bomb(*, before: bytes) -> bytes:
+    """204 KB of compressed text that would expand to 200 MB."""
+    return with_chunk(png(stroke()), b"zTXt", b"Comment\0\0" + zlib.compress(b" " * 200 * 2**20, 9), before=before)
+
+
+def upload(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.sidebar.file_uploader(key="uploads").set_value([(name, data, "image/png") for name, data in files])
+    return at.run()
+
+
+@pytest.mark.parametrize("where", [b"IDAT", b"IEND"])  # read when the file is opened, or after its pixels
+def test_a_png_text_bomb_is_refused_with_one_line_and_the_next_upload_works(demo, where):
+    at = ok(visit(ALICE, params={"source": "upload"}))
+    upload(ok(at), ("bomb.png", text_bomb(before=where)), ("good.png", png(stroke())))
+    warnings = [w.value for w in ok(at).sidebar.warning]
+    assert len(warnings) == 1 and "bomb.png" in warnings[0] and "\n" not in warnings[0], warnings
+    assert "**Originals**" in [m.value for m in at.markdown], "the good file beside it is read"
+
+
+def test_a_small_file_of_many_pixels_is_refused_before_it_is_decoded(demo):
+    big = np.zeros((5000, 5000), dtype=np.uint8)  # 25 megapixels in a PNG of about 25 KB
+    big[600:4400, 2300:2700] = 255
+    at = upload(ok(visit(ALICE, params={"source": "upload"})), ("big.png", png(big)))
+    warnings = [w.value for w in ok(at).sidebar.warning]
+    assert len(warnings) == 1 and "5000x5000 pixels" in warnings[0], warnings
+
+
+def test_each_upload_is_decoded_once_per_session_and_the_number_of_files_is_capped(demo, monkeypatch):
+    from vae_lab import images
+    decoded = []
+    real_open = images.open_upload
+    monkeypatch.setattr(images, "open_upload", lambda data, **kw: decoded.append(1) or real_open(data, **kw))
+    at = upload(ok(visit(ALICE, params={"source": "upload"})),
+                *[(f"digit-{i}.png", png(np.roll(stroke(), i, axis=1))) for i in range(20)])
+    assert len(decoded) == images.MAX_UPLOADS
+    assert [w.value for w in ok(at).sidebar.warning] == [f"20 files: only the first {images.MAX_UPLOADS} are read."]
+    for page in ("latent_explorer", "interpolation", "reconstruct"):  # reruns, as a visitor moves around
+        ok(at.switch_page(f"vae_lab/app/views/{page}.py").run())
+    assert len(decoded) == images.MAX_UPLOADS, "a rerun reads no file again"
+
+
+def test_an_upload_of_exactly_5_mib_is_accepted_and_a_larger_one_refused_in_mib(demo):
+    from vae_lab.images import MAX_UPLOAD_BYTES, ImageRejected, read_upload
+    good = png(stroke())
+    exactly = with_chunk(good, b"tEXt", b"Comment\0" + b" " * (MAX_UPLOAD_BYTES - len(good) - 20), before=b"IEND")
+    assert len(exactly) == MAX_UPLOAD_BYTES
+    read_upload(exactly)
+    with pytest.raises(ImageRejected, match=r"5\.0 MiB; the limit is 5 MiB"):
+        read_upload(exactly + b"\0")
+    at = ok(visit(ALICE, params={"source": "upload"}))
+    limit_mb = at.sidebar.file_uploader(key="uploads").proto.max_upload_size_mb
+    assert limit_mb * 10**6 >= MAX_UPLOAD_BYTES, "the browser counts megabytes of 10^6 bytes"
+
+
+# --- 7, 8. crafted links and inputs ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("page, params", [
+    ("reconstruct", {"source": "index", "indices": "²"}),
+    ("reconstruct", {"source": "index", "indices": "9" * 5000}),
+    ("reconstruct", {"source": "index", "indices": ",".join(map(str, range(600)))}),
+    ("samples", {"models-mnist": "dfc,dfc"}),
+    ("samples", {"models-mnist": ",".join(["dfc"] * 300)}),
+    ("latent_explorer", {"pad_z": "nan,0,0,0,0"}),
+    ("latent_explorer", {"pad_z": "inf,0,0,0,0"}),
+    ("latent_explorer", {"pad_z": "1e309,0,0,0,0"}),
+])
+def test_a_crafted_link_leaves_the_page_working(demo, page, params):
+    at = ok(visit(ALICE, page, params))
+    assert not at.error, [e.value for e in at.error]
+    if "indices" in params:
+        digits = [c.value for c in at.caption if c.value.startswith("#")]
+        assert len(digits) <= 16, "at most a row of 16 digits, however many the link asks for"
+    if "pad_z" in params:
+        assert "pad_z" not in at.session_state, "the pad starts from its default point"
+        assert any("latent point" in t.value for t in at.toast)
+    if "models-mnist" in params:
+        assert len(at.sidebar.multiselect(key="models-mnist").value) == len(set(
+            at.sidebar.multiselect(key="models-mnist").value))
+
+
+def test_typed_indices_are_bounded_like_a_links(demo):
+    at = ok(visit(ALICE, params={"source": "index"}))
+    at.sidebar.text_input(key="indices").set_value(", ".join(["3"] * 40 + ["١٢", "7"])).run()
+    assert [c.value.split(" ")[0] for c in ok(at).caption if c.value.startswith("#")] == ["#3", "#7"]
+
+
+@pytest.mark.parametrize("value", ["![t](http://example.invalid/t.png)", "[Click to log in](http://example.invalid)",
+                                   ":red[The demo is closed]"])
+def test_a_links_value_is_shown_as_code_never_rendered(demo, value):
+    at = ok(visit(ALICE, params={"dataset": value, "source": "index", "indices": f"{value}, 0"}))
+    assert [t.value for t in at.toast] == [f"The link's data set (`{value}`) is not available here, so the default "
+                                           f"is shown."]
+    warnings = [w.value for w in at.sidebar.warning]
+    assert any(w.startswith(f"Ignored `{value}`") for w in warnings), warnings
+
+
+def test_an_uploads_name_is_shown_as_code(demo):
+    at = upload(ok(visit(ALICE, params={"source": "upload"})), ("![x](http://example.invalid/x.png).png", b"junk"))
+    assert [w.value for w in ok(at).sidebar.warning] == ["`![x](http://example.invalid/x.png).png` is not an image "
+                                                         "(PNG or JPEG expected)."]

@@ -82,7 +82,7 @@ def test_an_mnist_digit_drawn_large_on_paper_comes_back_as_itself():
     (b"", "is empty"),
     (b"not an image at all", "not an image"),
     (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "not an image"),
-    (b"x" * (MAX_UPLOAD_BYTES + 1), "the limit is 5 MB"),
+    (b"x" * (MAX_UPLOAD_BYTES + 1), "the limit is 5 MiB"),
 ])
 def test_bad_uploads_are_refused_with_a_reason(data, message):
     with pytest.raises(ImageRejected, match=message):

@@ -13,8 +13,13 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 25_000_000  # anything larger is refused before decoding (decompression bombs)
+MAX_UPLOAD_BYTES = 5 * 2**20
+# What a digit needs, with room for a phone photo (JPEGs are decoded at a reduced scale first, see
+# open_upload): anything larger is refused before decoding. A small file can claim many pixels, and
+# decoding 25 megapixels takes seconds and hundreds of MB.
+MAX_PIXELS = 4_000_000
+JPEG_DRAFT_SIDE = 1024  # a large JPEG is decoded at 1/2, 1/4 or 1/8 scale, down to about this side
+MAX_UPLOADS = 16  # images read from one upload at once, as many as a page shows
 ACCEPTED_FORMATS = ("PNG", "JPEG")
 INK_THRESHOLD = 0.1  # a pixel belongs to the digit above this (after normalising to [0, 1])
 PREVIEW_SIDE = 112  # the longer side of an upload's preview, in pixels
@@ -35,21 +40,28 @@ def open_upload(data: bytes, *, name: str = "the file") -> Image.Image:
     if not data:
         raise ImageRejected(f"{name} is empty.")
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ImageRejected(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_UPLOAD_BYTES // 2**20} MB.")
+        raise ImageRejected(f"{name} is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES / 2**20:g} MiB.")
     try:
-        image = Image.open(io.BytesIO(data))  # reads the header only
+        image = Image.open(io.BytesIO(data))  # reads the header and the chunks before the pixels
     except Image.DecompressionBombError as error:
         raise ImageRejected(f"{name} claims to be far too large an image; the limit is "
                             f"{MAX_PIXELS / 1e6:.0f} megapixels.") from error
+    except ValueError as error:  # Pillow's limit on a compressed text chunk: a text bomb
+        raise ImageRejected(f"{name} holds metadata too large to read ({error}).") from error
     except (UnidentifiedImageError, OSError) as error:
         raise ImageRejected(f"{name} is not an image (PNG or JPEG expected).") from error
     if image.format not in ACCEPTED_FORMATS:
         raise ImageRejected(f"{name} is a {image.format} image; upload a PNG or JPEG.")
+    if image.format == "JPEG":
+        image.draft(image.mode, (JPEG_DRAFT_SIDE, JPEG_DRAFT_SIDE))  # decodes at a reduced scale: cheap
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise ImageRejected(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels.")
+        raise ImageRejected(f"{name} is {width}x{height} pixels; the limit is {MAX_PIXELS / 1e6:.0f} megapixels, "
+                            f"far more than a digit needs.")
     try:
         image.load()
+    except ValueError as error:  # a text bomb after the pixels
+        raise ImageRejected(f"{name} holds metadata too large to read ({error}).") from error
     except (OSError, Image.DecompressionBombError) as error:
         raise ImageRejected(f"{name} could not be decoded ({error}); it may be truncated.") from error
     return image

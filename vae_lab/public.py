@@ -113,7 +113,7 @@ def sweep(checkpoints_root: Path, jobs_root: Path, settings: PublicSettings, *, 
             continue
         if not status.active:
             held.setdefault(status.owner, []).append(job)
-    for owner, folders in held.items():
+    for folders in held.values():
         for folder in list(folders):
             if now - _last_change(folder) > keep_s:
                 remove(folder)

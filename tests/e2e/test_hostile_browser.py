@@ -13,7 +13,7 @@ import pytest
 
 from test_browser import CHROMIUM, REPO, free_port
 
-from playwright.sync_api import expect, sync_playwright  # noqa: E402
+from playwright.sync_api import expect, sync_playwright
 
 
 @pytest.fixture(scope="module")

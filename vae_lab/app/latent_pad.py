@@ -10,6 +10,7 @@ the point ended, when a gesture ends.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +68,8 @@ def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:
     """Where the pad's point starts: where the user last left it from this start (a digit's code, or the
     origin), or the point of the link this session was opened with; else `z0`. Kept in the URL as pad_z."""
     links.seed("pad_z", parse=links.floats, what="latent point")
-    left = st.session_state.get("latent_pad")  # the component's value: where a gesture ended
-    if left and left.get("start_key") == start_key:
+    left = st.session_state.get("latent_pad")  # the component's value: where a gesture ended (the browser's word)
+    if isinstance(left, dict) and left.get("start_key") == start_key and is_point(left.get("z"), len(z0)):
         st.session_state["pad_z"], st.session_state["pad_z_start"] = left["z"], start_key
     owner = st.session_state.setdefault("pad_z_start", start_key)  # a link's point: the start the link restores
     saved = st.session_state.get("pad_z")
@@ -76,6 +77,12 @@ def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:
         st.session_state.pop("pad_z", None)
         return z0
     return torch.tensor(saved, dtype=z0.dtype)
+
+
+def is_point(z, size: int) -> bool:
+    """Whether a value from the browser is a latent point of `size` finite numbers."""
+    return (isinstance(z, list) and len(z) == size
+            and all(isinstance(v, (int, float)) and math.isfinite(v) for v in z))
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)

@@ -8,6 +8,7 @@ the address bar (and the sidebar's "Link to this view") always reopens what is o
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlencode
@@ -17,6 +18,7 @@ import streamlit as st
 _OPENED_WITH = "_links_opened_with"  # the query parameters the session started with, consumed by seed()
 _TRACKED = "_links_tracked"  # widget key -> its encoder, for this run
 _NOTICES = "_links_notices"
+MAX_VALUE_CHARS = 1000  # a link's value longer than this is refused before it is parsed
 
 
 def begin() -> None:
@@ -31,11 +33,22 @@ def flag(text: str) -> bool:
 
 
 def floats(text: str) -> list[float]:
-    return [float(part) for part in text.split(",")]
+    """Finite numbers only: nan, inf or 1e309 would reach a widget or the browser's JSON as non-numbers."""
+    values = [float(part) for part in text.split(",")]
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"not all finite: {text}")
+    return values
 
 
 def names(text: str) -> list[str]:
     return [part for part in text.split(",") if part]
+
+
+def shown(text: Any, *, limit: int = 60) -> str:
+    """A value a visitor chose (from a link, a file's name) for markdown: as inline code, so it shows as typed and
+    is never rendered (no image fetched, no link, no colour), on one line, cut to `limit` characters."""
+    text = "".join(c if c.isprintable() else "?" for c in str(text)).replace("`", "'")
+    return f"`{text if len(text) <= limit else text[:limit - 1] + '…'}`"
 
 
 def encode(value: Any) -> str:
@@ -49,20 +62,21 @@ def encode(value: Any) -> str:
 def seed(key: str, *, parse: Callable[[str], Any] = str, options: Collection | None = None,
          what: str = "") -> None:
     """Before creating the widget `key`: on the session's first run, set it from the link if valid,
-    and put it in the URL from now on. `options`: the values allowed (every item, for a list)."""
+    and put it in the URL from now on. `options`: the values allowed (every item, for a list, and each once)."""
     st.session_state.setdefault(_TRACKED, set()).add(key)
     opened_with = st.session_state.setdefault(_OPENED_WITH, st.query_params.to_dict())
     text = opened_with.pop(key, None)
     if text is None:
         return
     try:
-        value = parse(text)
-    except ValueError:
+        value = parse(text) if len(text) <= MAX_VALUE_CHARS else None
+    except ValueError:  # also a number of more than Python's 4,300 digits
         value = None
     items = value if isinstance(value, list) else [value]
-    if value is None or (options is not None and not all(item in options for item in items)):
+    if value is None or (options is not None and (not all(item in options for item in items)
+                                                  or len(set(items)) < len(items))):  # a model twice: twice its widgets
         st.session_state.setdefault(_NOTICES, []).append(
-            f"The link's {what or key} ({text}) is not available here, so the default is shown.")
+            f"The link's {what or key} ({shown(text)}) is not available here, so the default is shown.")
         return
     st.session_state[key] = value
 

@@ -15,6 +15,7 @@ from ..distributed import World
 from ..figures import training_curves
 from ..jobs import JobError, JobManager, device_choices, estimate_seconds
 from ..models import Classifier
+from . import links
 from .ui import KIND_LABELS, clear_caches, job_manager
 
 # What the quick CPU recipes reached on MNIST (benchmarks/time_to_quality.py --quick; README, Performance)
@@ -133,9 +134,9 @@ def perceptual_layers_input() -> dict[str, float] | None:
     text = st.text_input("Layer weights", ", ".join("1.0" for _ in layers), key=f"train_weights_{len(layers)}",
                          help="One number per chosen layer, in the same order, separated by commas.")
     try:
-        weights = [float(w) for w in text.split(",") if w.strip()]
-    except ValueError:
-        st.error("Layer weights are numbers separated by commas, one per layer.")
+        weights = links.floats(",".join(w for w in text.split(",") if w.strip())) if text.strip() else []
+    except ValueError:  # also nan and inf
+        st.error("Layer weights are finite numbers separated by commas, one per layer.")
         return None
     if len(weights) != len(layers):
         st.error(f"Give one weight per perceptual layer: {len(layers)} layer(s), {len(weights)} weight(s).")

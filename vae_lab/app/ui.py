@@ -8,6 +8,7 @@ hasher. Pages call `selection()` for what the sidebar chose and lay out the rest
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -22,7 +23,7 @@ from ..blur import BlurStudy
 from ..config import KINDS
 from ..data import (CLASS_NAMES, DATASET_LABELS, FETCH_COMMAND, OFFLINE_SOURCES, SELECTED_TEST_DIGITS,
                     DataMissingError, ImageSplit, data_root, test_split)
-from ..images import ImageRejected, MAX_UPLOAD_BYTES, digit_doubts, image_grid, read_upload, to_mnist_digit
+from ..images import MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts, image_grid, read_upload, to_mnist_digit
 from ..jobs import JobManager, jobs_root
 from ..models import VAE, Classifier
 
@@ -329,8 +330,8 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
         return _digits([], [])
     split = test_set(dataset)
     if source == "random":
-        links.seed("random_count", parse=int, options=range(1, 17))
-        count = st.sidebar.slider("How many", 1, 16, 8, key="random_count")
+        links.seed("random_count", parse=int, options=range(1, MAX_DIGITS + 1))
+        count = st.sidebar.slider("How many", 1, MAX_DIGITS, 8, key="random_count")
         links.seed("seed", parse=int, options=range(2**31))
         if st.sidebar.button("Re-roll", icon=":material/casino:"):
             st.session_state["seed"] = st.session_state.get("seed", 0) + 1
@@ -357,36 +358,70 @@ def _indices_input(split: ImageSplit) -> list[int]:
     links.seed("indices")
     which = (f"numbers of the {len(split):,} images in the embedded sample (0 to 989 and the notebook's ten)"
              if split.is_sample else f"numbers from 0 to {len(split) - 1}")
-    text = st.sidebar.text_input("Test image indices", "0, 1, 2, 3", key="indices", help=f"Comma-separated {which}.")
-    indices, bad = [], []
-    for part in text.replace(";", ",").split(","):
-        part = part.strip()
-        if part.isdigit() and len(part) < 7 and split.position(int(part)) is not None:
-            indices.append(int(part))
-        elif part:
-            bad.append(part)
+    text = st.sidebar.text_input("Test image indices", "0, 1, 2, 3", key="indices", max_chars=MAX_DIGITS * 8,
+                                 help=f"Up to {MAX_DIGITS} comma-separated {which}.")
+    indices, bad = parse_indices(text, split)
     if bad:
-        st.sidebar.warning(f"Ignored {', '.join(bad)}: write {which}.")
+        st.sidebar.warning(f"Ignored {', '.join(map(links.shown, bad[:5]))}{' ...' if len(bad) > 5 else ''}: "
+                           f"write up to {MAX_DIGITS} different {which}.")
     return indices
 
 
+MAX_DIGITS = 16  # digits shown at once, however they are chosen: a row of each page stays a readable width
+
+
+def parse_indices(text: str, split: ImageSplit) -> tuple[list[int], list[str]]:
+    """The first MAX_DIGITS different image numbers of `split` in a comma-separated text, and the parts ignored."""
+    indices, bad = [], []
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if re.fullmatch(r"[0-9]{1,9}", part) and split.position(int(part)) is not None and len(indices) < MAX_DIGITS:
+            if int(part) not in indices:
+                indices.append(int(part))
+        elif part:
+            bad.append(part)
+    return indices, bad
+
+
 def _uploaded_digits(dataset: str) -> Digits:
+    # The browser's limit is in units of 10^6 bytes: one more than MAX_UPLOAD_BYTES lets a file of exactly
+    # 5 MiB reach read_upload, which refuses larger ones itself, with one line.
     files = st.sidebar.file_uploader(f"PNG or JPEG images of {noun(dataset, plural=True)}", type=["png", "jpg", "jpeg"],
-                                     accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 2**20,
-                                     key="uploads")
+                                     accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 10**6 + 1,
+                                     key="uploads") or []
+    if len(files) > MAX_UPLOADS:
+        st.sidebar.warning(f"{len(files)} files: only the first {MAX_UPLOADS} are read.")
     images, captions = [], []
-    for upload in files or []:
-        try:
-            digit, preview = read_upload(upload.getvalue(), name=upload.name)
-        except ImageRejected as error:
-            st.sidebar.warning(str(error))
+    for upload, reading in zip(files, _read_uploads(files[:MAX_UPLOADS])):
+        if isinstance(reading, str):
+            st.sidebar.warning(reading)
             continue
+        digit, preview = reading
         left, right = st.sidebar.columns(2)
         left.image(preview, caption=upload.name, width="stretch")  # decoded pixels, never the raw file
         right.image(enlarge(digit), caption="as 28x28", width="stretch")
         images.append(torch.from_numpy(digit)[None])
         captions.append(upload.name)
     return _digits(images, captions)
+
+
+def _read_uploads(files: list) -> list:
+    """Each file read once per session (a rerun reuses it): its digit and preview, or why it was refused."""
+    before = st.session_state.get("upload_readings", {})
+    readings = {}
+    for upload in files:
+        key = (upload.file_id, upload.name)
+        if key not in readings:
+            readings[key] = before.get(key) or _read_upload(upload)
+    st.session_state["upload_readings"] = readings  # only the files still there
+    return [readings[(upload.file_id, upload.name)] for upload in files]
+
+
+def _read_upload(upload):
+    try:
+        return read_upload(upload.getvalue(), name=links.shown(upload.name))
+    except ImageRejected as error:
+        return str(error)
 
 
 def _drawn_digit(dataset: str) -> Digits:
@@ -417,7 +452,7 @@ def _with_doubts(digits: Digits, dataset: str) -> Digits:
     digits.doubts = [digit_doubts(image[0].numpy(), c, dataset=dataset) for image, c in zip(digits.images, confidence)]
     for caption, doubts in zip(digits.captions, digits.doubts):
         if doubts:
-            st.sidebar.warning(f"**{caption}** may not be a handwritten "
+            st.sidebar.warning(f"{links.shown(caption)} may not be a handwritten "
                                f"{noun(dataset)}: {'; '.join(doubts)}. "
                                f"Readings of it are shown with a question mark.")
     return digits
