@@ -105,7 +105,7 @@ def test_uploading_images_shows_the_28x28_version_and_refuses_bad_files_politely
     app.sidebar.file_uploader(key="uploads").set_value([("one.png", png(digit), "image/png"),
                                                         ("notes.png", b"not an image", "image/png")]).run()
     ok(app)
-    assert "notes.png is not an image" in app.sidebar.warning[0].value
+    assert "`notes.png` is not an image" in app.sidebar.warning[0].value
     assert "as 28x28" in [c for image in app.sidebar.image for c in image.captions]
     rows = [m.value for m in app.markdown if m.value.startswith("**")]
     assert rows[0] == "**Originals**" and len(rows) > 1

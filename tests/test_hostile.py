@@ -4,6 +4,7 @@ faults in the job and cache folders) on a small copy of the test set, so the pag
 import io
 import json
 import os
+import shutil
 import struct
 import time
 import zlib
@@ -267,3 +268,123 @@ def test_an_uploads_name_is_shown_as_code(demo):
     at = upload(ok(visit(ALICE, params={"source": "upload"})), ("![x](http://example.invalid/x.png).png", b"junk"))
     assert [w.value for w in ok(at).sidebar.warning] == ["`![x](http://example.invalid/x.png).png` is not an image "
                                                          "(PNG or JPEG expected)."]
+
+
+# --- 9. Resume while another visitor trains -----------------------------------------------------------------
+
+def job_folder(jobs: Path, name: str, **status) -> Path:
+    folder = jobs / name
+    folder.mkdir(parents=True)
+    (folder / "status.json").write_text(json.dumps({"id": name, "name": "mine", "kind": "plain"} | status))
+    return folder
+
+
+def test_resume_while_another_visitor_trains_says_the_server_is_busy(demo):
+    failed = job_folder(demo / "jobs", "20260101-000000-mine", state="failed", owner=ALICE, message="it broke")
+    (failed / "checkpoint").mkdir()
+    shutil.copyfile(checkpoints.find("plain").json_path, failed / "checkpoint" / "mine.json")  # its last good epoch
+    job_folder(demo / "jobs", "20260101-000001-theirs", state="running", owner=BOB, pid=os.getpid())  # alive
+    at = ok(visit(ALICE))
+    at.sidebar.button(key="train_resume").click().run()
+    assert any("busy training another visitor's model" in e.value for e in ok(at).error), [e.value for e in at.error]
+
+
+# --- 10. checkpoint errors reach the visitor, one line per unusable model --------------------------------------
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def test_a_visitors_broken_checkpoints_are_named_in_one_line_each_and_the_others_work(demo):
+    visitors_model(ALICE, "broken", checkpoints.load("plain"), like="plain")
+    folder = public.visitor_dir(checkpoints.user_root(), ALICE)
+    truncate(folder / "broken.safetensors")
+    (folder / "garbled.json").write_text("{not json")
+    for page in ("reconstruct", "latent_explorer"):
+        at = ok(visit(ALICE, page, {"models-mnist": "broken,dfc"}))
+        errors = [e.value for e in at.sidebar.error]
+        assert len(errors) == 2 and "`broken`" in errors[0] + errors[1] and "`garbled`" in errors[0] + errors[1]
+        assert not any(ALICE in e or str(folder) in e for e in errors), "no server folder, no visitor id"
+        assert not at.main.error, [e.value for e in at.main.error]
+    assert any(m.value.startswith("**dfc: mean BCE") for m in visit(ALICE, params={"models-mnist": "broken,dfc"}
+                                                                    ).markdown)
+
+
+def test_a_truncated_shipped_checkpoint_is_one_line_for_everyone_and_the_others_work(demo, monkeypatch):
+    shipped = demo / "shipped"
+    shipped.mkdir()
+    for path in checkpoints.SHIPPED_DIR.glob("*"):
+        if path.name.startswith(("classifier.", "plain.", "dfc.")):
+            shutil.copyfile(path, shipped / path.name)
+    truncate(shipped / "dfc.safetensors")
+    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", shipped)
+    for page in ("reconstruct", "latent_explorer", "samples", "models"):
+        at = ok(visit(BOB, page))
+        assert [e.value for e in at.sidebar.error] == ["Model `dfc` cannot be used."], page
+        assert len(at.main.error) == (page == "models"), (page, [e.value for e in at.main.error])
+    assert any(m.value.startswith("**plain: mean BCE") for m in visit(BOB).markdown)
+
+
+# --- 11. cache faults -----------------------------------------------------------------------------------------
+
+def test_a_garbage_cache_entry_is_recomputed_and_repaired_and_every_page_works(demo):
+    plain = checkpoints.find("plain")
+    truth = scorecard.analyse(plain).scorecard
+    entry = scorecard._cache_stem(plain, 0).with_suffix(".json")
+    entry.write_text("{garbage")
+    for page in ("samples", "blur_analysis", "models"):
+        ok(visit(BOB, page, {"models-mnist": "plain"}))
+        assert not visit(BOB, page, {"models-mnist": "plain"}).main.error
+    assert json.loads(entry.read_text())["scorecard"] == pytest.approx(truth), "the entry is written again"
+
+
+def test_an_unwritable_cache_is_memory_only_with_one_log_line(demo, monkeypatch, caplog):
+    (demo / "a-file").write_text("")
+    monkeypatch.setenv("VAE_LAB_CACHE", str(demo / "a-file" / "cache"))  # cannot be created, even by root
+    plain = checkpoints.find("plain")
+    first = scorecard.analyse(plain, limit=64)
+    second = scorecard.analyse(plain, limit=64)
+    assert first.scorecard == pytest.approx(second.scorecard)
+    assert len([r for r in caplog.records if "cannot be written" in r.getMessage()]) == 1
+    at = ok(visit(BOB, "samples", {"models-mnist": "plain"}))
+    assert not at.main.error and any("confident" in c.value for c in at.caption)
+
+
+# --- 12. jobs that end on their own are reaped ------------------------------------------------------------------
+
+def process_state(pid: int) -> str:
+    """The process's state letter (Z: a zombie), or "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
+def test_a_job_that_ends_on_its_own_leaves_no_zombie(tmp_path, tiny_config, tiny_checkpoints):
+    from vae_lab.jobs import JobManager
+    from test_jobs import wait
+    manager = JobManager(tmp_path / "jobs", tmp_path / "ck", owner=ALICE, limits=public.PublicSettings())
+    status = manager.start(tiny_config(kind="classifier", name="reaped", epochs=1))
+    assert wait(manager, status.id).state == "succeeded"
+    deadline = time.time() + 30
+    while process_state(status.pid) and time.time() < deadline:
+        manager.jobs()  # what the training panel reads on every run
+        time.sleep(0.2)
+    assert process_state(status.pid) == "", f"the job's process is still there ({process_state(status.pid)})"
+
+
+# --- 13. small leaks and wording ------------------------------------------------------------------------------
+
+def test_a_capped_jobs_message_names_the_step_it_stopped_at_and_no_server_folder(tmp_path, tiny_config,
+                                                                                  tiny_checkpoints):
+    from vae_lab.jobs import JobManager
+    from test_jobs import wait
+    publish_to = public.visitor_dir(tmp_path / "ck", ALICE)
+    manager = JobManager(tmp_path / "jobs", publish_to, owner=ALICE, limits=public.PublicSettings())
+    config = tiny_config(kind="plain", name="capped", epochs=2, train_limit=0, batch_size=32, max_minutes=0.05)
+    done = wait(manager, manager.start(config).id)
+    step = checkpoints.read(done.checkpoint).meta["training"]["step"]
+    assert done.state == "succeeded" and step < 1875, "the cap cut the first epoch short"
+    assert done.message == (f"saved as 'capped' (stopped at the 0.05-minute cap in epoch 1 of 2, at step {step:,} "
+                            f"of 3,750; the model as it was then is saved)")
+    assert str(tmp_path) not in done.message and ALICE not in done.message

@@ -22,6 +22,7 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -92,6 +93,7 @@ class JobManager:
         `processes` > 1: torchrun trains it on that many GPUs, `config.batch_size` being the global batch."""
         World(size=processes).check_batch(config.batch_size)
         self.root.mkdir(parents=True, exist_ok=True)
+        _reap()
         with open(self.root / "lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             running = self.running()
@@ -124,6 +126,7 @@ class JobManager:
     # -- reading -----------------------------------------------------------------------------
     def jobs(self, *, everyone: bool = False) -> list[JobStatus]:
         """The owner's jobs (every job if there is no owner, or with `everyone`), newest first."""
+        _reap()
         folders = sorted((p for p in self.root.glob("*") if (p / "status.json").is_file()), reverse=True) \
             if self.root.is_dir() else []
         found = []
@@ -271,6 +274,14 @@ def launch_command(folder: Path, publish_to: Path, *, processes: int = 1) -> lis
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes), *job]
 
 
+def _reap() -> None:
+    """Collect the exit status of this server's finished jobs, which otherwise stay zombies (<defunct>) until
+    the server exits: a job that ends on its own is read from its folder, never waited for."""
+    for pid, process in list(_children.items()):
+        if process.poll() is not None:
+            del _children[pid]
+
+
 def _alive(pid: int) -> bool:
     if pid in _children:
         return _children[pid].poll() is None  # polling also reaps our finished children
@@ -331,8 +342,8 @@ def run_job(folder: Path, publish_to: Path) -> int:
                        film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
         outcome = {"state": "succeeded", **_publish(folder, publish_to), "warning": quality_warning(result.metrics)}
         if result.capped:
-            outcome["message"] += (f" (stopped at the {config.max_minutes:g}-minute cap after "
-                                   f"{result.checkpoint.meta['training']['epoch']} of {config.epochs} epoch(s))")
+            outcome["message"] += capped_message(config, result.checkpoint.meta["training"]["epoch"],
+                                                 result.checkpoint.meta["training"]["step"])
     except KeyboardInterrupt:
         resumable = any((folder / "checkpoint").glob("*.json"))
         outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed" if resumable
@@ -355,6 +366,13 @@ def _job_inputs(folder: Path) -> tuple[TrainConfig, checkpoints.Checkpoint | Non
     resume = checkpoints.read(Path((folder / "resume").read_text().strip())) \
         if (folder / "resume").is_file() else None
     return TrainConfig.from_json(folder / "config.json"), resume
+
+
+def capped_message(config: TrainConfig, epoch: int, step: int) -> str:
+    """Where the wall-clock cap stopped a run: the epoch it cut short, and the step."""
+    total = config.epochs * math.ceil((config.train_limit or TRAIN_SPLIT_SIZE) / config.batch_size)
+    return (f" (stopped at the {config.max_minutes:g}-minute cap in epoch {epoch} of {config.epochs}, at step "
+            f"{step:,} of {total:,}; the model as it was then is saved)")
 
 
 CHANCE = 0.1  # ten classes
@@ -380,7 +398,7 @@ def _publish(folder: Path, publish_to: Path) -> dict:
     checkpoints.atomic_write(publish_to / source.json_path.name,
                              lambda tmp: shutil.copyfile(source.json_path, tmp))
     published = publish_to / source.json_path.name
-    return {"checkpoint": str(published), "message": f"saved {published}"}
+    return {"checkpoint": str(published), "message": f"saved as '{source.name}'"}  # no server folder in words
 
 
 if __name__ == "__main__":

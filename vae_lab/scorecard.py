@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from . import checkpoints
@@ -30,6 +32,7 @@ from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacia
 from .models import VAE, Classifier
 
 CACHE_VERSION = 3  # bump when any metric's definition changes
+log = logging.getLogger(__name__)
 SAMPLE_SEED = 0  # the samples behind every sample measure
 NEIGHBOURS = 3  # k of the k-NN manifolds behind precision and recall
 SCORECARD_FIELDS = {  # key: what it means, in one sentence, for tables, the app and the README
@@ -81,17 +84,38 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
     if ckpt.kind == "classifier":
         raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
     stem = _cache_stem(ckpt, limit)
-    if use_cache and is_cached(ckpt, limit=limit):
-        numbers = json.loads(stem.with_suffix(".json").read_text())
-        return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, load_file(str(stem.with_suffix(".safetensors"))),
-                        numbers["scorecard"], numbers["sample_classes"])
+    cached = _read_cache(ckpt, stem) if use_cache and is_cached(ckpt, limit=limit) else None
+    if cached is not None:
+        return cached
     judge = checkpoints.load_judge(ckpt.dataset, device, of=ckpt)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
     numbers = {"scorecard": analysis.scorecard, "sample_classes": analysis.sample_classes}
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    checkpoints.atomic_write(stem.with_suffix(".safetensors"), lambda tmp: save_file(analysis.per_image, str(tmp)))
-    checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(numbers)))
+    try:
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        checkpoints.atomic_write(stem.with_suffix(".safetensors"), lambda tmp: save_file(analysis.per_image, str(tmp)))
+        checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(numbers)))
+    except OSError as error:  # a read-only or full disk: the numbers are still right, only not kept
+        if stem.parent not in _unwritable:
+            _unwritable.add(stem.parent)
+            log.warning("the analysis cache %s cannot be written (%s); analyses are kept in memory only",
+                        stem.parent, error)
     return analysis
+
+
+_unwritable: set[Path] = set()  # cache folders already reported
+
+
+def _read_cache(ckpt: checkpoints.Checkpoint, stem: Path) -> Analysis | None:
+    """The cached analysis, or None (with a log line) if its files cannot be read: then it is computed again
+    and the entry rewritten."""
+    try:
+        numbers = json.loads(stem.with_suffix(".json").read_text())
+        per_image = load_file(str(stem.with_suffix(".safetensors")))
+        return Analysis(ckpt.name, ckpt.kind, ckpt.dataset, per_image, dict(numbers["scorecard"]),
+                        dict(numbers["sample_classes"]))
+    except (OSError, ValueError, KeyError, TypeError, SafetensorError) as error:
+        log.warning("ignoring the unreadable analysis cache entry %s (%s: %s)", stem.name, type(error).__name__, error)
+        return None
 
 
 def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:

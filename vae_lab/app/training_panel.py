@@ -196,8 +196,12 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
             st.code(manager.log_tail(job_id), language=None)
             resumable = manager.resumable(job_id)
             if resumable is not None and st.button("Resume from the last good epoch", key="train_resume"):
-                recipe_values = checkpoints.read(resumable).meta["recipe"]
-                manager.start(TrainConfig.from_dict(recipe_values), resume=resumable)
+                try:
+                    recipe_values = checkpoints.read(resumable).meta["recipe"]
+                    manager.start(TrainConfig.from_dict(recipe_values), resume=resumable)
+                except (JobError, OSError, checkpoints.CheckpointError, ValueError) as error:  # busy, as for a start
+                    st.error(str(error))
+                    return
                 st.rerun(scope="app")
 
 

@@ -8,6 +8,7 @@ hasher. Pages call `selection()` for what the sidebar chose and lay out the rest
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -81,9 +82,26 @@ def judge(dataset: str, sha256: str) -> Classifier | None:
 
 
 def current_judge(dataset: str) -> Classifier | None:
-    """The data set's classifier, loaded once per server (a retrained one is reloaded)."""
+    """The data set's classifier, loaded once per server (a retrained one is reloaded); None if there is none,
+    or if it cannot be loaded (the sidebar says why)."""
     found = checkpoints.find_judge(dataset)
-    return judge(dataset, found.sha256) if found else None
+    try:
+        return judge(dataset, found.sha256) if found else None
+    except checkpoints.CheckpointError:
+        return None
+
+
+def without_folders(error: Exception) -> str:
+    """An error's text without the server's checkpoint folders (a visitor's holds their id)."""
+    text = str(error)
+    for folder in checkpoints.checkpoint_dirs():
+        text = text.replace(f"{folder}{os.sep}", "")
+    return text
+
+
+def unusable(name: str, error: Exception) -> str:
+    """One line for a model that cannot be used."""
+    return f"Model {links.shown(name)} cannot be used: {links.shown(without_folders(error), limit=240)}"
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
@@ -109,12 +127,21 @@ def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
     since computing one takes about 10 s on two CPU cores."""
     found, bar = {}, None
     for k, name in enumerate(names):
+        try:
+            _analysis_key(name)
+        except checkpoints.CheckpointError as error:  # said once per model; the other models still show
+            st.error(unusable(name, error))
+            continue
         if bar is None and not _analysis_ready(name):
             bar = st.progress(0.0)
         if bar is not None:
             bar.progress(k / len(names), text=f"Analysing the whole test set with model {k + 1} of {len(names)}: "
                                              f"{name} (once per model, then cached)...")
-        found[name] = analysis(name)
+        try:
+            found[name] = analysis(name)
+        except checkpoints.CheckpointError as error:
+            st.error(unusable(name, error))
+            continue
         _analysed.add(_analysis_key(name))
     if bar is not None:
         bar.empty()
@@ -268,6 +295,7 @@ def sidebar() -> Selection:
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
         format_func=lambda name: model_label(name, kinds[name]),
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
+    chosen.models = _usable(chosen.models, chosen.dataset)
     try:
         split = test_set(chosen.dataset)
         chosen.sample, chosen.test_images = split.is_sample, len(split)
@@ -294,6 +322,28 @@ def data_details(dataset: str) -> str:
             f"on the sample of its test split that ships with vae_lab, and training needs the full data set. "
             f"Fetch it with `{FETCH_COMMAND}`, or point `VAE_LAB_DATA` at a folder with "
             f"`MNIST/raw` and `FashionMNIST/raw`.\n\nOffline: {OFFLINE_SOURCES}")
+
+
+def _usable(names: list[str], dataset: str) -> list[str]:
+    """The chosen models that load; one line in the sidebar for each one that does not, for each unreadable
+    checkpoint, and for the data set's classifier if it cannot be loaded."""
+    problems = [(path.stem, error, "") for path, error in checkpoints.unreadable().items()]
+    usable = []
+    for name in names:
+        try:
+            model(name)
+            usable.append(name)
+        except checkpoints.CheckpointError as error:
+            problems.append((name, error, ""))
+    found = checkpoints.find_judge(dataset)
+    try:
+        judge(dataset, found.sha256) if found else None
+    except checkpoints.CheckpointError as error:
+        problems.append((found.name, error, " Pages show no classifier's readings."))
+    for name, error, consequence in problems:
+        short_notice(f"Model {links.shown(name)} cannot be used.{consequence}", details=links.shown(
+            without_folders(error), limit=400), level="error")
+    return usable
 
 
 def selection() -> Selection:

@@ -32,10 +32,11 @@ def scaled(key: str, value: float) -> float:
     return 100 * value if key in PERCENT else value
 
 
-vaes = [c for c in found if c.kind != "classifier"]
+vaes = [c for c in found if c.name in analyses]  # the others cannot be used, as the line above the table says
 st.dataframe([{"Model": c.name, "Kind": ui.KIND_LABELS.get(c.kind, c.kind), "Data set": DATASET_LABELS[c.dataset],
                "Epochs": epochs(c),
-               **{label: scaled(key, analyses[c.name].scorecard[key]) for key, (label, _) in COLUMNS.items()}}
+               **{label: scaled(key, analyses[c.name].scorecard.get(key, float("nan")))
+                  for key, (label, _) in COLUMNS.items()}}
               for c in vaes], hide_index=True, width="stretch",
              column_config={label: st.column_config.NumberColumn(label, format=fmt, help=SCORECARD_FIELDS[key])
                             for key, (label, fmt) in COLUMNS.items()})

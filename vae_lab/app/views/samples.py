@@ -23,7 +23,7 @@ seed = left.number_input("Seed", 0, 1_000_000, 0, key="samples_seed", help="The 
 side = right.slider("Grid side", 4, 12, 8, key="samples_side", help="Samples per row and column.")
 analyses = ui.analyses(chosen.models)
 
-for name in chosen.models:
+for name in analyses:
     model, card = ui.model(name), analyses[name].scorecard
     st.subheader(ui.model_label(name, chosen.kinds[name]))
     columns = st.columns(2)
