@@ -6,9 +6,11 @@ the Reconstruct page, an upload, the Latent explorer (a server-decoded slider st
 switch), Interpolation, Samples, Blur analysis, Models. Part way through, visitor 0 starts a quick
 training job (capped by VAE_LAB_PUBLIC_JOB_MINUTES). Printed per N: errors, p50/p95 seconds from an
 interaction to its updated page, apart for the times with and without a job training, and the
-server's peak memory (its resident set, VmHWM).
+server's peak memory (its resident set, VmHWM). With --hostile, one more visitor sends the worst
+inputs known (tests/test_hostile.py) over and over while the others work: crafted links, a PNG
+text-chunk bomb and a 25-megapixel PNG; the others' error count must stay 0.
 
-    VAE_LAB_DATA=../shared/data python benchmarks/load.py [--sessions 1 4 8] [--seconds 120]
+    VAE_LAB_DATA=../shared/data python benchmarks/load.py [--sessions 1 4 8] [--seconds 120] [--hostile]
 """
 from __future__ import annotations
 
@@ -17,11 +19,14 @@ import asyncio
 import io
 import json
 import statistics
+import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections import defaultdict
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 from PIL import Image
@@ -38,6 +43,29 @@ def digit_png() -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(paper).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def with_text_bomb(data: bytes) -> bytes:
+    """The PNG with a compressed text chunk that would expand to 200 MB, before its pixels."""
+    body = b"Comment\0\0" + zlib.compress(b" " * 200 * 2**20, 9)
+    at = data.index(b"IDAT") - 4
+    return data[:at] + struct.pack(">I", len(body)) + b"zTXt" + body + struct.pack(">I", zlib.crc32(b"zTXt" + body)) \
+        + data[at:]
+
+
+def many_pixels_png() -> bytes:
+    """25 megapixels in about 25 KB."""
+    big = np.zeros((5000, 5000), dtype=np.uint8)
+    big[600:4400, 2300:2700] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(big).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+HOSTILE_LINKS = ("?source=index&indices=" + quote("²"), "?source=index&indices=" + "9" * 5000,
+                 "?source=index&indices=" + ",".join(map(str, range(600))),
+                 "samples?models-mnist=" + ",".join(["dfc"] * 300), "latent_explorer?pad_z=nan,inf,1e309,0,0",
+                 "?dataset=" + quote("![t](http://example.invalid/t.png)"))
 
 
 class Recorder:
@@ -110,13 +138,32 @@ async def visitor(browser, url: str, recorder: Recorder, until: float, *, trains
     await context.close()
 
 
-async def _upload(page, digit: bytes) -> None:
+async def hostile_visitor(browser, url: str, recorder: Recorder, until: float) -> None:
+    """Crafted links, then a bomb and a 25-megapixel upload, again and again; every page must stay whole."""
+    context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = await context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    files = [{"name": "bomb.png", "mimeType": "image/png", "buffer": with_text_bomb(digit_png())},
+             {"name": "big.png", "mimeType": "image/png", "buffer": many_pixels_png()}]
+    while time.perf_counter() < until:
+        for link in HOSTILE_LINKS:
+            await recorder.time("hostile link", lambda link=link: page.goto(f"{url}/{link}"),
+                                lambda: page.get_by_text("Train a model").wait_for())
+            await page.wait_for_timeout(1000)  # the page's run finishing
+            await no_exception(page, recorder, f"hostile link {link[:40]}")
+        await recorder.time("hostile uploads", lambda: _upload(page, files=files),
+                            lambda: page.get_by_text("far more than a digit needs").wait_for())
+        await no_exception(page, recorder, "hostile uploads")
+    await context.close()
+
+
+async def _upload(page, digit: bytes = b"", *, files: list[dict] | None = None) -> None:
     if not await page.locator("input[type=file]").count():  # choose "Upload images" as the digit source
         source = page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").filter(has_text="Digits")
         await source.click()
         await page.get_by_role("option", name="Upload images", exact=True).click()
     await page.locator("input[type=file]").set_input_files(
-        files=[{"name": f"one-{time.perf_counter_ns()}.png", "mimeType": "image/png", "buffer": digit}])
+        files=files or [{"name": f"one-{time.perf_counter_ns()}.png", "mimeType": "image/png", "buffer": digit}])
 
 
 async def _nudge(page, slider) -> None:
@@ -163,23 +210,30 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(n: int, seconds: float, job_minutes: float) -> None:
+async def run(n: int, seconds: float, job_minutes: float, *, hostile: bool = False) -> None:
     from playwright.async_api import async_playwright
     env = {"VAE_LAB_PUBLIC": "1", "VAE_LAB_PUBLIC_JOB_MINUTES": str(job_minutes),
            "VAE_LAB_CACHE": str(Path.home() / ".cache" / "vae_lab")}  # analyses computed once, as the Space's build
     with running_app(env) as (url, server, home):
-        recorder = Recorder(home / "jobs")
+        recorder, stranger = Recorder(home / "jobs"), Recorder(home / "jobs")
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
             start = time.perf_counter()
             until = start + seconds
             await asyncio.gather(*(visitor(browser, url, recorder, until,
-                                           trains_at=start + seconds / 4 if i == 0 else None) for i in range(n)))
+                                           trains_at=start + seconds / 4 if i == 0 else None) for i in range(n)),
+                                 *([hostile_visitor(browser, url, stranger, until)] if hostile else []))
             await browser.close()
         memory = peak_rss_mb(server.pid)
     print(f"\nN = {n} visitors, {seconds:.0f} s: {len(recorder.errors)} errors; server peak memory {memory:,.0f} MB")
     for error in recorder.errors[:10]:
         print(f"  error: {error}")
+    if hostile:
+        print(f"  and one hostile visitor: {len(stranger.errors)} errors on their own pages")
+        for error in stranger.errors[:10]:
+            print(f"  hostile visitor's error: {error}")
+        for (what, _), values in sorted(stranger.timings.items()):
+            print(f"  {what:28} {'':>5} {len(values):6} {statistics.median(values):7.2f}")
     print(f"  {'interaction':28} {'job':>5} {'count':>6} {'p50 s':>7} {'p95 s':>7}")
     for (what, busy), values in sorted(recorder.timings.items()):
         values = sorted(values)
@@ -192,11 +246,12 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 4, 8])
     parser.add_argument("--seconds", type=float, default=120, help="how long the visitors keep going, per N")
     parser.add_argument("--job-minutes", type=float, default=1.5, help="the public training cap for the job")
+    parser.add_argument("--hostile", action="store_true", help="one more visitor, sending the worst inputs")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "vae_lab", "evaluate"], cwd=REPO, check=True,
                    capture_output=True)  # warm the analysis cache (a no-op once warm)
     for n in args.sessions:
-        asyncio.run(run(n, args.seconds, args.job_minutes))
+        asyncio.run(run(n, args.seconds, args.job_minutes, hostile=args.hostile))
 
 
 if __name__ == "__main__":
