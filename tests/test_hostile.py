@@ -26,17 +26,19 @@ ALICE, BOB = "a1" * 16, "b2" * 16
 
 @pytest.fixture(scope="module")
 def small_data(tmp_path_factory):
-    """The first TEST_IMAGES test images and labels of MNIST and Fashion-MNIST, in the data root's layout."""
+    """The first TEST_IMAGES test images and labels of MNIST and Fashion-MNIST (from the data root, else the
+    embedded sample), as a data root of their own."""
+    from vae_lab.data import FOLDERS, test_split
     root = tmp_path_factory.mktemp("small-data")
-    for folder in ("MNIST", "FashionMNIST"):
-        source, raw = Path(os.environ["VAE_LAB_DATA"]) / folder / "raw", root / folder / "raw"
+    for dataset, folder in FOLDERS.items():
+        split = test_split(dataset).subset(TEST_IMAGES)
+        raw = root / folder / "raw"
         raw.mkdir(parents=True)
-        images = (source / "t10k-images-idx3-ubyte").read_bytes()
-        labels = (source / "t10k-labels-idx1-ubyte").read_bytes()
-        (raw / "t10k-images-idx3-ubyte").write_bytes(struct.pack(">iiii", 2051, TEST_IMAGES, 28, 28) +
-                                                     images[16:16 + TEST_IMAGES * 784])
-        (raw / "t10k-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, TEST_IMAGES) +
-                                                     labels[8:8 + TEST_IMAGES])
+        for prefix in ("t10k", "train"):  # the same images as a training split: the training form then shows
+            (raw / f"{prefix}-images-idx3-ubyte").write_bytes(struct.pack(">iiii", 2051, TEST_IMAGES, 28, 28) +
+                                                              split.images.numpy().tobytes())
+            (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(struct.pack(">ii", 2049, TEST_IMAGES) +
+                                                              split.labels.numpy().astype(np.uint8).tobytes())
     return root
 
 
@@ -89,7 +91,7 @@ def test_a_visitors_classifier_named_like_the_judge_changes_no_one_elses_numbers
         assert any(expected in c.value for c in at.caption), [c.value for c in at.caption]
     alice_models = ok(visit(ALICE, "models"))
     rows = alice_models.dataframe[0].value
-    assert rows.loc[rows["name"] == "dfc", "accuracy"].item() == pytest.approx(truth["accuracy"])
+    assert rows.loc[rows["Model"] == "dfc", "Read correctly (%)"].item() == pytest.approx(100 * truth["accuracy"])
 
 
 def test_a_visitor_cannot_name_a_model_after_a_shipped_one(demo):

@@ -93,7 +93,6 @@ class JobManager:
         `processes` > 1: torchrun trains it on that many GPUs, `config.batch_size` being the global batch."""
         World(size=processes).check_batch(config.batch_size)
         self.root.mkdir(parents=True, exist_ok=True)
-        _reap()
         with open(self.root / "lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             running = self.running()
