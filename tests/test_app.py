@@ -90,7 +90,7 @@ def test_choosing_models_and_switching_the_data_source(app):
     assert classes == [f"({d})" for d in range(10)]
     app.sidebar.selectbox(key="source").set_value("index").run()
     app.sidebar.text_input(key="indices").set_value("5, 12, nine, 99999").run()
-    assert "Ignored nine, 99999" in ok(app).sidebar.warning[0].value
+    assert "Ignored `nine`, `99999`" in ok(app).sidebar.warning[0].value
     assert [c.split("  ")[0] for c in captions(app) if c.startswith("#")] == ["#5 (1)", "#12 (9)"]
     app.sidebar.selectbox(key="source").set_value("notebook").run()
     first = [c.split("  ")[0] for c in captions(ok(app)) if c.startswith("#")]

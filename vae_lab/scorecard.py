@@ -124,14 +124,18 @@ def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
     return stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file()
 
 
-def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
-    """The cache files' path without suffix: keyed by every input of the numbers (see the module docstring)."""
+def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
+    """A hash of every input of the checkpoint's numbers (see the module docstring)."""
     judge = checkpoints.judge_of(ckpt)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
     sample = "" if has_split(ckpt.dataset, train=False) else "|sample"
-    key = hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
-                         f"{ckpt.dataset}|{limit}{sample}".encode()).hexdigest()[:24]
-    return cache_dir() / f"{ckpt.name}-{key}"
+    return hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
+                          f"{ckpt.dataset}|{limit}{sample}".encode()).hexdigest()[:24]
+
+
+def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
+    """The cache files' path without suffix."""
+    return cache_dir() / f"{ckpt.name}-{cache_key(ckpt, limit)}"
 
 
 def load_test_split(dataset: str, limit: int = 0, device: str = "cpu") -> ImageSplit:

@@ -7,7 +7,6 @@ hasher. Pages call `selection()` for what the sidebar chose and lay out the rest
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -105,16 +104,15 @@ def unusable(name: str, error: Exception) -> str:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _analysis(name: str, files: str, judge_sha256: str) -> scorecard.Analysis:
+def _analysis(name: str, key: str, root: str) -> scorecard.Analysis:
     return scorecard.analyse(name)
 
 
 def _analysis_key(name: str) -> tuple[str, str, str]:
-    """What a model's numbers depend on, as the server-wide cache's key: its name, the hashes of every file
-    (a retrained model or a refitted posterior is a new key) and the hash of the classifier that judges it."""
-    ckpt = checkpoints.find(name)
-    judge = checkpoints.judge_of(ckpt)
-    return name, json.dumps(ckpt.meta["files"], sort_keys=True), judge.sha256 if judge else "-"
+    """What a model's numbers depend on, as the server-wide cache's key: its name, the disk cache's key (the
+    model's weights and posterior, the classifier that judges it, whether the test set is the embedded sample)
+    and the data root."""
+    return name, scorecard.cache_key(checkpoints.find(name)), str(data_root())
 
 
 def analysis(name: str) -> scorecard.Analysis:
