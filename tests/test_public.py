@@ -41,10 +41,10 @@ def test_the_hourly_limit_counts_the_visitors_own_jobs(tmp_path, tiny_config, ti
 
 def test_the_wall_clock_cap_ends_the_epoch_early_and_still_saves_it(tmp_path, tiny_config, tiny_checkpoints):
     config = tiny_config(kind="plain", name="capped", epochs=3, train_limit=0, max_minutes=0.05)
-    start = time.perf_counter()
     result = train(config, out_dir=tmp_path)
-    assert result.capped and time.perf_counter() - start < 60
-    assert result.checkpoint.meta["training"]["epoch"] == 1 and "bce" in result.metrics
+    training = result.checkpoint.meta["training"]
+    assert result.capped and training["epoch"] == 1 and "bce" in result.metrics
+    assert training["step"] < 60_000 // config.batch_size, "the epoch ended early, not after all its steps"
     assert checkpoints.load(result.checkpoint) is not None
 
 
