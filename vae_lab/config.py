@@ -58,7 +58,8 @@ def lr_for_batch(batch_size: int, *, base_batch: int, base_lr: float = BASE_LR) 
     processes with the same --batch-size takes the same steps, so the same learning rate."""
     return base_lr * (batch_size / base_batch) ** 0.5
 GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "lr_warmup_steps": 0, "critic_steps": 1,
-           "gamma": 1.0, "warmup_steps": 2000, "train_limit": 0, "pixel_weight": 0.0, "pixel_anneal_steps": 0}
+           "gamma": 1.0, "warmup_steps": 2000, "train_limit": 0, "pixel_weight": 0.0, "pixel_anneal_steps": 0,
+           "init_from": ""}
 
 
 def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False) -> dict:
@@ -98,6 +99,9 @@ class TrainConfig:
     lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
     lr_warmup_steps: int | None = None  # ramp the learning rate up linearly from 0 over these first steps
     latent_dim: int = 5
+    # start the VAE from this checkpoint's weights (any VAE kind, same data set and latent size), with a fresh
+    # optimiser; "": from scratch; None: the recipe's (the quick CPU recipes start from a shipped model)
+    init_from: str | None = None
     beta: float | None = None  # weight of the KL term
     kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
     # DFC: the frozen classifier checkpoint ("": the data set's own) and its layers -> weights in the loss
@@ -140,7 +144,10 @@ class TrainConfig:
             device = pick_device(self.device)
         except RuntimeError as error:
             raise ValueError(str(error)) from error
-        for key, value in recipe(self.kind, device=device, quick=self.quick).items():
+        values = recipe(self.kind, device=device, quick=self.quick)
+        if self.init_from is None:  # a recipe names the kind of model it starts from: the data set's shipped one
+            self.init_from = default_name(values["init_from"], self.dataset) if values["init_from"] else ""
+        for key, value in values.items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
         if self.lr is None:
@@ -167,6 +174,9 @@ class TrainConfig:
             raise ValueError(f"beta must be 0 or more, got {self.beta}")
         if self.critic_depth not in (3, 4):
             raise ValueError(f"critic_depth must be 3 or 4, got {self.critic_depth}")
+        if self.init_from and self.kind == "classifier":
+            raise ValueError(f"init_from starts a VAE from another VAE's weights; a classifier always starts "
+                             f"from scratch: leave init_from empty (got {self.init_from!r})")
         if self.kind == "dfc":
             _check_layers("perceptual", self.perceptual_layers, _layer_names("classifier", 3))
         if self.kind.startswith("vaegan"):

@@ -100,6 +100,9 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     test_split = load_split(config.dataset, train=False, device=device).subset(config.test_limit)
     interim_split = test_split.subset(config.interim_test_limit)  # a quick look after the epochs before the last
     objective = make_objective(config, device, train_split)
+    # where the VAE started: recorded in every checkpoint of the run, resumed or not
+    lineage = _init_from(objective, config) if resume is None else {
+        key: resume.meta[key] for key in ("init_from",) if key in resume.meta}
     precision = resolve_precision(config.precision, device)
     memory_format = config.memory_format
     for module in objective.modules.values():
@@ -169,7 +172,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         epoch += 1
         elapsed += time.perf_counter() - epoch_start
         ckpt = _save(objective, out_dir, metrics, epoch=epoch, step=step, elapsed=elapsed,
-                     images_per_s=images_per_s, device=device, precision=precision, processes=world.size)
+                     images_per_s=images_per_s, device=device, precision=precision, processes=world.size,
+                     lineage=lineage)
         if film is not None:
             film.capture(objective.model, step)
             film.save()
@@ -201,11 +205,11 @@ def _guard(values: dict[str, float], epoch: int, step: int, last_good: Path) -> 
 
 
 def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, step: int, elapsed: float,
-          images_per_s: float, device: torch.device, precision: str, processes: int) -> Checkpoint:
+          images_per_s: float, device: torch.device, precision: str, processes: int, lineage: dict) -> Checkpoint:
     config = objective.config
     opt_tensors, opt_groups = checkpoints.optimizer_tensors(objective.optimizers)
     meta = {
-        "kind": config.kind, "dataset": config.dataset, **objective.meta(),
+        "kind": config.kind, "dataset": config.dataset, **objective.meta(), **lineage,
         "recipe": asdict(config), "metrics": metrics,
         "training": {"epoch": epoch, "step": step, "elapsed_s": round(elapsed, 1),
                      "images_per_s": round(images_per_s, 1), "device": str(device), "precision": precision,
@@ -215,6 +219,16 @@ def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, ste
     }
     modules = {role: uncompiled(module) for role, module in objective.modules.items()}
     return checkpoints.save(out_dir, config.name, meta=meta, modules=modules, train_state=opt_tensors)
+
+
+def _init_from(objective: Objective, config: TrainConfig) -> dict:
+    """Copy `config.init_from`'s weights into the VAE (its optimiser stays fresh, a VAE-GAN's critic new);
+    what the checkpoint records of where it started."""
+    if not config.init_from:
+        return {}
+    start = checkpoints.starting_point(config.init_from, dataset=config.dataset, latent_dim=config.latent_dim)
+    checkpoints.load_into(uncompiled(objective.model), start)
+    return {"init_from": {"checkpoint": start.name, "kind": start.kind, "sha256": start.sha256}}
 
 
 def _restore(objective: Objective, ckpt: Checkpoint) -> tuple[int, int, float]:
