@@ -77,3 +77,15 @@ def test_a_model_of_another_latent_size_is_refused(start, tiny_config, tmp_path)
 def test_an_unknown_starting_model_names_the_ones_there_are(start, tiny_config, tmp_path):
     with pytest.raises(checkpoints.CheckpointError, match="no checkpoint named 'nowhere'.*start"):
         train(tiny_config(kind="plain", init_from="nowhere"), out_dir=tmp_path)
+
+
+def test_the_film_of_a_warm_started_run_opens_with_the_starting_models_reconstructions(start, tiny_config, tmp_path):
+    from vae_lab.film import TrainingFilm
+
+    film = TrainingFilm(tmp_path / "film.gif", "mnist", every=4)
+    train(tiny_config(kind="dfc", init_from="start"), out_dir=tmp_path, film=film)
+    opening = TrainingFilm(tmp_path / "start.gif", "mnist")
+    opening.capture(checkpoints.load("start"), step=0)
+    assert len(film.frames) == 1 + 3, "the starting model, then steps 1, 4 and 8"
+    assert (film.frames[0] == opening.frames[0]).all()
+    assert not (film.frames[1] == opening.frames[0]).all()
