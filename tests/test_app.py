@@ -406,3 +406,22 @@ def test_training_panel_offers_all_gpus_where_several_are_visible(app, monkeypat
     device.set_value("all 4 GPUs").run()
     assert "Runs on **all 4 GPUs**" in " ".join(c.value for c in ok(app).sidebar.caption)
     assert app.session_state["train_processes"] == 4  # what the start button passes to JobManager.start
+
+
+def test_the_training_panel_starts_a_perceptual_model_from_a_trained_one(app):
+    from vae_lab.config import QUICK_CPU_MEASURED
+    starts = {"dfc": "plain", "vaegan-hinge": "dfc", "plain": ""}  # the CPU defaults: scratch for the baseline
+    for kind, start in starts.items():
+        app.sidebar.selectbox(key="train_kind").set_value(kind).run()
+        choice = ok(app).sidebar.selectbox(key=f"train_init_from_{kind}_mnist")
+        if torch.cuda.is_available():
+            continue
+        assert choice.value == start
+        assert choice.options[0] == "scratch" and "classifier" not in choice.options
+        measured = QUICK_CPU_MEASURED[kind]
+        assert any(measured["quality"] in c and f"{measured['images']:,} training images" in c
+                   for c in captions(app.sidebar))
+    app.sidebar.selectbox(key="train_kind").set_value("dfc").run()
+    app.sidebar.selectbox(key="train_init_from_dfc_mnist").set_value("").run()
+    assert any("not measured" in c for c in captions(app.sidebar)), "another start is not the measured recipe"
+

@@ -94,18 +94,8 @@ def test_a_killed_process_is_reported_as_failed(manager, tiny_config):
     assert failed.state == "failed" and "without reporting" in failed.message
 
 
-def test_the_estimate_counts_each_epochs_validation_and_near_chance_models_are_named(monkeypatch, tmp_path):
-    import torch
+def test_near_chance_models_are_named():
+    from vae_lab.jobs import quality_warning
 
-    from vae_lab.config import TrainConfig
-    from vae_lab.jobs import estimate_seconds, quality_warning
-
-    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path))  # the shipped plain VAE's run is the only one
-    shipped = checkpoints.find("plain").meta["training"]
-    full = estimate_seconds(TrainConfig(kind="plain", epochs=1, device="cpu"), torch.device("cpu"))
-    small = estimate_seconds(TrainConfig(kind="plain", epochs=1, train_limit=6000, device="cpu"), torch.device("cpu"))
-    training_only = 6000 / shipped["images_per_s"]
-    assert small > training_only + 0.5, "a tenth of the images still validates on the whole test set"
-    assert full == pytest.approx(shipped["elapsed_s"] / shipped["epoch"], rel=0.01)
     assert "barely better than chance" in quality_warning({"accuracy": 0.11})
     assert quality_warning({"accuracy": 0.93}) == "" and quality_warning({"loss": 1.0}) == ""

@@ -240,6 +240,23 @@ def load(checkpoint: Checkpoint | str | Path, device: str | torch.device = "cpu"
     return model
 
 
+def starting_point(name: str, *, dataset: str, latent_dim: int) -> Checkpoint:
+    """The VAE checkpoint `name` to start a training run from, after checking that its weights fit a
+    VAE of `latent_dim` on `dataset` (any VAE kind: plain, DFC and VAE-GANs share one architecture)."""
+    ckpt = find(name)
+    if ckpt.kind == "classifier":
+        raise ValueError(f"cannot start a VAE from {ckpt.name!r}: it is a classifier. Choose a VAE checkpoint "
+                         f"of {dataset}: {[c.name for c in available(dataset=dataset) if c.kind != 'classifier']}")
+    if ckpt.dataset != dataset:
+        raise ValueError(f"cannot start a {dataset} VAE from {ckpt.name!r}: it was trained on {ckpt.dataset}. "
+                         f"Choose a {dataset} checkpoint, or train on {ckpt.dataset}")
+    found_dim = ckpt.meta["architecture"].get("latent_dim")
+    if found_dim != latent_dim:
+        raise ValueError(f"cannot start a VAE with latent_dim {latent_dim} from {ckpt.name!r}: its latent size is "
+                         f"{found_dim}. Set latent_dim to {found_dim}, or start from scratch")
+    return ckpt
+
+
 class Judge(NamedTuple):
     """A data set's classifier, frozen for good (eval mode, no gradients, owned by no optimiser):
     it judges reconstructions and, for the DFC VAE, defines the perceptual loss."""

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import checkpoints
-from .config import TrainConfig, recipe
+from .config import TrainConfig
 from .data import TRAIN_SPLIT_SIZE
 from .distributed import World, is_main_process
 from .public import PublicSettings
@@ -227,35 +227,6 @@ class JobManager:
                     break
                 time.sleep(0.1)
         return self.status(job_id)
-
-
-# The quick CPU recipes on MNIST, measured on 2 idle cores by benchmarks/time_to_quality.py --quick (two runs
-# each, README): seconds outside the epochs (start-up, the aggregate-posterior fit), and per epoch of all
-# 60,000 training images (its validation included).
-QUICK_CPU_SECONDS = {"plain": (39, 62), "dfc": (32, 94), "vaegan-hinge": (40, 191)}
-
-
-def estimate_seconds(config: TrainConfig, device) -> float | None:
-    """Seconds the run will take. A quick CPU recipe (its batch size unchanged): from its measured runs,
-    scaled by epochs and training images. Otherwise training and each epoch's validation, from the fastest
-    recorded run of the same kind on the same kind of device (every checkpoint's JSON records its training
-    speed and wall time), start-up not included; None when there is no such run."""
-    quick = recipe(config.kind, device=device, quick=True) if config.quick and device.type == "cpu" else {}
-    if config.kind in QUICK_CPU_SECONDS and quick.get("batch_size") == config.batch_size:
-        fixed, per_epoch = QUICK_CPU_SECONDS[config.kind]
-        return fixed + config.epochs * per_epoch * (config.train_limit or TRAIN_SPLIT_SIZE) / TRAIN_SPLIT_SIZE
-    runs = [c.meta for c in checkpoints.available(kind=config.kind)
-            if c.meta.get("training", {}).get("device", "").split(":")[0] == device.type
-            and c.meta["training"].get("elapsed_s") and c.meta["training"].get("images_per_s")]
-    if not runs:
-        return None
-    meta = max(runs, key=lambda m: m["training"]["images_per_s"])
-    best = meta["training"]
-    # what the run spent beyond training: the test-set validation after each epoch, which does not
-    # shrink with the number of training images
-    trained = best["epoch"] * (meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE) / best["images_per_s"]
-    validation = max(0.0, best["elapsed_s"] - trained) / best["epoch"]
-    return config.epochs * ((config.train_limit or TRAIN_SPLIT_SIZE) / best["images_per_s"] + validation)
 
 
 def device_choices(gpus: int) -> dict[str, tuple[str, int]]:

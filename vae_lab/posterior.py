@@ -4,6 +4,8 @@ from where the codes actually lie (and the "prior hole" can be measured: prior v
 """
 from __future__ import annotations
 
+import time
+
 import torch
 
 from . import checkpoints
@@ -21,6 +23,7 @@ def fit_posterior(checkpoint: Checkpoint | str, *, split: ImageSplit | None = No
     """Encode the training images (`split`, default: the checkpoint's whole training split) to their
     posterior means, fit the mixture, and add it to the checkpoint (a safetensors file and a JSON entry).
     Returns the updated checkpoint."""
+    started = time.perf_counter()
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else checkpoints.find(checkpoint)
     if ckpt.kind == "classifier":
         raise ValueError(f"{ckpt.name} is a classifier: only a VAE has a latent space to fit")
@@ -28,5 +31,6 @@ def fit_posterior(checkpoint: Checkpoint | str, *, split: ImageSplit | None = No
     split = split if split is not None else load_split(ckpt.dataset, train=True, device=device)
     mixture = AggregatePosterior.fit(torch.from_numpy(latent_means(model, split)), components=components, seed=seed)
     about = {"components": components, "covariance": "full", "fitted_on": f"{ckpt.dataset} training split, "
-             f"{len(split)} posterior means", "library": "scikit-learn GaussianMixture", "seed": seed}
+             f"{len(split)} posterior means", "library": "scikit-learn GaussianMixture", "seed": seed,
+             "fit_s": round(time.perf_counter() - started, 2)}  # its wall time, for estimating later runs
     return checkpoints.add_file(ckpt, "posterior", mixture.tensors(), {"aggregate_posterior": about})

@@ -90,6 +90,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     Under torchrun each process trains on its share of every batch (see distributed.py); rank 0 returns
     the result and the other ranks None, once rank 0 has written everything.
     """
+    started = time.perf_counter()
     out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
     world, device = distributed.join(pick_device(config.device))
     world.check_batch(config.batch_size)
@@ -100,10 +101,15 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     test_split = load_split(config.dataset, train=False, device=device).subset(config.test_limit)
     interim_split = test_split.subset(config.interim_test_limit)  # a quick look after the epochs before the last
     objective = make_objective(config, device, train_split)
+    # where the VAE started: recorded in every checkpoint of the run, resumed or not
+    lineage = _init_from(objective, config) if resume is None else {
+        key: resume.meta[key] for key in ("init_from",) if key in resume.meta}
     precision = resolve_precision(config.precision, device)
     memory_format = config.memory_format
     for module in objective.modules.values():
         module.to(memory_format=memory_format).train()
+    if film is not None and lineage.get("init_from") and resume is None:
+        film.capture(objective.model, step=0)  # the film opens on the starting model: the blur that goes away
     if config.compile:
         _compile(objective, train_split.batch(slice(0, 2))[0].to(memory_format=memory_format))
     objective.distribute(world)
@@ -121,6 +127,9 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     images_per_s = 0.0
     deadline = time.perf_counter() + 60 * config.max_minutes if config.max_minutes else math.inf
     capped = False
+    # where the wall time goes, for estimating later runs (estimate.estimate_seconds); a resumed run adds its epochs
+    wall = {"startup_s": round(time.perf_counter() - started, 2),
+            "epochs": list(resume.meta["training"].get("wall", {}).get("epochs", [])) if resume else []}
 
     while epoch < config.epochs:
         epoch_start, seen = time.perf_counter(), 0
@@ -166,10 +175,13 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         for module in objective.modules.values():
             module.train()
         _guard(metrics, epoch + 1, step, last_good)
+        wall["epochs"].append({"train_s": round(train_time, 2), "images": seen, "validation_images": len(split),
+                               "validation_s": round(time.perf_counter() - epoch_start - train_time, 2)})
         epoch += 1
         elapsed += time.perf_counter() - epoch_start
         ckpt = _save(objective, out_dir, metrics, epoch=epoch, step=step, elapsed=elapsed,
-                     images_per_s=images_per_s, device=device, precision=precision, processes=world.size)
+                     images_per_s=images_per_s, device=device, precision=precision, processes=world.size,
+                     lineage=lineage, wall=wall)
         if film is not None:
             film.capture(objective.model, step)
             film.save()
@@ -201,20 +213,31 @@ def _guard(values: dict[str, float], epoch: int, step: int, last_good: Path) -> 
 
 
 def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, step: int, elapsed: float,
-          images_per_s: float, device: torch.device, precision: str, processes: int) -> Checkpoint:
+          images_per_s: float, device: torch.device, precision: str, processes: int, lineage: dict,
+          wall: dict) -> Checkpoint:
     config = objective.config
     opt_tensors, opt_groups = checkpoints.optimizer_tensors(objective.optimizers)
     meta = {
-        "kind": config.kind, "dataset": config.dataset, **objective.meta(),
+        "kind": config.kind, "dataset": config.dataset, **objective.meta(), **lineage,
         "recipe": asdict(config), "metrics": metrics,
         "training": {"epoch": epoch, "step": step, "elapsed_s": round(elapsed, 1),
                      "images_per_s": round(images_per_s, 1), "device": str(device), "precision": precision,
-                     "processes": processes, "optimizers": opt_groups},
+                     "processes": processes, "wall": wall, "optimizers": opt_groups},
         "versions": {"vae_lab": __version__, "torch": torch.__version__},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     modules = {role: uncompiled(module) for role, module in objective.modules.items()}
     return checkpoints.save(out_dir, config.name, meta=meta, modules=modules, train_state=opt_tensors)
+
+
+def _init_from(objective: Objective, config: TrainConfig) -> dict:
+    """Copy `config.init_from`'s weights into the VAE (its optimiser stays fresh, a VAE-GAN's critic new);
+    what the checkpoint records of where it started."""
+    if not config.init_from:
+        return {}
+    start = checkpoints.starting_point(config.init_from, dataset=config.dataset, latent_dim=config.latent_dim)
+    checkpoints.load_into(uncompiled(objective.model), start)
+    return {"init_from": {"checkpoint": start.name, "kind": start.kind, "sha256": start.sha256}}
 
 
 def _restore(objective: Objective, ckpt: Checkpoint) -> tuple[int, int, float]:

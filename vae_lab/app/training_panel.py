@@ -9,21 +9,16 @@ import streamlit as st
 import torch
 
 from .. import checkpoints, public
-from ..config import KINDS, TrainConfig, pick_device, recipe
+from ..config import KINDS, QUICK_CPU_MEASURED, TrainConfig, default_name, pick_device, recipe
 from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE, has_split, missing_data_notice
 from ..distributed import World
+from ..estimate import estimate_seconds
 from ..figures import training_curves
-from ..jobs import JobError, JobManager, device_choices, estimate_seconds
+from ..jobs import JobError, JobManager, device_choices
 from ..models import Classifier
 from . import links
-from .ui import KIND_LABELS, clear_caches, job_manager
+from .ui import KIND_LABELS, clear_caches, job_manager, model_label
 
-# What the quick CPU recipes reached on MNIST (benchmarks/time_to_quality.py --quick; README, Performance)
-QUICK_QUALITY = {
-    "plain": "115-119 nats of reconstruction loss (the reference notebook's plain VAE: 113; the full recipe: 102)",
-    "dfc": "95-96% of its reconstructions read correctly by the classifier (the notebook's DFC VAE: 95.4%)",
-    "vaegan-hinge": "sharp reconstructions of which about 77% read correctly (the full recipe: 93.5%)",
-}
 _published_jobs: set[str] = set()  # jobs whose model this server has picked up (caches are per server)
 
 
@@ -81,8 +76,6 @@ def recipe_form() -> TrainConfig | None:
         st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({defaults['epochs']} epoch(s), "
                 f"batch {defaults['batch_size']}) gives a usable {KIND_LABELS[kind]} in a few minutes; the full "
                 f"recipes behind the shipped models take much longer.")
-    if quick and kind in QUICK_QUALITY:
-        st.caption(f"Measured on MNIST with this recipe: {QUICK_QUALITY[kind]}.")
     if st.session_state.get("train_recipe_for") != (kind, device.type):  # a new kind or device: its recipe's numbers
         st.session_state["train_recipe_for"] = (kind, device.type)
         for key in ("epochs", "batch_size", "train_limit"):
@@ -97,8 +90,12 @@ def recipe_form() -> TrainConfig | None:
     train_limit = st.number_input(f"Training images (0 = all {TRAIN_SPLIT_SIZE:,})", 0, TRAIN_SPLIT_SIZE,
                                   step=1000, key="train_train_limit")
     values = {}
+    if kind != "classifier":
+        values["init_from"] = start_from_input(kind, dataset, defaults["init_from"])
+    if quick and kind in QUICK_CPU_MEASURED:
+        st.caption(measured_caption(kind, dataset, defaults, values["init_from"]))
     if kind == "dfc":
-        layers = perceptual_layers_input()
+        layers = perceptual_layers_input(defaults["perceptual_layers"])
         if layers is None:
             return None
         values["perceptual_layers"] = layers
@@ -127,11 +124,34 @@ def recipe_form() -> TrainConfig | None:
     return config
 
 
-def perceptual_layers_input() -> dict[str, float] | None:
-    """The DFC loss's layers and their weights, as the mapping the config takes."""
-    default = TrainConfig.__dataclass_fields__["perceptual_layers"].default_factory()
+def start_from_input(kind: str, dataset: str, recipe_start: str) -> str:
+    """Scratch, or the name of a VAE of this data set to start from; the recipe's starting model by default."""
+    starts = [c for c in checkpoints.available(dataset=dataset) if c.kind != "classifier"]
+    options = [""] + [c.name for c in starts]
+    labels = {"": "scratch"} | {c.name: model_label(c.name, c.kind) for c in starts}
+    default = default_name(recipe_start, dataset) if recipe_start else ""
+    return st.selectbox("Start from", options, index=options.index(default) if default in options else 0,
+                        format_func=labels.get, key=f"train_init_from_{kind}_{dataset}",
+                        help="A trained model's weights to begin with (a fresh optimiser; a VAE-GAN's critic "
+                             "starts new): a plain VAE becomes a DFC VAE in a fraction of an epoch.")
+
+
+def measured_caption(kind: str, dataset: str, defaults: dict, init_from: str) -> str:
+    """What the quick recipe was measured to reach, or why the choice made is not that recipe."""
+    measured = QUICK_CPU_MEASURED[kind]
+    recipe_start = default_name(defaults["init_from"], dataset) if defaults["init_from"] else ""
+    if init_from != recipe_start:
+        return (f"The quick recipe's figures were measured from "
+                f"{recipe_start or 'scratch'}; from {init_from or 'scratch'} they are not measured.")
+    return (f"Measured on MNIST with this recipe: {measured['quality']}, after {measured['images']:,} training "
+            f"images ({measured['training_s']} s of training on {measured['device']}).")
+
+
+def perceptual_layers_input(default: dict[str, float]) -> dict[str, float] | None:
+    """The DFC loss's layers and their weights (the recipe's at first), as the mapping the config takes."""
     layers = st.multiselect("Perceptual layers", Classifier().layer_names, default=list(default), key="train_layers")
-    text = st.text_input("Layer weights", ", ".join("1.0" for _ in layers), key=f"train_weights_{len(layers)}",
+    text = st.text_input("Layer weights", ", ".join(str(default.get(layer, 1.0)) for layer in layers),
+                         key=f"train_weights_{'-'.join(layers)}",
                          help="One number per chosen layer, in the same order, separated by commas.")
     try:
         weights = links.floats(",".join(w for w in text.split(",") if w.strip())) if text.strip() else []

@@ -34,7 +34,7 @@ def scaled(key: str, value: float) -> float:
 
 vaes = [c for c in found if c.name in analyses]  # the others cannot be used, as the line above the table says
 st.dataframe([{"Model": c.name, "Kind": ui.KIND_LABELS.get(c.kind, c.kind), "Data set": DATASET_LABELS[c.dataset],
-               "Epochs": epochs(c),
+               "Epochs": epochs(c), "Started from": c.meta.get("init_from", {}).get("checkpoint", "scratch"),
                **{label: scaled(key, analyses[c.name].scorecard.get(key, float("nan")))
                   for key, (label, _) in COLUMNS.items()}}
               for c in vaes], hide_index=True, width="stretch",
@@ -46,7 +46,8 @@ if classifiers:
                    "Test accuracy (%)": 100 * c.metrics.get("accuracy", float("nan"))} for c in classifiers],
                  hide_index=True, column_config={"Test accuracy (%)": st.column_config.NumberColumn(format="%.2f")})
 with st.expander("What the columns mean, and all measures"):
-    st.markdown("FD is the Frechet distance in the classifier's features. " +
+    st.markdown("FD is the Frechet distance in the classifier's features. **Started from**: the model whose "
+                "weights the training began with, or scratch.\n" +
                 "\n".join(f"- **{key}**: {text}" for key, text in SCORECARD_FIELDS.items()))
     st.dataframe([{"name": c.name, **analyses[c.name].scorecard} for c in vaes], hide_index=True)
 
@@ -57,6 +58,11 @@ for ckpt in found:
                     f"{training.get('elapsed_s')} s on `{training.get('device')}` "
                     f"({training.get('images_per_s')} images/s); saved {ckpt.meta.get('created')}; "
                     f"versions {ckpt.meta.get('versions')}.")
+        if "init_from" in ckpt.meta:
+            start = ckpt.meta["init_from"]
+            st.markdown(f"Started from the weights of **{start['checkpoint']}** "
+                        f"({ui.KIND_LABELS.get(start['kind'], start['kind'])}, SHA-256 `{start['sha256'][:12]}`), "
+                        f"with a fresh optimiser{' and a new critic' if ckpt.kind.startswith('vaegan') else ''}.")
         if "perceptual" in ckpt.meta:
             st.markdown(f"Perceptual loss: `{json.dumps(ckpt.meta['perceptual'])}`")
         st.markdown("**Recipe**")

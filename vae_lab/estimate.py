@@ -1,0 +1,74 @@
+"""How long a training run will take, from where the wall time of this machine's earlier runs went.
+
+Every checkpoint records its run's wall time in parts (train.py: start-up, each epoch's training and
+its validation with the number of test images validated; posterior.py: the aggregate-posterior fit).
+A new run is estimated part by part from the rates of the recorded runs of the same kind, device type
+and batch size: the jobs this server ran and the user's own checkpoints (the shipped ones were trained
+elsewhere). Before any such run, measured first guesses stand in on a CPU.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from . import checkpoints
+from .config import TrainConfig
+from .data import TEST_SPLIT_SIZE, TRAIN_SPLIT_SIZE
+from .jobs import jobs_root
+
+RECENT_RUNS = 5  # the latest recorded runs a rate is taken from: the machine's speed drifts over a day
+# First guesses on two CPU cores, one thread, before this machine has recorded a run of the kind: the wall
+# records of the quick recipes' runs of 2026-12-01, beside other work (docs/time-to-quality.md): seconds of
+# start-up, then images per second of training, of validation and of the posterior fit. Other kinds: none yet.
+FIRST_GUESS_CPU = {
+    "dfc": {"startup_s": 2.3, "train": 330.0, "validation": 409.0, "posterior": 1577.0},  # batch 32
+    "vaegan-hinge": {"startup_s": 1.6, "train": 253.0, "validation": 228.0, "posterior": 2004.0},  # batch 32
+    "plain": {"startup_s": 2.7, "train": 1311.0, "validation": 736.0, "posterior": 1719.0},  # batch 128
+}
+
+
+def estimate_seconds(config: TrainConfig, device: torch.device) -> float | None:
+    """Seconds the whole run will take: start-up, every epoch's training and validation (the epochs before
+    the last look at `interim_test_limit` test images), and the posterior fit. None when this device type
+    has neither a recorded run of the kind nor a first guess."""
+    rates = recorded_rates(config, device) or (FIRST_GUESS_CPU.get(config.kind) if device.type == "cpu" else None)
+    if rates is None:
+        return None
+    images = min(config.train_limit or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE)
+    test = min(config.test_limit or TEST_SPLIT_SIZE, TEST_SPLIT_SIZE)
+    validated = (config.epochs - 1) * min(config.interim_test_limit or test, test) + test
+    seconds = rates["startup_s"] + config.epochs * images / rates["train"] + validated / rates["validation"]
+    return seconds + (images / rates["posterior"] if rates["posterior"] else 0.0)
+
+
+def recorded_rates(config: TrainConfig, device: torch.device) -> dict[str, float] | None:
+    """The rates of the latest recorded runs like this one (kind, device type, batch size); None if none."""
+    runs = sorted((meta for meta in _recorded_runs() if meta["kind"] == config.kind
+                   and meta["training"]["device"].split(":")[0] == device.type
+                   and meta["recipe"].get("batch_size") == config.batch_size), key=lambda meta: meta["created"])
+    runs = runs[-RECENT_RUNS:]
+    if not runs:
+        return None
+    epochs = [epoch for meta in runs for epoch in meta["training"]["wall"]["epochs"]]
+    fits = [(min(meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE),
+             meta["aggregate_posterior"]["fit_s"]) for meta in runs if "fit_s" in meta.get("aggregate_posterior", {})]
+    return {"startup_s": sum(meta["training"]["wall"]["startup_s"] for meta in runs) / len(runs),
+            "train": sum(e["images"] for e in epochs) / sum(e["train_s"] for e in epochs),
+            "validation": sum(e["validation_images"] for e in epochs) / sum(e["validation_s"] for e in epochs),
+            "posterior": sum(n for n, _ in fits) / sum(s for _, s in fits) if fits else 0.0}
+
+
+def _recorded_runs() -> list[dict]:
+    """The JSON of every checkpoint trained here that records its wall time: jobs' and the user's own."""
+    paths = [*jobs_root().glob("*/checkpoint/*.json"), *checkpoints.user_dir().glob("*.json")]
+    found = []
+    for path in paths:
+        try:
+            meta = json.loads(Path(path).read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # a job's checkpoint being rewritten, or not a checkpoint: no record to learn from
+        if isinstance(meta, dict) and "wall" in meta.get("training", {}) and "recipe" in meta:
+            found.append(meta)
+    return found
