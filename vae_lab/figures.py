@@ -9,6 +9,8 @@ import io
 import numpy as np
 import plotly.graph_objects as go
 
+from .images import image_grid
+
 PALETTE = ["#636363", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2"]
 
 
@@ -117,3 +119,63 @@ def class_shares(shares: dict[str, list[float]], class_names: list[str]) -> go.F
     figure.update_layout(barmode="group", xaxis_title="class read by the classifier", yaxis_title="share of samples",
                          xaxis={"type": "category"}, margin={"t": 30}, height=280, legend_title="samples from")
     return figure
+
+
+# --- the "Why blurry?" lesson ------------------------------------------------------------------------
+
+LOSS_STYLES = {"bce": ("#d62728", "solid"), "mse": ("#ff7f0e", "solid"), "dfc": ("#1f77b4", "dash"),
+               "critic": ("#2ca02c", "dot")}
+
+
+def loss_curves(amounts: np.ndarray, curves: dict[str, np.ndarray], labels: dict[str, str], *, x_title: str,
+                at: float, reference: str) -> go.Figure:
+    """Normalised losses over a transform's range: sums thick, single layers thin; a marker at the slider."""
+    figure = go.Figure()
+    for key, values in curves.items():
+        network, _, layer = key.partition(":")
+        color, dash = LOSS_STYLES[network]
+        figure.add_trace(go.Scatter(x=amounts, y=values, name=labels[key], mode="lines+markers",
+                                    line={"color": color, "dash": dash, "width": 1.2 if layer else 3},
+                                    marker={"size": 4 if layer else 6}, opacity=0.55 if layer else 1.0))
+    figure.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text=reference,
+                     annotation_position="top left")
+    figure.add_vline(x=at, line_color="#444", line_width=1)
+    figure.update_layout(xaxis_title=x_title, yaxis_title=f"loss / loss of {reference}", margin={"t": 30},
+                         height=380, legend={"font": {"size": 11}})
+    return figure
+
+
+def layer_shares(shares: dict[str, dict[str, float]], *, title: str) -> go.Figure:
+    """Stacked horizontal bars: each layer's share of the loss, one bar per image compared."""
+    layers = list(next(iter(shares.values()))) if shares else []
+    figure = go.Figure()
+    for color, layer in zip(PALETTE[1:], layers):
+        figure.add_trace(go.Bar(y=list(shares), x=[s.get(layer, 0.0) for s in shares.values()], name=layer,
+                                orientation="h", marker_color=color))
+    figure.update_layout(barmode="stack", title=title, xaxis={"title": "share of the loss", "range": [0, 1]},
+                         margin={"t": 40, "l": 10}, height=120 + 40 * len(shares), legend_title="layer")
+    return figure
+
+
+def signed_map(values: np.ndarray, *, scale: int = 4, limit: float | None = None) -> np.ndarray:
+    """A signed (H, W) map as an RGB picture: red where positive, blue where negative, white at 0."""
+    top = limit if limit else float(np.abs(values).max()) or 1.0
+    v = np.clip(values / top, -1, 1)[..., None]
+    white = np.ones(values.shape + (3,))
+    rgb = np.where(v > 0, white - v * np.array([0, 1, 1]), white + v * np.array([1, 1, 0]))
+    return np.kron((255 * rgb).astype(np.uint8), np.ones((scale, scale, 1), dtype=np.uint8))
+
+
+def heat_map(values: np.ndarray, *, scale: int = 4) -> np.ndarray:
+    """A non-negative (H, W) map as a grey picture, black at 0 and white at its largest value."""
+    top = float(values.max()) or 1.0
+    return np.kron((255 * values / top).astype(np.uint8), np.ones((scale, scale), dtype=np.uint8))
+
+
+def feature_rows(original: np.ndarray, reconstruction: np.ndarray, channels: list[int], *,
+                 scale: int) -> np.ndarray:
+    """Chosen channels of two (C, H, W) feature stacks in two rows, on one shared grey scale (min to max)."""
+    a, b = original[channels], reconstruction[channels]
+    low, high = min(float(a.min()), float(b.min())), max(float(a.max()), float(b.max()))
+    span = high - low or 1.0
+    return image_grid([(a - low) / span, (b - low) / span], pad=1, scale=scale)

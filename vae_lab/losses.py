@@ -46,12 +46,26 @@ class PerceptualLoss:
         self.net, self.weights = net, dict(weights)
 
     def __call__(self, x: torch.Tensor, x_rec: torch.Tensor) -> torch.Tensor:
+        return sum(self.layer_terms(x, x_rec).values())
+
+    def layer_terms(self, x: torch.Tensor, x_rec: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Each layer's weighted term per image, w_l * ||phi_l(x) - phi_l(x_rec)||^2: the loss is their sum."""
+        return self.terms(self.reference_features(x), self.features_of(x_rec))
+
+    def terms(self, real: dict[str, torch.Tensor], fake: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """`layer_terms` from features already computed (a fixed reference's can be reused)."""
+        return {name: feature_distance(real, fake, {name: weight}) for name, weight in self.weights.items()}
+
+    def reference_features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The frozen net's features of the reference images at the loss's layers (no gradient)."""
+        with torch.no_grad():
+            return self.features_of(x)
+
+    def features_of(self, x_rec: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The frozen net's features of `x_rec` at the loss's layers; gradients flow to `x_rec`."""
         # float32 even under bf16 autocast: the loss is a difference of nearly equal features
-        with frozen(self.net), torch.autocast(x.device.type, enabled=False):
-            with torch.no_grad():
-                real = self.net.features(x.float(), list(self.weights))
-            fake = self.net.features(x_rec.float(), list(self.weights))
-        return feature_distance(real, fake, self.weights)
+        with frozen(self.net), torch.autocast(x_rec.device.type, enabled=False):
+            return self.net.features(x_rec.float(), list(self.weights))
 
 
 # --- adversarial terms (VAE-GAN) ---------------------------------------------------------

@@ -21,7 +21,8 @@ def run() -> None:
     st.set_page_config(page_title="vae_lab: blurry VAEs and perceptual losses", page_icon="🌫️",
                        layout="wide")
     pages = st.navigation([
-        st.Page(VIEWS / "reconstruct.py", title="Reconstruct", icon=":material/compare:", default=True),
+        st.Page(VIEWS / "why_blurry.py", title="Why blurry?", icon=":material/help:", default=True),
+        st.Page(VIEWS / "reconstruct.py", title="Reconstruct", icon=":material/compare:"),
         st.Page(VIEWS / "latent_explorer.py", title="Latent explorer", icon=":material/tune:"),
         st.Page(VIEWS / "interpolation.py", title="Interpolation", icon=":material/linear_scale:"),
         st.Page(VIEWS / "samples.py", title="Samples", icon=":material/grid_view:"),

@@ -17,10 +17,10 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from .. import checkpoints, explore, public, scorecard
+from .. import checkpoints, explore, lesson, public, scorecard
 from . import links
 from ..blur import BlurStudy
-from ..config import KINDS
+from ..config import KINDS, default_name
 from ..data import (CLASS_NAMES, DATASET_LABELS, FETCH_COMMAND, OFFLINE_SOURCES, SELECTED_TEST_DIGITS,
                     DataMissingError, ImageSplit, data_root, test_split)
 from ..images import MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts, image_grid, read_upload, to_mnist_digit
@@ -174,9 +174,50 @@ def latent_means(name: str, dataset: str) -> np.ndarray:
     return _latent_means(name, fingerprint(name), dataset)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _judges(dataset: str, files: str) -> lesson.Judges:
+    return lesson.Judges.of(dataset)
+
+
+def lesson_judges(dataset: str) -> lesson.Judges:
+    """The data set's shipped perceptual losses (the DFC VAE's classifier, the hinge VAE-GAN's critic)."""
+    names = [default_name(kind, dataset) for kind in ("dfc", "vaegan-hinge")]
+    return _judges(dataset, "".join(_files_key(name) for name in names))
+
+
+@st.cache_data(max_entries=4, show_spinner="Asking each loss about a thousand test images...")
+def _verdicts(dataset: str, files: str, root: str) -> dict[str, lesson.Verdict]:
+    x, _ = test_set(dataset).batch(slice(0, lesson.VERDICT_IMAGES))
+    return lesson.verdict_summary(x, lesson_judges(dataset))
+
+
+def lesson_verdicts(dataset: str) -> dict[str, lesson.Verdict]:
+    """How each shipped loss ranks a strong blur against a 2-pixel shift, over the first test images."""
+    return _verdicts(dataset, "".join(_files_key(default_name(kind, dataset)) for kind in ("dfc", "vaegan-hinge")),
+                     str(data_root()))
+
+
+_optima: dict[tuple, dict[str, lesson.Optimum]] = {}  # per server: the lesson's loss optima, the latest few
+MAX_OPTIMA = 32
+
+
+def loss_optima(dataset: str, targets: torch.Tensor, on_step) -> dict[str, lesson.Optimum]:
+    """`lesson.optima` of `targets`, found once per server (`on_step` shows the search when it runs)."""
+    key = (dataset, fingerprint(default_name("dfc", dataset)),
+           fingerprint(default_name("vaegan-hinge", dataset)), targets.numpy().tobytes())
+    if key not in _optima:
+        if len(_optima) >= MAX_OPTIMA:
+            _optima.pop(next(iter(_optima)))
+        _optima[key] = lesson.optima(targets, lesson_judges(dataset), on_step=on_step)
+    return _optima[key]
+
+
 def clear_caches() -> None:
     """After a checkpoint appears or changes (a training job finished)."""
     _load.clear()
+    _judges.clear()
+    _verdicts.clear()
+    _optima.clear()
     judge.clear()
     _analysis.clear()
     _latent_means.clear()

@@ -1,0 +1,94 @@
+"""The lesson's core on the shipped networks: the transforms, how each loss ranks them, the loss optima,
+and the per-layer views the page draws."""
+import numpy as np
+import pytest
+import torch
+
+from vae_lab import lesson
+from vae_lab.data import SELECTED_TEST_DIGITS, load_split
+from vae_lab.metrics import laplacian_variance
+
+
+@pytest.fixture(scope="module")
+def judges():
+    return lesson.Judges.of("mnist")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_split("mnist", train=False).batch(torch.tensor(SELECTED_TEST_DIGITS))[0]
+
+
+def test_transforms_do_what_their_sliders_say(digits):
+    x = digits[:1]
+    moved = lesson.apply(x, "shift_x", 2)
+    assert torch.equal(moved[..., 2:], x[..., :-2]) and moved[..., :2].abs().sum() == 0
+    assert torch.equal(lesson.apply(x, "shift_y", 3)[..., 3:, :], x[..., :-3, :])
+    for transform in lesson.TRANSFORMS:  # every slider's zero (or its lowest value for shifts) is the image itself
+        if lesson.TRANSFORMS[transform].low <= 0 <= lesson.TRANSFORMS[transform].high:
+            assert torch.allclose(lesson.apply(x, transform, 0.0), x, atol=1e-6), transform
+    blurred = lesson.apply(x, "blur", 2.0)
+    assert laplacian_variance(blurred) < 0.2 * laplacian_variance(x)
+    assert abs(blurred.sum() - x.sum()) < 0.02 * x.sum()  # blurring spreads the ink, keeps (nearly) all of it
+    assert lesson.apply(x, "stroke", 1.0).sum() > x.sum() > lesson.apply(x, "stroke", -1.0).sum()
+    noisy = lesson.apply(x, "noise", 0.3)
+    assert noisy.min() >= 0 and noisy.max() <= 1 and torch.equal(noisy, lesson.apply(x, "noise", 0.3))
+    rotated = lesson.apply(x, "rotate", 30.0)
+    assert not torch.allclose(rotated, x) and torch.allclose(lesson.apply(rotated, "rotate", 0.0), rotated, atol=1e-6)
+
+
+def test_amounts_outside_a_slider_and_unknown_names_say_what_to_choose(digits):
+    with pytest.raises(ValueError, match="from 0 to 2"):
+        lesson.apply(digits[:1], "blur", 5.0)
+    with pytest.raises(ValueError, match="choose from"):
+        lesson.apply(digits[:1], "smudge", 1.0)
+    with pytest.raises(ValueError, match="largest shift from 1 to 4"):
+        lesson.shifted_targets(digits[:1], max_shift=0)
+
+
+def test_curves_are_in_units_of_the_two_pixel_shift(digits, judges):
+    curves = lesson.curves(digits[:1], "shift_x", judges)
+    at_two = list(curves.amounts).index(2.0)
+    for key, values in curves.normalised.items():
+        # no change, no loss; BCE keeps its floor, the entropy of the image's grey pixels
+        assert values[0] == pytest.approx(0.0, abs=0.1 if key == "bce" else 1e-6), key
+        assert values[at_two] == pytest.approx(1.0, rel=1e-5), key
+    dfc_layers = sum(curves.raw[k] for k in curves.raw if k.startswith("dfc:"))
+    assert np.allclose(dfc_layers, curves.raw["dfc"]) and set(curves.raw) >= {"bce", "mse", "dfc", "critic"}
+
+
+def test_pixel_losses_prefer_a_strong_blur_to_a_two_pixel_shift_and_the_deepest_layers_do_not(digits, judges):
+    """The lesson's first claim, on the shipped classifier and critic and the notebook's ten digits."""
+    ratios = lesson.verdicts(digits, judges)
+    assert (ratios["bce"] < 1).all() and (ratios["mse"] < 1).all()
+    assert (ratios["dfc:conv3"] > 1).all() and np.median(ratios["critic:conv3"]) > 1
+    assert np.median(ratios["dfc"]) > np.median(ratios["bce"]) * 2
+
+
+def test_the_bce_optimum_is_the_blurry_mean_and_the_perceptual_optima_are_sharper(digits, judges):
+    targets = lesson.shifted_targets(digits[:1], max_shift=2)
+    assert len(targets) == 25
+    seen = []
+    found = lesson.optima(targets, judges, on_step=lambda loss, step, image: seen.append((loss, step)))
+    assert set(found) == set(lesson.OPTIMA) and ("dfc", lesson.OPTIMUM_STEPS) in seen
+    mean = targets.mean(dim=0)
+    assert (found["bce"].image - mean).abs().max() < 0.05  # BCE's best answer to "which of these?" is their mean
+    for loss in ("dfc", "critic"):
+        assert found[loss].laplacian_variance > 10 * found["bce"].laplacian_variance, loss
+        assert found[loss].losses[-1] < 0.5 * found[loss].losses[0], loss  # the search went somewhere
+
+
+def test_layer_views_add_up_to_the_loss_and_their_shares_to_one(digits, judges):
+    x = digits[3:4]
+    rec = lesson.apply(x, "blur", 1.0)
+    for network in ("dfc", "critic"):
+        loss = judges.perceptual(network)
+        views = lesson.layer_views(loss, x, rec)
+        assert [v.layer for v in views] == list(loss.weights)
+        assert sum(v.loss for v in views) == pytest.approx(float(loss(x, rec)[0]), rel=1e-4)
+        assert sum(lesson.shares(views).values()) == pytest.approx(1.0)
+        strongest = views[0].strongest(4)
+        energy = ((views[0].original - views[0].reconstruction) ** 2).sum(axis=(1, 2))
+        assert energy[strongest[0]] == energy.max() and len(strongest) == 4
+    only_fc = lesson.layer_views(judges.perceptual("dfc", {"fc1": 2.0}), x, rec)
+    assert only_fc[0].original.shape == (1, 1, 64) and only_fc[0].weight == 2.0

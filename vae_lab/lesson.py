@@ -1,0 +1,351 @@
+"""The "why": what a pixel-wise loss and a perceptual loss each charge for a small change of an image,
+what each prefers when it is unsure, and what the perceptual networks see (no Streamlit here).
+
+Three losses compare an image `y` with a reference `x` (N, 1, 28, 28) in [0, 1], as in training:
+the summed BCE of the plain VAE (and the MSE beside it), the DFC VAE's perceptual loss (the frozen
+classifier's layers and weights the shipped DFC VAE was trained with) and the hinge VAE-GAN's feature
+loss (its critic's layers and weights). `Judges.of(dataset)` loads the shipped networks.
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import checkpoints
+from .config import default_name
+from .losses import PerceptualLoss, bce_per_image
+from .metrics import laplacian_variance
+
+EPS = 1e-4  # images are clamped to [EPS, 1 - EPS] before the BCE, whose log would be infinite at 0 and 1
+
+
+# --- transforms ------------------------------------------------------------------------------------
+
+def shift(x: torch.Tensor, pixels: float, *, axis: int) -> torch.Tensor:
+    """Move the image by whole pixels along `axis` (-1: right, -2: down), filling with black."""
+    n = int(round(pixels))
+    if n == 0:
+        return x.clone()
+    moved = torch.roll(x, shifts=n, dims=axis)
+    index = [slice(None)] * x.dim()
+    index[axis] = slice(0, n) if n > 0 else slice(n, None)
+    moved[tuple(index)] = 0.0
+    return moved
+
+
+def rotate(x: torch.Tensor, degrees: float) -> torch.Tensor:
+    """Rotate about the centre (bilinear, black outside)."""
+    a = math.radians(degrees)
+    theta = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]], dtype=x.dtype)
+    grid = F.affine_grid(theta.expand(x.shape[0], 2, 3), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of standard deviation `sigma` pixels (0: unchanged)."""
+    if sigma <= 0:
+        return x.clone()
+    radius = max(1, math.ceil(3 * sigma))
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    kernel = torch.exp(-t.square() / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    out = F.conv2d(x, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    return F.conv2d(out, kernel.view(1, 1, -1, 1), padding=(radius, 0))
+
+
+def stroke(x: torch.Tensor, amount: float) -> torch.Tensor:
+    """Thicken (amount > 0) or thin (< 0) the stroke: a blend towards the 3x3 dilation or erosion;
+    +-1 grows or shrinks it by one pixel on every side."""
+    if amount == 0:
+        return x.clone()
+    dilated = F.max_pool2d(x, 3, stride=1, padding=1)
+    eroded = -F.max_pool2d(-x, 3, stride=1, padding=1)
+    return x + abs(amount) * ((dilated if amount > 0 else eroded) - x)
+
+
+def noise(x: torch.Tensor, std: float, *, seed: int = 0) -> torch.Tensor:
+    """Add Gaussian noise of standard deviation `std` (the same noise for a seed), clamped to [0, 1]."""
+    generator = torch.Generator().manual_seed(seed)
+    return (x + std * torch.randn(x.shape, generator=generator, dtype=x.dtype)).clamp(0, 1)
+
+
+@dataclass(frozen=True)
+class Transform:
+    """One change a slider makes, and the range the slider and the curves cover."""
+
+    label: str
+    unit: str
+    low: float
+    high: float
+    step: float
+    apply: Callable[[torch.Tensor, float], torch.Tensor]
+
+    @property
+    def amounts(self) -> np.ndarray:
+        return np.round(np.arange(self.low, self.high + self.step / 2, self.step), 4)
+
+
+TRANSFORMS = {
+    "shift_x": Transform("shift right", "pixels", 0, 4, 1, lambda x, a: shift(x, a, axis=-1)),
+    "shift_y": Transform("shift down", "pixels", 0, 4, 1, lambda x, a: shift(x, a, axis=-2)),
+    "rotate": Transform("rotate", "degrees", -30, 30, 5, rotate),
+    "blur": Transform("Gaussian blur", "sigma, pixels", 0, 2, 0.25, gaussian_blur),
+    "stroke": Transform("thicken (+) or thin (-) the stroke", "pixels", -1, 1, 0.25, stroke),
+    "noise": Transform("add noise", "standard deviation", 0, 0.5, 0.05, noise),
+}
+# The curves' common unit: what each loss charges for a 2-pixel shift to the right of the same image.
+REFERENCE = ("shift_x", 2.0)
+STRONG_BLUR = ("blur", 2.0)
+
+
+def apply(x: torch.Tensor, transform: str, amount: float) -> torch.Tensor:
+    if transform not in TRANSFORMS:
+        raise ValueError(f"unknown transform {transform!r}: choose from {list(TRANSFORMS)}")
+    t = TRANSFORMS[transform]
+    if not t.low <= amount <= t.high:
+        raise ValueError(f"{t.label}: choose an amount from {t.low} to {t.high} {t.unit}, got {amount}")
+    return t.apply(x, amount)
+
+
+# --- the losses --------------------------------------------------------------------------------------
+
+@dataclass
+class Judges:
+    """The shipped perceptual losses of a data set: the DFC VAE's (frozen classifier) and the hinge
+    VAE-GAN's (its critic), each with the layers and weights its model was trained with."""
+
+    dataset: str
+    dfc: PerceptualLoss
+    critic: PerceptualLoss
+
+    @classmethod
+    def of(cls, dataset: str) -> Judges:
+        dfc_ckpt = checkpoints.find(default_name("dfc", dataset))
+        classifier = checkpoints.load(dfc_ckpt.meta["perceptual"]["checkpoint"]).requires_grad_(False)
+        gan_ckpt = checkpoints.find(default_name("vaegan-hinge", dataset))
+        critic = checkpoints.load_into(checkpoints.build(gan_ckpt, "critic"), gan_ckpt, "critic").eval()
+        return cls(dataset, PerceptualLoss(classifier, dfc_ckpt.meta["perceptual"]["layers"]),
+                   PerceptualLoss(critic.requires_grad_(False), gan_ckpt.meta["perceptual"]["critic_layers"]))
+
+    def perceptual(self, network: str, weights: dict[str, float] | None = None) -> PerceptualLoss:
+        """"dfc" or "critic", with other layers and weights if given (the trained ones otherwise)."""
+        base = {"dfc": self.dfc, "critic": self.critic}[network]
+        return base if weights is None else PerceptualLoss(base.net, weights)
+
+
+def pixel_bce(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The plain VAE's reconstruction loss of `y` for the target `x`, in nats per image."""
+    return bce_per_image(torch.logit(y.clamp(EPS, 1 - EPS)), x)
+
+
+def losses(x: torch.Tensor, y: torch.Tensor, judges: Judges) -> dict[str, torch.Tensor]:
+    """Every loss of `y` against `x`, per image: BCE, MSE, each DFC layer and their sum, each critic layer
+    and their sum (keys "dfc:conv1", "dfc", "critic:conv1", "critic", ...)."""
+    out = {"bce": pixel_bce(x, y), "mse": (y - x).square().flatten(1).mean(dim=1)}
+    for network in ("dfc", "critic"):
+        terms = judges.perceptual(network).layer_terms(x, y)
+        out |= {f"{network}:{layer}": value for layer, value in terms.items()}
+        out[network] = sum(terms.values())
+    return out
+
+
+LOSS_LABELS = {"bce": "BCE (summed)", "mse": "MSE", "dfc": "DFC perceptual (sum)", "critic": "critic features (sum)"}
+
+
+def loss_label(key: str) -> str:
+    network, _, layer = key.partition(":")
+    if layer:
+        return f"{'DFC' if network == 'dfc' else 'critic'} {layer}"
+    return LOSS_LABELS[key]
+
+
+@dataclass
+class Curves:
+    """Each loss over a transform's range, for one image: raw, and divided by the reference change's."""
+
+    transform: str
+    amounts: np.ndarray
+    raw: dict[str, np.ndarray]
+    reference: dict[str, float]  # each loss's value for REFERENCE
+
+    @property
+    def normalised(self) -> dict[str, np.ndarray]:
+        return {key: values / self.reference[key] for key, values in self.raw.items()}
+
+
+@torch.no_grad()
+def curves(x: torch.Tensor, transform: str, judges: Judges) -> Curves:
+    """`x` (1, 1, 28, 28) changed by every amount of the transform's slider, each loss against `x`."""
+    amounts = TRANSFORMS[transform].amounts
+    changed = torch.cat([apply(x, transform, float(a)) for a in amounts])
+    raw = {k: v.numpy() for k, v in losses(x.expand_as(changed), changed, judges).items()}
+    reference = {k: float(v[0]) for k, v in losses(x, apply(x, *REFERENCE), judges).items()}
+    return Curves(transform, amounts, raw, reference)
+
+
+@torch.no_grad()
+def verdicts(x: torch.Tensor, judges: Judges) -> dict[str, np.ndarray]:
+    """Per loss and image of `x` (N, 1, 28, 28): the strong blur's cost over the 2-pixel shift's.
+    Below 1: the loss prefers the blurred image to the shifted one."""
+    blurred, shifted = apply(x, *STRONG_BLUR), apply(x, *REFERENCE)
+    blur, moved = losses(x, blurred, judges), losses(x, shifted, judges)
+    return {k: (blur[k] / moved[k]).numpy() for k in blur}
+
+
+VERDICT_IMAGES = 1000  # the first test images: the shipped networks' verdicts quoted on the page and in the README
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one loss ranks the strong blur against the 2-pixel shift over many images."""
+
+    blur_cheaper: int  # images for which the loss charges the blur less than the shift
+    images: int
+    median_ratio: float  # the median of blur's cost / shift's cost
+
+
+def verdict_summary(x: torch.Tensor, judges: Judges) -> dict[str, Verdict]:
+    return {key: Verdict(int((r < 1).sum()), len(r), float(np.median(r))) for key, r in verdicts(x, judges).items()}
+
+
+def test_bce(dataset: str) -> dict[str, float]:
+    """The shipped plain and DFC VAEs' test-set BCE (nats per image), where their checkpoints have it."""
+    found = {}
+    for kind in ("plain", "dfc"):
+        try:
+            value = checkpoints.find(default_name(kind, dataset)).metrics.get("bce")
+        except checkpoints.CheckpointError:
+            continue
+        if value is not None:
+            found[kind] = float(value)
+    return found
+
+
+def laplacian_map(image: torch.Tensor) -> np.ndarray:
+    """The Laplacian of a (1, 28, 28) image (what `laplacian_variance` takes the variance of)."""
+    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
+    return F.conv2d(F.pad(image[None], (1, 1, 1, 1), mode="reflect"), kernel)[0, 0].numpy()
+
+
+# --- what each loss prefers when it is unsure -------------------------------------------------------
+
+def shifted_targets(x: torch.Tensor, *, max_shift: int = 2) -> torch.Tensor:
+    """`x` (1, 1, 28, 28) shifted by every (dx, dy) with |dx|, |dy| <= max_shift: (2m+1)^2 targets."""
+    if not 1 <= max_shift <= 4:
+        raise ValueError(f"choose a largest shift from 1 to 4 pixels, got {max_shift}")
+    out = []
+    for dy in range(-max_shift, max_shift + 1):
+        for dx in range(-max_shift, max_shift + 1):
+            out.append(_shift_both(x, dx, dy))
+    return torch.cat(out)
+
+
+def _shift_both(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
+    moved = x
+    if dx:
+        moved = shift(moved, abs(dx), axis=-1) if dx > 0 else shift(moved.flip(-1), abs(dx), axis=-1).flip(-1)
+    if dy:
+        moved = shift(moved, abs(dy), axis=-2) if dy > 0 else shift(moved.flip(-2), abs(dy), axis=-2).flip(-2)
+    return moved.clone()
+
+
+OPTIMA = ("bce", "dfc", "critic")
+OPTIMUM_STEPS = 300
+
+
+@dataclass
+class Optimum:
+    """The image that minimises one loss's mean over a set of targets, found by Adam from mid-grey."""
+
+    loss: str
+    image: torch.Tensor  # (1, 28, 28)
+    losses: list[float]  # the mean loss every step
+    seconds: float
+
+    @property
+    def laplacian_variance(self) -> float:
+        return float(laplacian_variance(self.image[None])[0])
+
+
+def optimum(targets: torch.Tensor, loss: str, judges: Judges, *, steps: int = OPTIMUM_STEPS, lr: float = 0.1,
+            on_step: Callable[[int, torch.Tensor], None] | None = None, every: int = 25) -> Optimum:
+    """Adam on the logits of one image (0: mid-grey) for `steps` steps, minimising the mean of `loss`
+    ("bce", "dfc" or "critic") over `targets`; `on_step(step, image)` every `every` steps."""
+    if loss not in OPTIMA:
+        raise ValueError(f"unknown loss {loss!r}: choose from {list(OPTIMA)}")
+    start = time.perf_counter()
+    logits = torch.zeros(1, *targets.shape[1:], requires_grad=True)
+    optimiser = torch.optim.Adam([logits], lr=lr)
+    if loss == "bce":
+        def compare(image: torch.Tensor) -> torch.Tensor:
+            return pixel_bce(targets, image.expand_as(targets))
+    else:  # the targets' features once; the image's broadcast against every target's
+        perceptual = judges.perceptual(loss)
+        real = perceptual.reference_features(targets)
+
+        def compare(image: torch.Tensor) -> torch.Tensor:
+            return sum(perceptual.terms(real, perceptual.features_of(image)).values())
+    history = []
+    for step in range(1, steps + 1):
+        value = compare(torch.sigmoid(logits)).mean()
+        optimiser.zero_grad(set_to_none=True)
+        value.backward()
+        optimiser.step()
+        history.append(value.item())
+        if on_step is not None and (step % every == 0 or step == steps):
+            on_step(step, torch.sigmoid(logits.detach())[0])
+    return Optimum(loss, torch.sigmoid(logits.detach())[0], history, time.perf_counter() - start)
+
+
+def optima(targets: torch.Tensor, judges: Judges, *, steps: int = OPTIMUM_STEPS,
+           on_step: Callable[[str, int, torch.Tensor], None] | None = None) -> dict[str, Optimum]:
+    """Each of OPTIMA's optimum over `targets`, from the same mid-grey start."""
+    return {loss: optimum(targets, loss, judges, steps=steps,
+                          on_step=None if on_step is None else lambda s, img, loss=loss: on_step(loss, s, img))
+            for loss in OPTIMA}
+
+
+# --- what the perceptual networks see ---------------------------------------------------------------
+
+@dataclass
+class LayerView:
+    """One layer's features of an image and of its reconstruction, and where they differ."""
+
+    layer: str
+    weight: float
+    original: np.ndarray  # (C, H, W)
+    reconstruction: np.ndarray  # (C, H, W)
+    difference: np.ndarray  # (H, W): the squared difference summed over channels
+    loss: float  # weight * the difference's sum: this layer's term of the loss
+
+    def strongest(self, count: int = 8) -> list[int]:
+        """The channels that differ most, strongest first: the ones worth showing."""
+        energy = ((self.original - self.reconstruction) ** 2).reshape(len(self.original), -1).sum(axis=1)
+        return np.argsort(-energy)[:count].tolist()
+
+
+@torch.no_grad()
+def layer_views(loss: PerceptualLoss, x: torch.Tensor, reconstruction: torch.Tensor) -> list[LayerView]:
+    """Every layer of `loss` for one image `x` (1, 1, 28, 28) and its reconstruction, in the net's order."""
+    real, fake = loss.reference_features(x), loss.reference_features(reconstruction)
+    views = []
+    for layer in [name for name in loss.net.layer_names if name in loss.weights]:
+        a, b = real[layer][0].float().numpy(), fake[layer][0].float().numpy()
+        if a.ndim == 1:  # a dense layer: one strip of units
+            a, b = a.reshape(1, 1, -1), b.reshape(1, 1, -1)
+        difference = ((a - b) ** 2).sum(axis=0)
+        weight = float(loss.weights[layer])
+        views.append(LayerView(layer, weight, a, b, difference, weight * float(difference.sum())))
+    return views
+
+
+def shares(views: list[LayerView]) -> dict[str, float]:
+    """Each layer's share of the loss (summing to 1; all 0 where the loss is 0)."""
+    total = sum(v.loss for v in views)
+    return {v.layer: v.loss / total if total > 0 else 0.0 for v in views}
