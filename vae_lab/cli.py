@@ -1,4 +1,4 @@
-"""`vae-lab` (or `python -m vae_lab`): app, train, fetch-data, fit-posterior, evaluate, report; the command line
+"""`vae-lab` (or `python -m vae_lab`): app, train, fetch-data, fit-posterior, evaluate, report, lesson; the command line
 over the same code the app uses."""
 from __future__ import annotations
 
@@ -120,6 +120,14 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmd.add_argument("--models", nargs="+", default=None, help="checkpoint names (default: the data set's VAEs)")
     report_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     report_cmd.add_argument("--device", default="cpu")
+    lesson_cmd = commands.add_parser("lesson", help="the numbers of the Why blurry? page: how each loss ranks a blur "
+                                                    "against a shift, and the loss optima's Laplacian variance")
+    lesson_cmd.add_argument("--dataset", default="mnist", choices=DATASETS)
+    lesson_cmd.add_argument("--images", type=int, default=1000, help="rank the changes on the first N test images")
+    lesson_cmd.add_argument("--digits", type=int, nargs="+", default=None,
+                            help="test indices whose loss optima to find (default: the first of each class)")
+    lesson_cmd.add_argument("--max-shift", type=int, default=2, help="the optima's targets: shifts up to this (px)")
+    lesson_cmd.add_argument("--json", action="store_true", help="print JSON instead of tables")
     return parser
 
 
@@ -199,6 +207,47 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_lesson(args: argparse.Namespace) -> int:
+    import torch
+
+    import numpy as np
+
+    from . import lesson
+    from .data import load_split
+
+    judges, split = lesson.Judges.of(args.dataset), load_split(args.dataset, train=False)
+    x, _ = split.batch(slice(0, args.images))
+    verdicts = lesson.verdict_summary(x, judges)
+    rows = []
+    for index in args.digits or split.one_per_class():
+        targets = lesson.shifted_targets(split.batch(slice(index, index + 1))[0], max_shift=args.max_shift)
+        found = lesson.optima(targets, judges)
+        rows.append({"index": index, "class": split.class_names[int(split.labels[index])],
+                     "targets": float(lesson.laplacian_variance(targets).mean()),
+                     "pixel_mean": float(lesson.laplacian_variance(targets.mean(dim=0, keepdim=True))[0]),
+                     **{loss: optimum.laplacian_variance for loss, optimum in found.items()},
+                     "seconds": round(sum(o.seconds for o in found.values()), 2)})
+    if args.json:
+        print(json.dumps({"dataset": args.dataset, "verdicts": {k: vars(v) for k, v in verdicts.items()},
+                          "optima": rows, "threads": torch.get_num_threads()}, indent=2))
+        return 0
+    print(f"{args.dataset}: a Gaussian blur (sigma {lesson.STRONG_BLUR[1]:g}) against a shift right by "
+          f"{lesson.REFERENCE[1]:g} px, first {len(x)} test images")
+    print(f"{'loss':<24} {'blur costs more':>16} {'median blur/shift':>18}")
+    for key, v in verdicts.items():
+        print(f"{lesson.loss_label(key):<24} {v.images - v.blur_cheaper:>10} of {v.images:<4} {v.median_ratio:>18.3f}")
+    print(f"\nLaplacian variance of each loss's optimum over the {(2 * args.max_shift + 1) ** 2} shifts by up to "
+          f"{args.max_shift} px ({lesson.OPTIMUM_STEPS} Adam steps from mid-grey, {torch.get_num_threads()} threads)")
+    columns = ["targets", "pixel_mean", *lesson.OPTIMA]
+    print(f"{'test image':<16}" + "".join(f"{c:>12}" for c in columns) + f"{'seconds':>10}")
+    for row in rows:
+        name = f"#{row['index']} ({row['class']})"
+        print(f"{name:<16}" + "".join(f"{row[c]:>12.4f}" for c in columns)
+              + f"{row['seconds']:>10.2f}")
+    print(f"{'median':<16}" + "".join(f"{np.median([r[c] for r in rows]):>12.4f}" for c in columns))
+    return 0
+
+
 def run_app(streamlit_args: list[str]) -> int:
     from .app import launch
     return launch(streamlit_args)
@@ -213,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         commands = {"train": run_train, "fetch-data": run_fetch_data, "fit-posterior": run_fit_posterior,
-                    "evaluate": run_evaluate, "report": run_report}
+                    "evaluate": run_evaluate, "report": run_report, "lesson": run_lesson}
         return commands[args.command](args)
     except (checkpoints.CheckpointError, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

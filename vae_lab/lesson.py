@@ -256,7 +256,7 @@ def _shift_both(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
 
 
 OPTIMA = ("bce", "dfc", "critic")
-OPTIMUM_STEPS = 300
+OPTIMUM_STEPS = 200
 
 
 @dataclass

@@ -143,7 +143,34 @@ def digit_png() -> bytes:
     return buffer.getvalue()
 
 
+def chart_and_images(page) -> tuple[str, list[str]]:
+    """The first plotly chart's drawn paths and the main area's image sources."""
+    paths = page.locator(".js-plotly-plot").first.locator("path").evaluate_all("ps => ps.map(p => p.getAttribute('d'))")
+    return "".join(p or "" for p in paths), image_sources(page)
+
+
+def test_the_landing_page_redraws_curves_and_images_when_a_transform_slider_is_dragged(page):
+    expect(page.get_by_role("heading", name="Why are VAEs blurry?")).to_be_visible()
+    expect(page.get_by_text("critic optimum: Laplacian variance")).to_be_visible(timeout=300_000)
+    idle(page)
+    page.screenshot(path=SHOTS / "0-why-blurry.png", full_page=True)
+    before = chart_and_images(page)
+    slider = page.get_by_role("slider").first  # the change's amount: Gaussian blur, sigma 2
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] - 200, box["y"] + box["height"] / 2, steps=10)  # dragged to the left: less blur
+    page.mouse.up()
+    expect(page.get_by_text("Gaussian blur: 0", exact=True)).to_be_visible()
+    idle(page)
+    after = chart_and_images(page)
+    assert after[0] != before[0], "the curves' marker did not move"
+    assert after[1][1] != before[1][1] and after[1][0] == before[1][0], "the changed image did not change"
+    page.screenshot(path=SHOTS / "0b-why-blurry-dragged.png", full_page=True)
+
+
 def test_every_page_with_upload_and_latent_slider(page):
+    page.get_by_role("link", name="Reconstruct").click()
     expect(page.get_by_text("Originals", exact=True)).to_be_visible()
     no_exception(page)
     page.screenshot(path=SHOTS / "1-reconstruct.png", full_page=True)
@@ -339,6 +366,37 @@ def test_the_browser_decodes_as_the_server_does(page, dataset):
     assert len(worst) >= 3 and max(worst.values()) <= 1e-3, worst
     no_exception(page)
     choose_dataset(page, "MNIST")
+
+
+def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page):
+    import torch
+    from vae_lab import checkpoints
+
+    page.get_by_role("link", name="Latent explorer").click()
+    choose(page, "Digits", "Test set: by index")
+    page.get_by_role("textbox", name="Test image indices").fill("1, 2, 3")
+    page.keyboard.press("Enter")
+    judge = checkpoints.load_judge("mnist").classifier
+    for digit, label in (("#1 (2)", 2), ("#3 (0)", 0)):
+        choose(page, "Digit", digit, within="stMain")
+        idle(page)
+        frame = pad_frame(page)
+        labels = frame.locator("#outputs canvas").evaluate_all("canvases => canvases.map(c => c.dataset.model)")
+        assert len(labels) == 4, labels
+        latents = frame.evaluate("() => window.vaeLab.latents()")
+        images = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, z])
+                               for i, z in enumerate(latents)]).view(-1, 1, 28, 28)
+        read = judge.predict(images).tolist()
+        assert read == [label] * len(labels), (digit, dict(zip(labels, read)))  # one vector would read 2, 8, 9, 7
+    legend = frame.locator("#legend span").all_inner_texts()
+    assert legend == [str(d) for d in range(10)]
+    box = frame.locator("#pad").bounding_box()
+    page.mouse.move(box["x"] + 150, box["y"] + 150)
+    page.mouse.move(box["x"] + 40, box["y"] + 260)
+    moved = frame.evaluate("() => window.vaeLab.latents()")
+    assert all(not np.allclose(a, b) for a, b in zip(latents, moved)), "every model follows the pad"
+    no_exception(page)
+    page.screenshot(path=SHOTS / "3c-side-by-side.png", full_page=True)
 
 
 def idle(page):

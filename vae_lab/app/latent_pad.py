@@ -49,19 +49,32 @@ def pad_points(projection: Projection, means: np.ndarray, labels: np.ndarray, *,
             "extent": [round(float(v), 3) for v in extent]}
 
 
+def own_plane(projection: Projection, means: np.ndarray, start: torch.Tensor) -> dict:
+    """A model's own view of a move on the pad: where it starts (its own code of the chosen digit), its plane's
+    axes, and its codes' standard deviation along each axis (the unit a move on the pad is counted in)."""
+    scale = projection.project(means).std(axis=0)
+    return {"z0": [round(float(v), 4) for v in start], "axes": np.round(projection.axes, 6).tolist(),
+            "scale": np.round(np.maximum(scale, 1e-6), 6).tolist()}
+
+
 def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key: str, projection: Projection,
-               points: dict, key: str) -> dict | None:
+               points: dict, own: dict[str, dict], start: dict, class_names: list[str], key: str) -> dict | None:
     """Draw the pad and every model's decoding; `models`: label -> (VAE, an id that changes with its weights).
+
+    The pad moves one model's point `z` in its plane `projection`; `start` is that model's `own_plane`.
+    Every model in `own` (label -> its `own_plane`) decodes its own start moved by the same amounts in its own
+    plane, counted in its own standard deviations; a model not in `own` decodes `z` itself.
     Returns where the user left the point ({"z": [...]}), or None before the first gesture."""
     plane = {"mean": np.round(projection.mean, 4).tolist(), "axes": np.round(projection.axes, 6).tolist(),
-             "labels": list(projection.labels), "extent": points["extent"]}
+             "labels": list(projection.labels), "extent": points["extent"], "z0": start["z0"],
+             "scale": start["scale"]}
     weights = {f"weights{i}": cached_decoder_bytes(weights_id, vae) for i, (vae, weights_id) in
                enumerate(models.values())}
-    return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae)}
-                              for label, (vae, weights_id) in models.items()],
+    return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae),
+                               "own": own.get(label)} for label, (vae, weights_id) in models.items()],
                       z=[round(float(v), 4) for v in z], start_key=start_key, plane=plane,
                       points={"xy": points["xy"], "classes": points["classes"]}, slider_range=SLIDER_RANGE,
-                      key=key, default=None, **weights)
+                      class_names=class_names, key=key, default=None, **weights)
 
 
 def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:

@@ -1,7 +1,8 @@
 // The latent pad: Streamlit's component protocol by hand (no build step, no network), a 2-D pad
 // over a plane of latent space with the test set's codes drawn on it, one slider per dimension,
-// and every chosen model's decoding of the same latent point, redrawn on each animation frame
-// in which the point moved.
+// and every chosen model's decoding, redrawn on each animation frame in which the point moved.
+// The pad's own model decodes the point itself; every other model starts from its own code of the
+// chosen digit and moves in its own plane by the same amounts, in its own standard deviations.
 "use strict";
 
 const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -45,6 +46,18 @@ function moveInPlane(point) {  // keep the point's part outside the plane, set i
   state.dirty = true;
 }
 
+function offset() {  // the point's move from the pad model's start, in its standard deviations along each axis
+  const now = project(state.z), start = project(state.plane.z0);
+  return now.map((p, a) => (p - start[a]) / state.plane.scale[a]);
+}
+
+function latent(model, move) {  // what `model` decodes: the point itself, or its own start moved the same way
+  if (!model.own) return state.z;
+  const z = Float32Array.from(model.own.z0);
+  model.own.axes.forEach((axis, a) => axis.forEach((v, k) => { z[k] += v * move[a] * model.own.scale[a]; }));
+  return z;
+}
+
 function drawPad() {
   const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
   if (!state.padBackground) {  // the test points, drawn once per plane
@@ -84,9 +97,10 @@ function drawImage(canvas, pixels, net) {
 function frame() {
   if (state.dirty && state.models.length) {
     state.dirty = false;
+    const move = offset();
     for (const model of state.models) {
       const start = performance.now();
-      const pixels = decode(model.net, state.z);
+      const pixels = decode(model.net, latent(model, move));
       stats.decodeMs += performance.now() - start;
       stats.decodes += 1;
       drawImage(model.canvas, pixels, model.net);
@@ -152,6 +166,7 @@ function onRender(args) {
       stats.modelsArrivedAt = performance.now();
       stats.firstImageMs = null;
     }
+    state.models.forEach((model, i) => { model.own = args.models[i].own; });
     if (args.start_key !== state.startKey || !state.z || state.z.length !== args.z.length) {
       state.z = Float32Array.from(args.z);
       state.startKey = args.start_key;
@@ -166,6 +181,13 @@ function onRender(args) {
         `${args.plane.labels[0]} (across) and ${args.plane.labels[1]} (up); dots: ${args.points.classes.length} ` +
         `test images' codes by class. Move the pointer over the pad to decode.`;
     }
+    const legend = document.getElementById("legend");
+    legend.replaceChildren(...args.class_names.map((name, c) => {
+      const entry = document.createElement("span"), swatch = document.createElement("i");
+      swatch.style.background = CLASS_COLOURS[c % 10];
+      entry.append(swatch, name);
+      return entry;
+    }));
     buildOutputs(args);
     document.getElementById("error").textContent = "";
     state.dirty = true;
@@ -187,7 +209,8 @@ window.addEventListener("message", (event) => {
 });
 // for the browser tests and the benchmark: decode a vector with model i, read the counters
 window.vaeLab = { decode: (i, z) => Array.from(decode(state.models[i].net, Float32Array.from(z))),
-                  point: () => Array.from(state.z), stats };
+                  point: () => Array.from(state.z),
+                  latents: () => state.models.map((m) => Array.from(latent(m, offset()))), stats };
 requestAnimationFrame(frame);
 send("streamlit:componentReady", { apiVersion: 1 });
 setHeight();

@@ -7,7 +7,7 @@ from vae_lab.app import links, ui
 from vae_lab.explore import Projection, dimension_pair, pca, traversal_grid
 from vae_lab.figures import latent_scatter
 from vae_lab.images import image_grid
-from vae_lab.app.latent_pad import latent_pad, pad_points, start_point
+from vae_lab.app.latent_pad import latent_pad, own_plane, pad_points, start_point
 
 chosen = ui.selection()
 st.header("Latent explorer")
@@ -25,14 +25,24 @@ with left:
     start = st.radio("Start from", ["an encoded digit", "the origin"], horizontal=True, key="explorer_start",
                      format_func=lambda option: option.replace("digit", ui.noun(chosen.dataset)))
     digits = chosen.digits
+    start_image = None  # the digit every model starts from (its own code of it), or None: the origin
     if start == "an encoded digit" and digits is not None and len(digits):
         index = ui.pick_digit(digits, ui.noun(chosen.dataset).capitalize(), key="explorer_digit")
-        with torch.no_grad():
-            z0 = vae.encode(digits.images[index:index + 1]).mu[0]
+        start_image = digits.images[index:index + 1]
         start_key = f"{name}-{digits.captions[index]}"
         st.image(ui.enlarge(digits.images[index]), caption="the digit", width=112)
     else:
-        z0, start_key = torch.zeros(vae.latent_dim), f"{name}-origin"
+        start_key = f"{name}-origin"
+
+
+def start_of(model) -> torch.Tensor:
+    if start_image is None:
+        return torch.zeros(model.latent_dim)
+    with torch.no_grad():
+        return model.encode(start_image).mu[0]
+
+
+z0 = start_of(vae)
 
 
 @st.fragment
@@ -45,11 +55,13 @@ def server_sliders(start_key: str, z0: torch.Tensor) -> None:
     st.image(ui.enlarge(image[0], scale=8), caption=f"decode(z) = {np.round(values, 2).tolist()}", width=224)
 
 
+VIEWS = ("PCA of the test set's codes", "two dimensions")
+
+
 def plane_choice(key: str) -> Projection:
     """PCA of the test set's codes, or two chosen dimensions."""
-    views = ("PCA of the test set's codes", "two dimensions")
-    links.seed(f"{key}_view", options=views, what="plane")
-    if st.radio("Plane", views, horizontal=True, key=f"{key}_view") == views[0]:
+    links.seed(f"{key}_view", options=VIEWS, what="plane")
+    if st.radio("Plane", VIEWS, horizontal=True, key=f"{key}_view") == VIEWS[0]:
         return pca(means)
     a, b = st.columns(2)
     links.seed(f"{key}_x", parse=int, options=dims, what="dimension")
@@ -75,16 +87,27 @@ with right:
         links.seed(pad_key, parse=links.names, options=same_size, what="models")
         shown = st.multiselect("Decode side by side", same_size, default=[name] + [m for m in same_size if m != name],
                                format_func=lambda m: ui.model_label(m, chosen.kinds[m]), key=pad_key,
-                               help="Models with the same latent size, decoding the same latent point.")
+                               help="Models with the same latent size, each moving from its own code of the digit.")
         if not shown:
             st.info("Choose at least one model to decode.")
             st.stop()
         projection = plane_choice("pad")
         decoders = {ui.model_label(m, chosen.kinds[m]): (ui.model(m), ui.fingerprint(m)) for m in shown}
+        in_pca = st.session_state.get("pad_view", VIEWS[0]) == VIEWS[0]
+        with st.spinner("Encoding the test set with each model (once per model)..."):
+            others = {m: ui.latent_means(m, chosen.dataset) for m in shown if m != name}
+        # each other model: its own start, its own plane (the PCA of its own codes, or the same two dimensions)
+        own = {ui.model_label(m, chosen.kinds[m]): own_plane(pca(m_means) if in_pca else projection, m_means,
+                                                             start_of(ui.model(m))) for m, m_means in others.items()}
         latent_pad(decoders, z=start_point(z0, start_key), start_key=start_key, projection=projection,
-                   points=pad_points(projection, means, split.labels.numpy()), key="latent_pad")
-        st.caption("Move the pointer over the pad, or drag a slider: your browser redraws each model's decoding. "
-                   "The dots are test images' codes, coloured by class.")
+                   points=pad_points(projection, means, split.labels.numpy()), own=own,
+                   start=own_plane(projection, means, z0), class_names=chosen.class_names, key="latent_pad")
+        start_text = "its own code of the chosen digit" if start_image is not None else "the origin"
+        st.caption(f"The pad is {name}'s plane and its sliders move {name}'s code. Every other model starts from "
+                   f"{start_text} and moves in its own {'PCA ' if in_pca else ''}plane by the same amounts, counted "
+                   f"in its own codes' standard deviations along each axis: each latent space is its own, so one "
+                   f"vector would mean different things to different models. The sliders' moves out of the plane "
+                   f"are {name}'s alone. The dots are test images' codes, coloured by class (the legend).")
     else:
         server_sliders(start_key, z0)
 

@@ -68,9 +68,12 @@ if not chosen.data_error:
     n = summary["bce"].images
     say = {k: f"{summary[k].images - summary[k].blur_cheaper} of {n} (median {summary[k].median_ratio:.2f})"
            for k in ("bce", "dfc", "critic", "dfc:conv3")}
+    perceptual_agree = all(summary[k].blur_cheaper < n / 2 for k in ("dfc", "critic"))
     st.caption(f"Over the first {n} test images, the blur costs more than the shift for: BCE {say['bce']}, "
-               f"the DFC loss {say['dfc']}, the critic's {say['critic']}. The shipped perceptual sums rank them "
-               f"about evenly; their deepest layer sees the blur as the bigger change (DFC conv3: {say['dfc:conv3']}).")
+               f"the DFC loss {say['dfc']}, the critic's {say['critic']}. "
+               + ("The shipped perceptual losses rank the two the other way round from BCE." if perceptual_agree else
+                  f"So the shipped perceptual sums do not clearly rank the two the other way round; their deepest "
+                  f"layer does (DFC conv3: {say['dfc:conv3']})."))
 
 # --- 2 -------------------------------------------------------------------------------------------
 st.subheader("2. What each loss prefers when it is unsure")
