@@ -63,7 +63,7 @@ def app_cold_start() -> tuple[float, float | None]:
         healthy = time.perf_counter() - start
         if page is None:
             return healthy, None
-        page.goto(url)
+        page.goto(f"{url}/reconstruct")  # the first page before the lesson became the landing page: comparable
         # The Reconstruct page's last element, drawn after every model's row of reconstructions.
         page.get_by_text("Download the grid as PNG").wait_for(timeout=120_000)
         return healthy, time.perf_counter() - start

@@ -5,7 +5,7 @@ import torch
 
 from vae_lab.app import links
 from vae_lab.explore import pca
-from vae_lab.app.latent_pad import decoder_bytes, decoder_dims, pad_points
+from vae_lab.app.latent_pad import decoder_bytes, decoder_dims, own_plane, pad_points
 from vae_lab.models import VAE
 
 
@@ -42,3 +42,11 @@ def test_a_broken_link_value_is_refused():
     for parse, text in ((links.floats, "1,x"), (links.flag, "yes"), (int, "1.5")):
         with pytest.raises(ValueError):
             parse(text)
+
+
+def test_own_plane_starts_at_the_models_own_code_and_counts_moves_in_its_standard_deviations():
+    codes = np.random.default_rng(0).normal(size=(5000, 5)) * [3, 2, 1, 1, 1]
+    plane = own_plane(pca(codes), codes, torch.full((5,), 0.5))
+    assert plane["z0"] == [0.5] * 5
+    assert np.allclose(plane["scale"], [3, 2], rtol=0.05)  # one unit on the pad = one standard deviation here
+    assert np.allclose(np.linalg.norm(plane["axes"], axis=1), 1)

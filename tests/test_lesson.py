@@ -67,7 +67,7 @@ def test_pixel_losses_prefer_a_strong_blur_to_a_two_pixel_shift_and_the_deepest_
 
 def test_the_bce_optimum_is_the_blurry_mean_and_the_perceptual_optima_are_sharper(digits, judges):
     targets = lesson.shifted_targets(digits[:1], max_shift=2)
-    assert len(targets) == 25
+    assert len(targets) == 25 and torch.equal(targets[0, :, :-2, :-2], digits[0, :, 2:, 2:])  # up and left by 2
     seen = []
     found = lesson.optima(targets, judges, on_step=lambda loss, step, image: seen.append((loss, step)))
     assert set(found) == set(lesson.OPTIMA) and ("dfc", lesson.OPTIMUM_STEPS) in seen

@@ -28,7 +28,7 @@ EPS = 1e-4  # images are clamped to [EPS, 1 - EPS] before the BCE, whose log wou
 # --- transforms ------------------------------------------------------------------------------------
 
 def shift(x: torch.Tensor, pixels: float, *, axis: int) -> torch.Tensor:
-    """Move the image by whole pixels along `axis` (-1: right, -2: down), filling with black."""
+    """Move the image by whole pixels along `axis` (-1: right, -2: down; negative: left, up), filling with black."""
     n = int(round(pixels))
     if n == 0:
         return x.clone()
@@ -239,20 +239,8 @@ def shifted_targets(x: torch.Tensor, *, max_shift: int = 2) -> torch.Tensor:
     """`x` (1, 1, 28, 28) shifted by every (dx, dy) with |dx|, |dy| <= max_shift: (2m+1)^2 targets."""
     if not 1 <= max_shift <= 4:
         raise ValueError(f"choose a largest shift from 1 to 4 pixels, got {max_shift}")
-    out = []
-    for dy in range(-max_shift, max_shift + 1):
-        for dx in range(-max_shift, max_shift + 1):
-            out.append(_shift_both(x, dx, dy))
-    return torch.cat(out)
-
-
-def _shift_both(x: torch.Tensor, dx: int, dy: int) -> torch.Tensor:
-    moved = x
-    if dx:
-        moved = shift(moved, abs(dx), axis=-1) if dx > 0 else shift(moved.flip(-1), abs(dx), axis=-1).flip(-1)
-    if dy:
-        moved = shift(moved, abs(dy), axis=-2) if dy > 0 else shift(moved.flip(-2), abs(dy), axis=-2).flip(-2)
-    return moved.clone()
+    steps = range(-max_shift, max_shift + 1)
+    return torch.cat([shift(shift(x, dx, axis=-1), dy, axis=-2) for dy in steps for dx in steps])
 
 
 OPTIMA = ("bce", "dfc", "critic")
