@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from vae_lab import lesson
-from vae_lab.data import SELECTED_TEST_DIGITS, load_split
+from vae_lab.data import test_split
 from vae_lab.metrics import laplacian_variance
 
 
@@ -16,7 +16,7 @@ def judges():
 
 @pytest.fixture(scope="module")
 def digits():
-    return load_split("mnist", train=False).batch(torch.tensor(SELECTED_TEST_DIGITS))[0]
+    return test_split("mnist").batch(slice(0, 10))[0]  # the first ten test images: also in the embedded sample
 
 
 def test_transforms_do_what_their_sliders_say(digits):
@@ -51,14 +51,14 @@ def test_curves_are_in_units_of_the_two_pixel_shift(digits, judges):
     at_two = list(curves.amounts).index(2.0)
     for key, values in curves.normalised.items():
         # no change, no loss; BCE keeps its floor, the entropy of the image's grey pixels
-        assert values[0] == pytest.approx(0.0, abs=0.1 if key == "bce" else 1e-6), key
+        assert values[0] == pytest.approx(0.0, abs=0.2 if key == "bce" else 1e-6), key
         assert values[at_two] == pytest.approx(1.0, rel=1e-5), key
     dfc_layers = sum(curves.raw[k] for k in curves.raw if k.startswith("dfc:"))
     assert np.allclose(dfc_layers, curves.raw["dfc"]) and set(curves.raw) >= {"bce", "mse", "dfc", "critic"}
 
 
 def test_pixel_losses_prefer_a_strong_blur_to_a_two_pixel_shift_and_the_deepest_layers_do_not(digits, judges):
-    """The lesson's first claim, on the shipped classifier and critic and the notebook's ten digits."""
+    """The lesson's first claim, on the shipped classifier and critic and the first ten test digits."""
     ratios = lesson.verdicts(digits, judges)
     assert (ratios["bce"] < 1).all() and (ratios["mse"] < 1).all()
     assert (ratios["dfc:conv3"] > 1).all() and np.median(ratios["critic:conv3"]) > 1

@@ -213,16 +213,16 @@ def run_lesson(args: argparse.Namespace) -> int:
     import numpy as np
 
     from . import lesson
-    from .data import load_split
+    from .data import test_split
 
-    judges, split = lesson.Judges.of(args.dataset), load_split(args.dataset, train=False)
+    judges, split = lesson.Judges.of(args.dataset), test_split(args.dataset)
     x, _ = split.batch(slice(0, args.images))
     verdicts = lesson.verdict_summary(x, judges)
     rows = []
     for index in args.digits or split.one_per_class():
         targets = lesson.shifted_targets(split.batch(slice(index, index + 1))[0], max_shift=args.max_shift)
         found = lesson.optima(targets, judges)
-        rows.append({"index": index, "class": split.class_names[int(split.labels[index])],
+        rows.append({"index": split.number(index), "class": split.class_names[int(split.labels[index])],
                      "targets": float(lesson.laplacian_variance(targets).mean()),
                      "pixel_mean": float(lesson.laplacian_variance(targets.mean(dim=0, keepdim=True))[0]),
                      **{loss: optimum.laplacian_variance for loss, optimum in found.items()},
@@ -231,8 +231,9 @@ def run_lesson(args: argparse.Namespace) -> int:
         print(json.dumps({"dataset": args.dataset, "verdicts": {k: vars(v) for k, v in verdicts.items()},
                           "optima": rows, "threads": torch.get_num_threads()}, indent=2))
         return 0
+    source = "the embedded sample's" if split.is_sample else "the"
     print(f"{args.dataset}: a Gaussian blur (sigma {lesson.STRONG_BLUR[1]:g}) against a shift right by "
-          f"{lesson.REFERENCE[1]:g} px, first {len(x)} test images")
+          f"{lesson.REFERENCE[1]:g} px, {source} first {len(x)} test images")
     print(f"{'loss':<24} {'blur costs more':>16} {'median blur/shift':>18}")
     for key, v in verdicts.items():
         print(f"{lesson.loss_label(key):<24} {v.images - v.blur_cheaper:>10} of {v.images:<4} {v.median_ratio:>18.3f}")

@@ -10,7 +10,7 @@ from vae_lab.images import image_grid
 from vae_lab.metrics import laplacian_variance
 
 chosen = ui.selection()
-item = "digit" if chosen.dataset == "mnist" else "item"
+item = ui.noun(chosen.dataset)
 st.header("Why are VAEs blurry?")
 st.markdown("A plain VAE is trained with a pixel-wise loss; the DFC VAE and the VAE-GAN compare features of a "
             "network instead. Three steps show what each loss charges and what it prefers. This lab reproduces "
