@@ -161,7 +161,7 @@ def blur_study(names: list[str], dataset: str) -> BlurStudy:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def _latent_means(name: str, sha256: str, dataset: str) -> np.ndarray:
+def _latent_means(name: str, sha256: str, dataset: str, split_key: tuple) -> np.ndarray:
     return explore.latent_means(model(name), test_set(dataset))
 
 
@@ -171,7 +171,8 @@ def fingerprint(name: str) -> str:
 
 
 def latent_means(name: str, dataset: str) -> np.ndarray:
-    return _latent_means(name, fingerprint(name), dataset)
+    split = test_set(dataset)  # the full test split or the embedded sample: each its own codes
+    return _latent_means(name, fingerprint(name), dataset, (split.is_sample, len(split)))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
