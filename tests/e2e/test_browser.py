@@ -366,14 +366,11 @@ def test_the_browser_decodes_as_the_server_does(page, dataset):
     choose_dataset(page, "MNIST")
 
 
-def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page):
+def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, server):
     import torch
     from vae_lab import checkpoints
 
-    page.get_by_role("link", name="Latent explorer").click()
-    choose(page, "Digits", "Test set: by index")
-    page.get_by_role("textbox", name="Test image indices").fill("1, 2, 3")
-    page.keyboard.press("Enter")
+    page.goto(f"{server}/latent_explorer?dataset=mnist&source=index&indices=1%2C+2%2C+3")  # a new session, by link
     judge = checkpoints.load_judge("mnist").classifier
     for digit, label in (("#1 (2)", 2), ("#3 (0)", 0)):
         choose(page, "Digit", digit, within="stMain")
