@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import json
 import time
 from dataclasses import dataclass, field
 
@@ -175,6 +176,12 @@ def latent_means(name: str, dataset: str) -> np.ndarray:
     return _latent_means(name, fingerprint(name), dataset, (split.is_sample, len(split)))
 
 
+def _lesson_files(dataset: str) -> str:
+    """The hashes of every file of the shipped DFC VAE and hinge VAE-GAN: a retrained one is a new key."""
+    return "".join(json.dumps(checkpoints.find(default_name(kind, dataset)).meta["files"], sort_keys=True)
+                   for kind in ("dfc", "vaegan-hinge"))
+
+
 @st.cache_resource(max_entries=4, show_spinner=False)
 def _judges(dataset: str, files: str) -> lesson.Judges:
     return lesson.Judges.of(dataset)
@@ -182,8 +189,7 @@ def _judges(dataset: str, files: str) -> lesson.Judges:
 
 def lesson_judges(dataset: str) -> lesson.Judges:
     """The data set's shipped perceptual losses (the DFC VAE's classifier, the hinge VAE-GAN's critic)."""
-    names = [default_name(kind, dataset) for kind in ("dfc", "vaegan-hinge")]
-    return _judges(dataset, "".join(_files_key(name) for name in names))
+    return _judges(dataset, _lesson_files(dataset))
 
 
 @st.cache_data(max_entries=4, show_spinner="Asking each loss about a thousand test images...")
@@ -194,8 +200,7 @@ def _verdicts(dataset: str, files: str, root: str) -> dict[str, lesson.Verdict]:
 
 def lesson_verdicts(dataset: str) -> dict[str, lesson.Verdict]:
     """How each shipped loss ranks a strong blur against a 2-pixel shift, over the first test images."""
-    return _verdicts(dataset, "".join(_files_key(default_name(kind, dataset)) for kind in ("dfc", "vaegan-hinge")),
-                     str(data_root()))
+    return _verdicts(dataset, _lesson_files(dataset), str(data_root()))
 
 
 _optima: dict[tuple, dict[str, lesson.Optimum]] = {}  # per server: the lesson's loss optima, the latest few
