@@ -32,12 +32,15 @@ import time
 import traceback
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import checkpoints
 from .config import TrainConfig
 from .data import TRAIN_SPLIT_SIZE
 from .distributed import World, is_main_process
-from .public import PublicSettings
+
+if TYPE_CHECKING:  # a type only: public.py's sweep imports this module at run time
+    from .public import PublicSettings
 
 ACTIVE = ("starting", "running")
 FILM_EVERY = 50  # steps between the frames of a job's training film
