@@ -39,11 +39,12 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(home: Path):
-    """`streamlit run app.py` with its own models, jobs and cache under `home`, until the block ends."""
+def serve(home: Path, **variables: str):
+    """`streamlit run app.py` with its own models, jobs and cache under `home` (and any further environment
+    `variables`, e.g. VAE_LAB_PUBLIC="1"), until the block ends."""
     port = free_port()
     env = os.environ | {"VAE_LAB_CHECKPOINTS": str(home / "checkpoints"), "VAE_LAB_JOBS": str(home / "jobs"),
-                        "VAE_LAB_CACHE": str(home / "cache"), "PYTHONUNBUFFERED": "1"}
+                        "VAE_LAB_CACHE": str(home / "cache"), "PYTHONUNBUFFERED": "1"} | variables
     log = open(home / "server.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
                                 f"--server.port={port}", "--server.address=127.0.0.1"],

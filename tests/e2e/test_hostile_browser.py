@@ -1,17 +1,13 @@
 """The hostile visitor in a real browser, on a server in public mode: what only a browser shows (cookies,
 requests to other hosts, the latent pad's page). Skipped where Chromium is missing, as test_browser.py is."""
 import json
-import os
 import re
-import subprocess
-import sys
 import time
-import urllib.request
 from urllib.parse import urlparse
 
 import pytest
 
-from test_browser import CHROMIUM, REPO, free_port
+from test_browser import CHROMIUM, serve
 
 from playwright.sync_api import expect, sync_playwright
 
@@ -20,29 +16,8 @@ from playwright.sync_api import expect, sync_playwright
 def demo(tmp_path_factory):
     """`streamlit run app.py` in public mode on a free port; the URL and its folders."""
     home = tmp_path_factory.mktemp("public-e2e")
-    port = free_port()
-    env = os.environ | {"VAE_LAB_PUBLIC": "1", "VAE_LAB_CHECKPOINTS": str(home / "checkpoints"),
-                        "VAE_LAB_JOBS": str(home / "jobs"), "VAE_LAB_CACHE": str(home / "cache"),
-                        "PYTHONUNBUFFERED": "1"}
-    log = open(home / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
-                                f"--server.port={port}", "--server.address=127.0.0.1"],
-                               cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError as error:
-            if time.time() > deadline or process.poll() is not None:
-                process.kill()
-                raise AssertionError("the server did not become healthy:\n" + (home / "server.log").read_text()) \
-                    from error
-            time.sleep(0.5)
-    yield url, home
-    process.terminate()
-    process.wait(timeout=20)
+    with serve(home, VAE_LAB_PUBLIC="1") as url:
+        yield url, home
 
 
 @pytest.fixture(scope="module")
