@@ -4,8 +4,8 @@ import pytest
 import torch
 from torchvision import datasets
 
-from vae_lab.data import (SAMPLE_DIR, SELECTED_TEST_DIGITS, DataMissingError, data_root, load_sample, load_split,
-                          test_split)
+from vae_lab import data
+from vae_lab.data import SAMPLE_DIR, SELECTED_TEST_DIGITS, DataMissingError, data_root, load_sample, load_split
 
 needs_full_data = pytest.mark.usefixtures("full_data")
 
@@ -84,7 +84,7 @@ def test_missing_files_are_fetched_through_torchvision_then_read(tmp_path, monke
 
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_the_embedded_sample_works_without_a_data_root_and_holds_the_notebooks_digits(dataset, tmp_path):
-    sample = test_split(dataset, root=tmp_path / "nothing here")
+    sample = data.test_split(dataset, root=tmp_path / "nothing here")
     assert sample.is_sample and len(sample) == 1000 and set(sample.labels.tolist()) == set(range(10))
     assert sample.images.dtype == torch.uint8 and sample.images.shape == (1000, 1, 28, 28)
     assert [sample.number(sample.position(n)) for n in SELECTED_TEST_DIGITS] == list(SELECTED_TEST_DIGITS)
@@ -99,4 +99,4 @@ def test_the_embedded_sample_is_the_test_split_byte_for_byte(dataset):
     full, sample = load_split(dataset, train=False), load_sample(dataset)
     assert torch.equal(full.images[sample.index], sample.images) and torch.equal(full.labels[sample.index],
                                                                                    sample.labels)
-    assert not test_split(dataset).is_sample, "a data root with the test split wins over the sample"
+    assert not data.test_split(dataset).is_sample, "a data root with the test split wins over the sample"

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_lab import lesson
-from vae_lab.data import test_split
+from vae_lab import data, lesson
 from vae_lab.metrics import laplacian_variance
 
 
@@ -16,7 +15,7 @@ def judges():
 
 @pytest.fixture(scope="module")
 def digits():
-    return test_split("mnist").batch(slice(0, 10))[0]  # the first ten test images: also in the embedded sample
+    return data.test_split("mnist").batch(slice(0, 10))[0]  # the first ten test images: also in the embedded sample
 
 
 def test_transforms_do_what_their_sliders_say(digits):

@@ -29,6 +29,7 @@ if not Path(CHROMIUM).exists():
     pytest.skip("Chromium is not installed (apt-get install -y chromium)", allow_module_level=True)
 
 from playwright.sync_api import Error as PlaywrightError  # noqa: E402
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
@@ -128,8 +129,19 @@ def no_exception(page):
 
 
 def choose(page, label: str, option: str, *, within: str = "stApp"):
-    page.get_by_test_id(within).get_by_test_id("stSelectbox").filter(has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the select box `label`, opening its list again if a rerun closed it first (a page whose
+    first run is still drawing replaces its widgets: CI, 2026-12-01)."""
+    box = page.get_by_test_id(within).get_by_test_id("stSelectbox").filter(has_text=label).first
+    for _ in range(3):
+        box.click()
+        try:
+            page.get_by_role("option", name=option, exact=True).click(timeout=20_000)
+            return
+        except PlaywrightTimeoutError:
+            seen = page.get_by_role("option").all_inner_texts()
+            page.keyboard.press("Escape")
+            idle(page)
+    raise AssertionError(f"{label}: no option {option!r} (the list showed {seen})")
 
 
 def choose_dataset(page, label: str):
@@ -374,6 +386,7 @@ def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, se
     from vae_lab import checkpoints
 
     page.goto(f"{server}/latent_explorer?dataset=mnist&source=index&indices=1%2C+2%2C+3")  # a new session, by link
+    idle(page)
     judge = checkpoints.load_judge("mnist").classifier
     for digit, label in (("#1 (2)", 2), ("#3 (0)", 0)):
         choose(page, "Digit", digit, within="stMain")
