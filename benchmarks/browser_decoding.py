@@ -1,6 +1,7 @@
-"""Decoding in the browser (the Latent explorer's pad): frames per second while a slider is dragged and
-while the pointer moves over the pad, with 1 and with 4 models side by side, and the time from choosing
-a model to its first decoded image. Debian's headless Chromium on this machine's cores.
+"""Decoding in the browser (the Latent explorer's pad): frames per second while a slider is dragged,
+while the pointer moves over the pad, and while a digit is drawn on the sketch (each frame then encodes
+the drawing with every model, then decodes), with 1 and with 4 models side by side; and the time from
+choosing a model to its first decoded image. Debian's headless Chromium on this machine's cores.
 
     VAE_LAB_DATA=../shared/data python benchmarks/browser_decoding.py [--seconds 3]
 """
@@ -16,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_server import CHROMIUM_ARGS, chromium, running_app
 
 READY = ("() => window.vaeLab && window.vaeLab.stats.firstImageMs !== null && "
-         "Array.from(document.querySelectorAll('#outputs canvas'), c => c.dataset.model)")
+         "Array.from(document.querySelectorAll('#outputs canvas.decoding'), c => c.dataset.model)")
 
 
 def pad_frame(page, count: int, must_show: str = ""):
@@ -68,6 +69,28 @@ def hover_pad(page, frame, seconds: float):
                              seconds)
 
 
+def draw_sketch(page, frame, seconds: float) -> tuple[float, float, float]:
+    """Frames per second in which a new stroke was encoded by every model and every decoding redrawn, while
+    the pointer draws a circle (a 0) over and over on the sketch; ms per encode and per decode per model."""
+    import math
+    frame.locator("#sketch").scroll_into_view_if_needed()
+    box = frame.locator("#sketch").bounding_box()
+    cx, cy, r = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, box["width"] / 3
+    page.mouse.move(cx + r, cy)
+    page.mouse.down()
+    before = frame.evaluate("() => ({...window.vaeLab.stats})")
+    start = time.perf_counter()
+    while (t := time.perf_counter() - start) < seconds:
+        page.mouse.move(cx + r * math.cos(3 * t), cy + r * math.sin(3 * t))
+    page.wait_for_timeout(50)
+    after = frame.evaluate("() => ({...window.vaeLab.stats})")
+    elapsed = time.perf_counter() - start
+    page.mouse.up()
+    per = {k: (after[k] - before[k]) for k in ("sketchFrames", "encodes", "encodeMs", "decodes", "decodeMs")}
+    return (per["sketchFrames"] / elapsed, per["encodeMs"] / max(per["encodes"], 1),
+            per["decodeMs"] / max(per["decodes"], 1))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each gesture")
@@ -88,6 +111,15 @@ def main() -> None:
             print(f"{count} model(s), dragging a slider:   {fps:5.1f} frames/s drawn, {ms:.2f} ms per decode per model")
             fps, ms = hover_pad(page, frame, args.seconds)
             print(f"{count} model(s), moving over the pad: {fps:5.1f} frames/s drawn, {ms:.2f} ms per decode per model")
+        for count in (4, 1):  # drawing on: the encoders too
+            page.goto(f"{url}/latent_explorer?explorer_draw=True" + ("&pad_models-mnist=plain" if count == 1 else ""))
+            frame = pad_frame(page, count)
+            page.locator(".js-plotly-plot").first.wait_for()
+            page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+            page.wait_for_timeout(1000)
+            fps, encode_ms, decode_ms = draw_sketch(page, frame, args.seconds)
+            print(f"{count} model(s), drawing on the sketch: {fps:5.1f} frames/s encoded and drawn, "
+                  f"{encode_ms:.2f} ms per encode and {decode_ms:.2f} ms per decode per model")
         times = []
         for _ in range(args.choices):  # from the plain VAE alone, add the DFC VAE beside it
             page.goto(f"{url}/latent_explorer?pad_models-mnist=plain")

@@ -204,6 +204,23 @@ def test_latent_explorer_sliders_traversal_and_map(app):
     assert all(s.value == 0.0 for s in ok(app).slider if s.label.startswith("z["))
 
 
+def test_drawing_on_sends_every_models_encoder_and_its_own_plane_to_the_pad(app):
+    app.switch_page("vae_lab/app/views/latent_explorer.py").run()
+
+    def pad():
+        (component,) = ok(app).get("component_instance")
+        return json.loads(component.proto.json_args), {a.key: len(a.bytes) for a in component.proto.special_args}
+    args, sent = pad()
+    assert not args["draw"] and not any(key.startswith("encoder") for key in sent)  # 376 KB a model, no more
+    app.toggle(key="explorer_draw").set_value(True).run()
+    args, sent = pad()
+    models = len(args["models"])
+    assert args["draw"] and [m["pad"] for m in args["models"]] == [True] + [False] * (models - 1)
+    assert all(sent[f"encoder{i}"] == 4 * 494_442 for i in range(models))  # float32: every encoder weight
+    assert all(len(m["own"]["xy"]) == 2 * len(m["own"]["classes"]) > 0 for m in args["models"][1:])
+    assert any("A drawing becomes every model's start" in c for c in captions(app))
+
+
 def test_interpolation_rows_presets_and_downloads(app):
     app.switch_page("vae_lab/app/views/interpolation.py").run()
     models = app.sidebar.multiselect(key="models-mnist").value

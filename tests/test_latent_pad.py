@@ -1,11 +1,11 @@
-"""What the browser decoder receives, and the link codec (the browser tests check the decoding itself)."""
+"""What the browser decoder and encoder receive, and the link codec (the browser tests check the networks' outputs)."""
 import numpy as np
 import pytest
 import torch
 
 from vae_lab.app import links
 from vae_lab.explore import pca
-from vae_lab.app.latent_pad import decoder_bytes, decoder_dims, own_plane, pad_points
+from vae_lab.app.latent_pad import PLANE_POINTS, decoder_bytes, decoder_dims, encoder_bytes, own_plane, pad_points
 from vae_lab.models import VAE
 
 
@@ -17,6 +17,16 @@ def test_decoder_bytes_are_every_decoder_tensor_in_order_as_little_endian_float3
     assert len(floats) == sum(t.numel() for t in tensors)
     assert np.array_equal(floats, torch.cat([t.detach().flatten() for t in tensors]).numpy())
     assert decoder_dims(vae) == {"latent_dim": 3, "channels": 1, "height": 28, "width": 28}
+
+
+def test_encoder_bytes_are_every_encoder_tensor_in_order_as_little_endian_float32():
+    vae = VAE(latent_dim=3)
+    e = vae.encoder
+    tensors = [t for layer in (e.convs[0], e.convs[2], e.convs[4], e.convs[6], e.hidden, e.mu, e.logvar)
+               for t in (layer.weight, layer.bias)]
+    floats = np.frombuffer(encoder_bytes(vae), dtype="<f4")
+    assert len(floats) == sum(p.numel() for p in e.parameters()) == sum(t.numel() for t in tensors)
+    assert np.array_equal(floats, torch.cat([t.detach().flatten() for t in tensors]).numpy())
 
 
 def test_pad_points_project_the_codes_and_frame_nearly_all_of_them():
@@ -50,3 +60,12 @@ def test_own_plane_starts_at_the_models_own_code_and_counts_moves_in_its_standar
     assert plane["z0"] == [0.5] * 5
     assert np.allclose(plane["scale"], [3, 2], rtol=0.05)  # one unit on the pad = one standard deviation here
     assert np.allclose(np.linalg.norm(plane["axes"], axis=1), 1)
+
+
+def test_with_labels_a_models_own_plane_carries_its_codes_for_the_drawings_posterior():
+    codes = np.random.default_rng(0).normal(size=(5000, 5))
+    labels = np.arange(5000) % 10
+    plane = own_plane(pca(codes), codes, torch.zeros(5), labels=labels)
+    assert len(plane["xy"]) == 2 * PLANE_POINTS and plane["classes"] == labels[:PLANE_POINTS].tolist()
+    assert np.allclose(plane["mean"], codes.mean(axis=0), atol=1e-4) and len(plane["extent"]) == 4
+    assert "xy" not in own_plane(pca(codes), codes, torch.zeros(5))

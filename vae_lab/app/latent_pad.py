@@ -1,4 +1,4 @@
-"""The latent pad: decoding in the browser, as a Streamlit component.
+"""The latent pad: decoding (and, with drawing on, encoding) in the browser, as a Streamlit component.
 
 The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image), so plain
 JavaScript decodes one latent vector in a few milliseconds: `latent_pad/decoder.js`, no library,
@@ -7,6 +7,11 @@ as float32 bytes (376 KB; float16 would halve that but misses the 1e-3 per-pixel
 `vae.decode`: 2e-3 to 9e-3 on the shipped models), and the browser redraws every model's
 decoding on each animation frame in which the latent point moved. The server only hears where
 the point ended, when a gesture ends.
+
+The encoder is larger (494,000 weights, 1.98 MB as float32, 19 million multiply-adds of which a
+drawing's zeros leave about 3), so its weights are sent only when the page turns drawing on:
+`latent_pad/encoder.js` then encodes every stroke of the sketch with every chosen model. The
+drawing itself never reaches the server.
 """
 from __future__ import annotations
 
@@ -24,6 +29,7 @@ from ..models import VAE
 
 _component = components.declare_component("latent_pad", path=str(Path(__file__).with_name("latent_pad")))
 MAX_POINTS = 3000  # test codes drawn on the pad: enough to see the classes' regions, light to send
+PLANE_POINTS = 1000  # on each model's own small plane, with drawing on
 SLIDER_RANGE = 3.0
 
 
@@ -31,6 +37,14 @@ def decoder_bytes(vae: VAE) -> bytes:
     """The decoder's tensors as little-endian float32, in the order and PyTorch layouts decoder.js reads."""
     d = vae.decoder
     tensors = (d.hidden.weight, d.hidden.bias, d.upsample.weight, d.upsample.bias, d.out.weight, d.out.bias)
+    return b"".join(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes() for t in tensors)
+
+
+def encoder_bytes(vae: VAE) -> bytes:
+    """The encoder's tensors as little-endian float32, in the order and PyTorch layouts encoder.js reads."""
+    e = vae.encoder
+    convs = [layer for layer in e.convs if isinstance(layer, torch.nn.Conv2d)]
+    tensors = [t for layer in (*convs, e.hidden, e.mu, e.logvar) for t in (layer.weight, layer.bias)]
     return b"".join(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes() for t in tensors)
 
 
@@ -49,32 +63,42 @@ def pad_points(projection: Projection, means: np.ndarray, labels: np.ndarray, *,
             "extent": [round(float(v), 3) for v in extent]}
 
 
-def own_plane(projection: Projection, means: np.ndarray, start: torch.Tensor) -> dict:
+def own_plane(projection: Projection, means: np.ndarray, start: torch.Tensor, *,
+              labels: np.ndarray | None = None) -> dict:
     """A model's own view of a move on the pad: where it starts (its own code of the chosen digit), its plane's
-    axes, and its codes' standard deviation along each axis (the unit a move on the pad is counted in)."""
+    axes and mean, and its codes' standard deviation along each axis (the unit a move on the pad is counted in).
+    With the test set's `labels`: also its first PLANE_POINTS codes in the plane, where drawing shows a posterior."""
     scale = projection.project(means).std(axis=0)
-    return {"z0": [round(float(v), 4) for v in start], "axes": np.round(projection.axes, 6).tolist(),
-            "scale": np.round(np.maximum(scale, 1e-6), 6).tolist()}
+    plane = {"z0": [round(float(v), 4) for v in start], "axes": np.round(projection.axes, 6).tolist(),
+             "mean": np.round(projection.mean, 4).tolist(), "scale": np.round(np.maximum(scale, 1e-6), 6).tolist()}
+    return plane if labels is None else plane | pad_points(projection, means, labels, limit=PLANE_POINTS)
 
 
 def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key: str, projection: Projection,
-               points: dict, own: dict[str, dict], start: dict, class_names: list[str], key: str) -> dict | None:
+               points: dict, own: dict[str, dict], start: dict, class_names: list[str], key: str,
+               draw: bool = False) -> dict | None:
     """Draw the pad and every model's decoding; `models`: label -> (VAE, an id that changes with its weights).
 
     The pad moves one model's point `z` in its plane `projection`; `start` is that model's `own_plane`.
     Every model in `own` (label -> its `own_plane`) decodes its own start moved by the same amounts in its own
     plane, counted in its own standard deviations; a model not in `own` decodes `z` itself.
+    `draw`: also a sketch, encoded by every model in the browser (its encoder's weights are sent; give each
+    model in `own` its plane's points, `own_plane(..., labels=...)`, for its posterior to show on).
     Returns where the user left the point ({"z": [...]}), or None before the first gesture."""
     plane = {"mean": np.round(projection.mean, 4).tolist(), "axes": np.round(projection.axes, 6).tolist(),
              "labels": list(projection.labels), "extent": points["extent"], "z0": start["z0"],
              "scale": start["scale"]}
-    weights = {f"weights{i}": cached_decoder_bytes(weights_id, vae) for i, (vae, weights_id) in
+    weights = {f"weights{i}": cached_bytes(weights_id, "decoder", vae) for i, (vae, weights_id) in
                enumerate(models.values())}
+    if draw:
+        weights |= {f"encoder{i}": cached_bytes(weights_id, "encoder", vae) for i, (vae, weights_id) in
+                    enumerate(models.values())}
     return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae),
-                               "own": own.get(label)} for label, (vae, weights_id) in models.items()],
+                               "own": own.get(label), "pad": label not in own}
+                              for label, (vae, weights_id) in models.items()],
                       z=[round(float(v), 4) for v in z], start_key=start_key, plane=plane,
                       points={"xy": points["xy"], "classes": points["classes"]}, slider_range=SLIDER_RANGE,
-                      class_names=class_names, key=key, default=None, **weights)
+                      class_names=class_names, draw=draw, key=key, default=None, **weights)
 
 
 def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:
@@ -98,6 +122,7 @@ def is_point(z, size: int) -> bool:
             and all(isinstance(v, (int, float)) and math.isfinite(v) for v in z))
 
 
-@st.cache_resource(max_entries=16, show_spinner=False)
-def cached_decoder_bytes(weights_id: str, _vae: VAE) -> bytes:
-    return decoder_bytes(_vae)
+@st.cache_resource(max_entries=32, show_spinner=False)
+def cached_bytes(weights_id: str, part: str, _vae: VAE) -> bytes:
+    """The model's decoder or encoder bytes, made once per weights."""
+    return decoder_bytes(_vae) if part == "decoder" else encoder_bytes(_vae)

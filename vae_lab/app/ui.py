@@ -38,13 +38,16 @@ def model_label(name: str, kind: str) -> str:
 
 SOURCES = {"random": "Test set: random sample", "classes": "Test set: one per class",
            "index": "Test set: by index", "notebook": "The notebook's ten digits",
-           "upload": "Upload images", "draw": "Draw a {noun}"}
+           "upload": "Upload images", "draw": "Draw {noun}"}
 
 
-def noun(dataset: str, *, plural: bool = False) -> str:
-    """What one image shows, for the pages' text: a digit on MNIST, an item of clothing on Fashion-MNIST."""
+def noun(dataset: str, *, plural: bool = False, article: bool = False) -> str:
+    """What one image shows, for the pages' text: a digit on MNIST, an item of clothing on Fashion-MNIST
+    (with `article`: "a digit", "an item")."""
     word = "digit" if dataset == "mnist" else "item"
-    return word + "s" if plural else word
+    if plural:
+        return word + "s"
+    return f"{'a' if word == 'digit' else 'an'} {word}" if article else word
 NO_CHECKPOINTS = ("No trained models found in {dirs}. Train one from the sidebar's **Train a model** panel or "
                   "on the command line: `python -m vae_lab train --kind classifier` then "
                   "`python -m vae_lab train --kind dfc`.")
@@ -418,7 +421,7 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     sources = [key for key in SOURCES if key != "notebook" or dataset == "mnist"]
     links.seed("source", options=sources, what="digit source")
     source = st.sidebar.selectbox(noun(dataset, plural=True).capitalize(), sources, key="source",
-                                  format_func=lambda key: SOURCES[key].format(noun=noun(dataset)))
+                                  format_func=lambda key: SOURCES[key].format(noun=noun(dataset, article=True)))
     if source in ("upload", "draw"):
         return _with_doubts(_uploaded_digits(dataset) if source == "upload" else _drawn_digit(dataset), dataset)
     if not test_set_available:

@@ -2,8 +2,8 @@
 //   Linear(d -> 64*H/2*W/2), ReLU, ConvTranspose2d(64 -> 32, 3, stride 2, padding 1, output_padding 1),
 //   ReLU, Conv2d(32 -> C, 3, padding 1), sigmoid.
 // `bytes`: the decoder's tensors as little-endian float32, in the order and PyTorch layouts that
-// vae_lab/latent_pad.py's `decoder_bytes` writes them. The weights are reordered once here so that
-// the inner loops run over contiguous channels.
+// vae_lab/app/latent_pad.py's `decoder_bytes` writes them. The weights are reordered once here so that
+// the inner loops run over contiguous channels. Needs scatter.js.
 "use strict";
 
 function loadDecoder(bytes, dims) {
@@ -16,40 +16,43 @@ function loadDecoder(bytes, dims) {
   const w2 = take(C0 * C1 * 9), b2 = take(C1);
   const w3 = take(C * C1 * 9), b3 = take(C);
   if (at !== all.length) throw new Error(`decoder weights: expected ${at} floats, got ${all.length}`);
+  // the hidden layer's rows from PyTorch's (channel, y, x) to (position, channel): one position's channels together
+  const positions = H2 * W2, w1r = new Float32Array(w1.length), b1r = new Float32Array(b1.length);
+  for (let i = 0; i < C0; i++) for (let p = 0; p < positions; p++) {
+    b1r[p * C0 + i] = b1[i * positions + p];
+    w1r.set(w1.subarray((i * positions + p) * d, (i * positions + p + 1) * d), (p * C0 + i) * d);
+  }
   const w2r = new Float32Array(w2.length);  // (in, out, ky, kx) -> (in, ky, kx, out)
   for (let i = 0; i < C0; i++) for (let o = 0; o < C1; o++) for (let k = 0; k < 9; k++)
     w2r[(i * 9 + k) * C1 + o] = w2[(i * C1 + o) * 9 + k];
   const w3r = new Float32Array(w3.length);  // (out, in, ky, kx) -> (out, ky, kx, in)
   for (let c = 0; c < C; c++) for (let i = 0; i < C1; i++) for (let k = 0; k < 9; k++)
     w3r[(c * 9 + k) * C1 + i] = w3[(c * C1 + i) * 9 + k];
-  return { d, C, H, W, C0, C1, H2, W2, w1, b1, w2r, b2, w3r, b3,
+  return { d, C, H, W, C0, C1, H2, W2, w1: w1r, b1: b1r, w2r, b2, w3r, b3, scratch: groups(C0),
            hidden: new Float32Array(C0 * H2 * W2), upsampled: new Float32Array(H * W * C1) };
 }
 
 // One latent vector -> Float32Array(C*H*W) of pixel values in [0, 1], channel-major like PyTorch.
 function decode(net, z) {
   const { d, C, H, W, C0, C1, H2, W2, w1, b1, w2r, b2, w3r, b3, hidden, upsampled } = net;
+  const { values, offsets } = net.scratch;
   for (let j = 0; j < hidden.length; j++) {
     let s = b1[j];
     for (let k = 0; k < d; k++) s += w1[j * d + k] * z[k];
     hidden[j] = s > 0 ? s : 0;
   }
-  // transposed convolution as a scatter: input pixel (iy, ix) adds to output (2*iy - 1 + ky, 2*ix - 1 + kx)
+  // transposed convolution as a scatter (scatter.js): input (iy, ix) adds to output (2*iy - 1 + ky, 2*ix - 1 + kx)
   for (let p = 0; p < H * W; p++) upsampled.set(b2, p * C1);
-  for (let i = 0; i < C0; i++) {
-    for (let iy = 0; iy < H2; iy++) {
-      for (let ix = 0; ix < W2; ix++) {
-        const v = hidden[(i * H2 + iy) * W2 + ix];
-        if (v === 0) continue;  // ReLU zeros: most of the work skipped
-        for (let ky = 0; ky < 3; ky++) {
-          const oy = 2 * iy - 1 + ky;
-          if (oy < 0 || oy >= H) continue;
-          for (let kx = 0; kx < 3; kx++) {
-            const ox = 2 * ix - 1 + kx;
-            if (ox < 0 || ox >= W) continue;
-            const wAt = (i * 9 + ky * 3 + kx) * C1, outAt = (oy * W + ox) * C1;
-            for (let o = 0; o < C1; o++) upsampled[outAt + o] += v * w2r[wAt + o];
-          }
+  for (let iy = 0; iy < H2; iy++) {
+    for (let ix = 0; ix < W2; ix++) {
+      const n = nonZeroChannels(hidden, (iy * W2 + ix) * C0, C0, C1, values, offsets);
+      if (n === 0) continue;
+      for (let ky = 0; ky < 3; ky++) {
+        const oy = 2 * iy - 1 + ky;
+        if (oy < 0 || oy >= H) continue;
+        for (let kx = 0; kx < 3; kx++) {
+          const ox = 2 * ix - 1 + kx;
+          if (ox >= 0 && ox < W) scatterAdd(upsampled, (oy * W + ox) * C1, C1, w2r, (ky * 3 + kx) * C1, values, offsets, n);
         }
       }
     }

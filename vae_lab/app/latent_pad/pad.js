@@ -3,14 +3,20 @@
 // and every chosen model's decoding, redrawn on each animation frame in which the point moved.
 // The pad's own model decodes the point itself; every other model starts from its own code of the
 // chosen digit and moves in its own plane by the same amounts, in its own standard deviations.
+// With drawing on, every stroke on the sketch is encoded by every model here too (encoder.js): each
+// model's posterior is drawn on its own plane, and its own code of the drawing becomes its start.
 "use strict";
 
 const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const SCALE = 6;  // screen pixels per image pixel
-const state = { models: [], weightsIds: [], z: null, startKey: null, plane: null, points: null, dirty: false };
-// what tests and benchmarks read: frames drawn, when the first image was drawn after a model arrived
-const stats = { frames: 0, decodes: 0, decodeMs: 0, firstImageMs: null, modelsArrivedAt: null };
+const SKETCH_STROKE = 16;  // as the sidebar's drawing canvas (224 pixels wide, ui.py)
+const state = { models: [], weightsIds: [], z: null, startKey: null, plane: null, points: null, dirty: false,
+                drawing: false, sketchDirty: false, drawnStart: null };
+// what tests and benchmarks read: frames drawn (and those that encoded a new drawing), when the first image
+// was drawn after a model arrived
+const stats = { frames: 0, decodes: 0, decodeMs: 0, sketchFrames: 0, encodes: 0, encodeMs: 0,
+                firstImageMs: null, modelsArrivedAt: null };
 
 function send(type, data) {
   window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type }, data), "*");
@@ -30,9 +36,8 @@ function project(z) {  // latent vector -> pad coordinates in the plane
   return axes.map((axis) => axis.reduce((s, a, k) => s + a * (z[k] - mean[k]), 0));
 }
 
-function toScreen(p) {
-  const [x0, x1, y0, y1] = state.plane.extent, pad = document.getElementById("pad");
-  return [(p[0] - x0) / (x1 - x0) * pad.width, (1 - (p[1] - y0) / (y1 - y0)) * pad.height];
+function toScreen(p, [x0, x1, y0, y1], canvas) {
+  return [(p[0] - x0) / (x1 - x0) * canvas.width, (1 - (p[1] - y0) / (y1 - y0)) * canvas.height];
 }
 
 function fromScreen(sx, sy) {
@@ -47,39 +52,80 @@ function moveInPlane(point) {  // keep the point's part outside the plane, set i
 }
 
 function offset() {  // the point's move from the pad model's start, in its standard deviations along each axis
-  const now = project(state.z), start = project(state.plane.z0);
+  const now = project(state.z), start = project(state.drawnStart || state.plane.z0);
   return now.map((p, a) => (p - start[a]) / state.plane.scale[a]);
 }
 
 function latent(model, move) {  // what `model` decodes: the point itself, or its own start moved the same way
-  if (!model.own) return state.z;
-  const z = Float32Array.from(model.own.z0);
+  if (model.isPad) return state.z;
+  const z = Float32Array.from(model.drawn ? model.drawn.mu : model.own.z0);
   model.own.axes.forEach((axis, a) => axis.forEach((v, k) => { z[k] += v * move[a] * model.own.scale[a]; }));
   return z;
 }
 
-function drawPad() {
-  const pad = document.getElementById("pad"), ctx = pad.getContext("2d");
-  if (!state.padBackground) {  // the test points, drawn once per plane
+function drawPlane(canvas, view, marks) {  // a plane's test codes by class (drawn once), then `marks(ctx)`
+  const ctx = canvas.getContext("2d");
+  if (!canvas.background) {
     ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, pad.width, pad.height);
-    const { xy, classes } = state.points;
+    ctx.fillRect(0, 0, canvas.width, canvas.height);
+    const { xy, classes } = view;
     for (let i = 0; i < classes.length; i++) {
-      const [sx, sy] = toScreen([xy[2 * i], xy[2 * i + 1]]);
+      const [sx, sy] = toScreen([xy[2 * i], xy[2 * i + 1]], view.extent, canvas);
       ctx.fillStyle = CLASS_COLOURS[classes[i] % 10];
       ctx.fillRect(sx - 1, sy - 1, 2, 2);
     }
-    state.padBackground = ctx.getImageData(0, 0, pad.width, pad.height);
+    canvas.background = ctx.getImageData(0, 0, canvas.width, canvas.height);
   }
-  ctx.putImageData(state.padBackground, 0, 0);
-  const [sx, sy] = toScreen(project(state.z));
+  ctx.putImageData(canvas.background, 0, 0);
   ctx.strokeStyle = "#000000";
   ctx.lineWidth = 2;
+  marks(ctx);
+}
+
+function crosshair(ctx, [sx, sy]) {
   ctx.beginPath();
   ctx.arc(sx, sy, 7, 0, 2 * Math.PI);
   ctx.moveTo(sx - 11, sy); ctx.lineTo(sx + 11, sy);
   ctx.moveTo(sx, sy - 11); ctx.lineTo(sx, sy + 11);
   ctx.stroke();
+}
+
+// A posterior N(mu, diag(exp(logvar))) seen in a plane: its mean and its 1-sigma ellipse, the covariance
+// A diag(sigma^2) A^T of the projection along the plane's axes A, drawn through its eigenvectors.
+function posteriorMarks(ctx, view, posterior, canvas) {
+  const { mean, axes } = view, variance = Array.from(posterior.logvar, Math.exp);
+  const centre = axes.map((axis) => axis.reduce((s, a, k) => s + a * (posterior.mu[k] - mean[k]), 0));
+  const cov = (a, b) => axes[a].reduce((s, v, k) => s + v * axes[b][k] * variance[k], 0);
+  const [sxx, sxy, syy] = [cov(0, 0), cov(0, 1), cov(1, 1)];
+  const half = (sxx + syy) / 2, root = Math.sqrt(((sxx - syy) / 2) ** 2 + sxy ** 2);
+  const angle = 0.5 * Math.atan2(2 * sxy, sxx - syy), r1 = Math.sqrt(half + root), r2 = Math.sqrt(Math.max(half - root, 0));
+  ctx.beginPath();
+  for (let t = 0; t <= 64; t++) {
+    const u = r1 * Math.cos(t / 32 * Math.PI), v = r2 * Math.sin(t / 32 * Math.PI);
+    const point = [centre[0] + u * Math.cos(angle) - v * Math.sin(angle), centre[1] + u * Math.sin(angle) + v * Math.cos(angle)];
+    const [sx, sy] = toScreen(point, view.extent, canvas);
+    if (t === 0) ctx.moveTo(sx, sy); else ctx.lineTo(sx, sy);
+  }
+  ctx.stroke();
+  const [sx, sy] = toScreen(centre, view.extent, canvas);
+  ctx.fillStyle = "#000000";
+  ctx.fillRect(sx - 2, sy - 2, 4, 4);
+}
+
+function drawPad() {
+  const pad = document.getElementById("pad"), view = Object.assign({}, state.plane, state.points);
+  const padModel = state.models.find((m) => m.isPad && m.drawn);
+  drawPlane(pad, view, (ctx) => {
+    if (padModel) posteriorMarks(ctx, view, padModel.drawn, pad);
+    crosshair(ctx, toScreen(project(state.z), view.extent, pad));
+  });
+  for (const model of state.models) {  // with drawing on: each model's posterior of the drawing, in its own plane
+    if (!model.planeCanvas) continue;
+    const own = model.isPad ? view : model.own;
+    drawPlane(model.planeCanvas, own, (ctx) => { if (model.drawn) posteriorMarks(ctx, own, model.drawn, model.planeCanvas); });
+    const sigma = model.drawn && model.drawn.logvar.reduce((s, v) => s + Math.exp(v / 2), 0) / model.drawn.logvar.length;
+    model.planeCaption.textContent = sigma ? `posterior σ: ${sigma.toPrecision(2)}, the mean over z` : "draw to see its posterior";
+  }
 }
 
 function drawImage(canvas, pixels, net) {
@@ -94,7 +140,78 @@ function drawImage(canvas, pixels, net) {
   ctx.drawImage(canvas.small, 0, 0, canvas.width, canvas.height);
 }
 
+// The sketch as an MNIST-style 28x28 digit, as vae_lab/images.py's to_mnist_digit makes one of the sidebar's
+// drawing: the ink's bounding box scaled to fit 20x20 (here by area averaging, there by Lanczos), placed with
+// its centre of mass at the middle. null for a blank sketch.
+function sketchDigit(canvas, size = 28, box = 20) {
+  const { width: w, height: h } = canvas, rgba = canvas.getContext("2d").getImageData(0, 0, w, h).data;
+  const ink = new Float32Array(w * h);
+  let top = 0;
+  for (let p = 0; p < w * h; p++) {
+    ink[p] = (0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]) / 255;
+    top = Math.max(top, ink[p]);
+  }
+  if (top < 0.05) return null;
+  let [y0, y1, x0, x1] = [h, -1, w, -1];
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+    ink[y * w + x] /= top;
+    if (ink[y * w + x] > 0.1) { y0 = Math.min(y0, y); y1 = Math.max(y1, y); x0 = Math.min(x0, x); x1 = Math.max(x1, x); }
+  }
+  const [ch, cw] = [y1 - y0 + 1, x1 - x0 + 1], scale = box / Math.max(ch, cw);
+  const [nh, nw] = [Math.max(1, Math.round(ch * scale)), Math.max(1, Math.round(cw * scale))];
+  const rows = areaWeights(ch, nh), cols = areaWeights(cw, nw), patch = new Float32Array(nh * nw);
+  for (let i = 0; i < nh; i++) for (let j = 0; j < nw; j++) {
+    let s = 0;
+    for (const [sy, wy] of rows[i]) for (const [sx, wx] of cols[j]) s += wy * wx * ink[(y0 + sy) * w + x0 + sx];
+    patch[i * nw + j] = Math.min(1, s);
+  }
+  let [total, my, mx] = [0, 0, 0];
+  for (let i = 0; i < nh; i++) for (let j = 0; j < nw; j++) {
+    const v = patch[i * nw + j];
+    total += v; my += i * v; mx += j * v;
+  }
+  const clip = (v, hi) => Math.min(Math.max(v, 0), hi);
+  const topRow = clip(Math.round(size / 2 - my / total), size - nh), left = clip(Math.round(size / 2 - mx / total), size - nw);
+  const digit = new Float32Array(size * size);
+  for (let i = 0; i < nh; i++) digit.set(patch.subarray(i * nw, (i + 1) * nw), (topRow + i) * size + left);
+  return digit;
+}
+
+function areaWeights(from, to) {  // for each of `to` cells: the [source index, weight] pairs it averages
+  const ratio = from / to;
+  return Array.from({ length: to }, (_, i) => {
+    const [a, b] = [i * ratio, (i + 1) * ratio], taps = [];
+    for (let s = Math.floor(a); s < Math.min(from, Math.ceil(b)); s++) {
+      taps.push([s, (Math.min(b, s + 1) - Math.max(a, s)) / ratio]);
+    }
+    return taps;
+  });
+}
+
+function encodeSketch() {  // every model's posterior of the drawing; its mean becomes the model's start
+  const digit = sketchDigit(document.getElementById("sketch"));
+  if (!digit) return;
+  for (const model of state.models) {
+    if (!model.encoder) continue;
+    const start = performance.now();
+    model.drawn = encode(model.encoder, digit);
+    stats.encodeMs += performance.now() - start;
+    stats.encodes += 1;
+    if (model.isPad) {
+      state.z = Float32Array.from(model.drawn.mu);
+      state.drawnStart = model.drawn.mu;
+    }
+  }
+  state.digit = digit;
+  state.dirty = true;
+  stats.sketchFrames += 1;
+}
+
 function frame() {
+  if (state.sketchDirty) {
+    state.sketchDirty = false;
+    encodeSketch();
+  }
   if (state.dirty && state.models.length) {
     state.dirty = false;
     const move = offset();
@@ -115,8 +232,8 @@ function frame() {
       stats.firstImageMs = performance.now() - stats.modelsArrivedAt;
     }
     const perDecode = stats.decodeMs / stats.decodes;
-    document.getElementById("speed").textContent =
-      `Decoded in your browser: ${perDecode.toFixed(1)} ms per image per model.`;
+    document.getElementById("speed").textContent = `Decoded in your browser: ${perDecode.toFixed(1)} ms per image per model` +
+      (stats.encodes ? `; encoded in ${(stats.encodeMs / stats.encodes).toFixed(1)} ms.` : ".");
   }
   requestAnimationFrame(frame);
 }
@@ -128,6 +245,7 @@ function buildOutputs(args) {
     const box = document.createElement("div"), canvas = document.createElement("canvas"),
       label = document.createElement("div");
     box.className = "decoded";
+    canvas.className = "decoding";
     canvas.width = model.net.W * SCALE / Math.max(1, Math.ceil(state.models.length / 2));
     canvas.height = canvas.width * model.net.H / model.net.W;
     canvas.small = document.createElement("canvas");
@@ -137,6 +255,14 @@ function buildOutputs(args) {
     label.className = "caption";
     label.textContent = model.label;
     box.append(canvas, label);
+    model.planeCanvas = null;
+    if (model.encoder) {  // drawing on: the model's own plane, where its posterior of the drawing shows
+      model.planeCanvas = Object.assign(document.createElement("canvas"), { width: canvas.width, height: canvas.width });
+      model.planeCanvas.className = "plane";
+      model.planeCanvas.setAttribute("aria-label", `${model.label}: its posterior of the drawing in its own plane`);
+      model.planeCaption = Object.assign(document.createElement("div"), { className: "caption" });
+      box.append(model.planeCanvas, model.planeCaption);
+    }
     outputs.append(box);
     model.canvas = canvas;
   }
@@ -159,24 +285,29 @@ function buildOutputs(args) {
 
 function onRender(args) {
   try {
-    const ids = args.models.map((m) => m.weights_id);
+    const ids = args.models.map((m) => m.weights_id).concat(args.draw ? ["with encoders"] : []);
     if (ids.join() !== state.weightsIds.join()) {
-      state.models = args.models.map((m, i) => ({ label: m.label, net: loadDecoder(args[`weights${i}`], m.dims) }));
+      state.models = args.models.map((m, i) => ({
+        label: m.label, net: loadDecoder(args[`weights${i}`], m.dims),
+        encoder: args.draw ? loadEncoder(args[`encoder${i}`], m.dims) : null }));
       state.weightsIds = ids;
       stats.modelsArrivedAt = performance.now();
       stats.firstImageMs = null;
+      state.drawnStart = null;
     }
-    state.models.forEach((model, i) => { model.own = args.models[i].own; });
+    state.models.forEach((model, i) => { model.own = args.models[i].own; model.isPad = args.models[i].pad; });
     if (args.start_key !== state.startKey || !state.z || state.z.length !== args.z.length) {
       state.z = Float32Array.from(args.z);
       state.startKey = args.start_key;
+      clearDrawing();
     }
+    document.getElementById("sketch-box").hidden = !args.draw;
     const planeKey = JSON.stringify([args.plane, args.points.classes.length]);
     if (planeKey !== state.planeKey) {
       state.plane = args.plane;
       state.points = args.points;
       state.planeKey = planeKey;
-      state.padBackground = null;
+      document.getElementById("pad").background = null;
       document.getElementById("pad-caption").textContent =
         `${args.plane.labels[0]} (across) and ${args.plane.labels[1]} (up); dots: ${args.points.classes.length} ` +
         `test images' codes by class. Move the pointer over the pad to decode.`;
@@ -204,13 +335,56 @@ pad.addEventListener("pointermove", (event) => {
 pad.addEventListener("pointerleave", () => { if (state.z) report(); });
 pad.addEventListener("pointerup", () => { if (state.z) report(); });
 
+function clearDrawing() {  // a blank sketch, and every model back to its own code of the chosen digit
+  const sketch = document.getElementById("sketch"), ctx = sketch.getContext("2d");
+  ctx.fillStyle = "#000000";
+  ctx.fillRect(0, 0, sketch.width, sketch.height);
+  for (const model of state.models) model.drawn = null;
+  state.digit = null;
+  if (state.drawnStart) {
+    state.z = Float32Array.from(state.plane.z0);
+    state.drawnStart = null;
+  }
+  state.dirty = true;
+}
+
+const sketch = document.getElementById("sketch");
+let last = null;  // the stroke's previous point
+sketch.addEventListener("pointerdown", (event) => {
+  sketch.setPointerCapture(event.pointerId);
+  last = [event.offsetX, event.offsetY];
+  stroke(last);
+});
+sketch.addEventListener("pointermove", (event) => { if (last) stroke([event.offsetX, event.offsetY]); });
+sketch.addEventListener("pointerup", () => { last = null; });
+document.getElementById("clear").addEventListener("click", clearDrawing);
+
+function stroke(point) {  // a white line from the stroke's previous point, as the sidebar's canvas draws
+  const ctx = sketch.getContext("2d");
+  Object.assign(ctx, { strokeStyle: "#ffffff", lineWidth: SKETCH_STROKE, lineCap: "round", lineJoin: "round" });
+  ctx.beginPath();
+  ctx.moveTo(...last);
+  ctx.lineTo(...point);
+  ctx.stroke();
+  last = point;
+  state.sketchDirty = true;
+}
+
 window.addEventListener("message", (event) => {
   if (event.data && event.data.type === "streamlit:render") onRender(event.data.args);
 });
 // for the browser tests and the benchmark: decode a vector with model i, read the counters
 window.vaeLab = { decode: (i, z) => Array.from(decode(state.models[i].net, Float32Array.from(z))),
+                  encode: (i, pixels) => {
+                    const { mu, logvar } = encode(state.models[i].encoder, Float32Array.from(pixels));
+                    return { mu: Array.from(mu), logvar: Array.from(logvar) };
+                  },
+                  posteriors: () => state.models.map((m) => m.drawn && { mu: Array.from(m.drawn.mu),
+                                                                         logvar: Array.from(m.drawn.logvar) }),
+                  digit: () => state.digit && Array.from(state.digit),
+                  busy: () => state.sketchDirty || state.dirty,  // a frame still to draw
                   point: () => Array.from(state.z),
                   latents: () => state.models.map((m) => Array.from(latent(m, offset()))), stats };
 requestAnimationFrame(frame);
 send("streamlit:componentReady", { apiVersion: 1 });
-setHeight();
+new ResizeObserver(setHeight).observe(document.body);  // the drawing's planes and captions change the height

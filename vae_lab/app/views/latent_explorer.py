@@ -91,23 +91,35 @@ with right:
         if not shown:
             st.info("Choose at least one model to decode.")
             st.stop()
+        links.seed("explorer_draw", parse=links.flag)
+        draw = st.toggle(f"Draw {ui.noun(chosen.dataset, article=True)} and encode it in the browser", value=False,
+                         key="explorer_draw",
+                         help="Each stroke is encoded by every model in your browser: its posterior shows on its "
+                              "own plane and its decoding beside it. Sends each model's encoder (2 MB) once.")
         projection = plane_choice("pad")
         decoders = {ui.model_label(m, chosen.kinds[m]): (ui.model(m), ui.fingerprint(m)) for m in shown}
         in_pca = st.session_state.get("pad_view", VIEWS[0]) == VIEWS[0]
         with st.spinner("Encoding the test set with each model (once per model)..."):
             others = {m: ui.latent_means(m, chosen.dataset) for m in shown if m != name}
         # each other model: its own start, its own plane (the PCA of its own codes, or the same two dimensions)
+        labels = split.labels.numpy() if draw else None
         own = {ui.model_label(m, chosen.kinds[m]): own_plane(pca(m_means) if in_pca else projection, m_means,
-                                                             start_of(ui.model(m))) for m, m_means in others.items()}
+                                                             start_of(ui.model(m)), labels=labels)
+               for m, m_means in others.items()}
         latent_pad(decoders, z=start_point(z0, start_key), start_key=start_key, projection=projection,
                    points=pad_points(projection, means, split.labels.numpy()), own=own,
-                   start=own_plane(projection, means, z0), class_names=chosen.class_names, key="latent_pad")
+                   start=own_plane(projection, means, z0), class_names=chosen.class_names, key="latent_pad",
+                   draw=draw)
         start_text = "its own code of the chosen digit" if start_image is not None else "the origin"
         st.caption(f"The pad is {name}'s plane and its sliders move {name}'s code. Every other model starts from "
                    f"{start_text} and moves in its own {'PCA ' if in_pca else ''}plane by the same amounts, counted "
                    f"in its own codes' standard deviations along each axis: each latent space is its own, so one "
                    f"vector would mean different things to different models. The sliders' moves out of the plane "
-                   f"are {name}'s alone. The dots are test images' codes, coloured by class (the legend).")
+                   f"are {name}'s alone. The dots are test images' codes, coloured by class (the legend)."
+                   + (f" A drawing becomes every model's start: each model's posterior of it, q(z | drawing), is "
+                      f"its mean (the square) and its 1-σ ellipse, on its own plane under its decoding (and for "
+                      f"{name} on the pad); the decoding of that mean is the model's reconstruction. The drawing "
+                      f"stays in your browser." if draw else ""))
     else:
         server_sliders(start_key, z0)
 

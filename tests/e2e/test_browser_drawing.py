@@ -1,0 +1,133 @@
+"""The latent pad's networks in a real browser: its decoder and its encoder agree with the server's within 1e-3
+for every shipped model, and a stroke on its sketch moves every model's posterior and reconstruction.
+Skipped where Chromium is missing, as test_browser.py is."""
+import base64
+import io
+
+import pytest
+
+from test_browser import CHROMIUM, SHOTS, browser_page, idle, no_exception, pad_frame, serve
+
+from playwright.sync_api import sync_playwright
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with serve(tmp_path_factory.mktemp("drawing")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        with browser_page(browser, server) as page:
+            yield page
+        browser.close()
+
+
+def drawing_pad(page, server, dataset: str):
+    """The Latent explorer with drawing on, by link (a new session), once every model's decoding has drawn."""
+    page.goto(f"{server}/latent_explorer?dataset={dataset}&explorer_draw=True")
+    idle(page)
+    frame = pad_frame(page, showing="fashion-mnist" if dataset == "fashion-mnist" else "")
+    labels = frame.locator("#outputs canvas.decoding").evaluate_all("canvases => canvases.map(c => c.dataset.model)")
+    return frame, labels
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+def test_the_browser_decodes_and_encodes_as_the_server_does(page, server, dataset):
+    import torch
+    from vae_lab import checkpoints, data
+
+    frame, labels = drawing_pad(page, server, dataset)
+    page.screenshot(path=SHOTS / f"9-latent-pad-{dataset}.png", full_page=True)
+    assert len(labels) >= 2, labels  # several models side by side
+    assert all(("fashion-mnist" in label) == (dataset == "fashion-mnist") for label in labels), labels
+    vectors = torch.randn(8, 5, generator=torch.Generator().manual_seed(0)) * 1.5
+    images = data.test_split(dataset).batch(slice(0, 8))[0]
+    worst = {}
+    shipped = {path.stem for path in checkpoints.SHIPPED_DIR.glob("*.json")}
+    for i, label in enumerate(labels):
+        name = label.split(": ")[-1]
+        if name not in shipped:  # a model the training test added lives in the server's own folder
+            continue
+        vae = checkpoints.load(checkpoints.SHIPPED_DIR / f"{name}.json")
+        decoded = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, z.tolist()])
+                                for z in vectors])
+        posteriors = [frame.evaluate("([i, x]) => window.vaeLab.encode(i, x)", [i, x.flatten().tolist()])
+                      for x in images]
+        expected = vae.encode(images)
+        worst[label] = {
+            "pixel": (decoded - vae.decode(vectors).flatten(1)).abs().max().item(),
+            "mu": (torch.tensor([p["mu"] for p in posteriors]) - expected.mu).abs().max().item(),
+            "logvar": (torch.tensor([p["logvar"] for p in posteriors]) - expected.logvar).abs().max().item()}
+    print("largest differences, browser vs server:", worst)
+    assert len(worst) >= 2 and max(max(w.values()) for w in worst.values()) <= 1e-3, worst
+    no_exception(page)
+
+
+def stroke(page, frame, points: list[tuple[float, float]]):
+    """One stroke on the sketch through `points` (fractions of its width and height)."""
+    box = frame.locator("#sketch").bounding_box()
+
+    def at(x, y):
+        return box["x"] + x * box["width"], box["y"] + y * box["height"]
+    page.mouse.move(*at(*points[0]))
+    page.mouse.down()
+    for point in points[1:]:
+        page.mouse.move(*at(*point), steps=12)
+    page.mouse.up()
+
+
+def drawn(frame) -> tuple[list, list[str], list[str]]:
+    """Once the frame loop has caught up: every model's posterior, and its decoding and plane as images."""
+    frame.wait_for_function("() => !window.vaeLab.busy()")
+    canvases = "canvases => canvases.map(c => c.toDataURL())"
+    return (frame.evaluate("() => window.vaeLab.posteriors()"),
+            frame.locator("#outputs canvas.decoding").evaluate_all(canvases),
+            frame.locator("#outputs canvas.plane").evaluate_all(canvases))
+
+
+def test_a_stroke_moves_every_models_posterior_and_reconstruction(page, server):
+    import numpy as np
+    import torch
+    from PIL import Image
+    from vae_lab import checkpoints
+    from vae_lab.images import to_mnist_digit
+
+    frame, labels = drawing_pad(page, server, "mnist")
+    assert len(labels) == 4, labels
+    posteriors, images, planes = drawn(frame)
+    assert posteriors == [None] * 4 and len(planes) == 4
+
+    stroke(page, frame, [(0.5, 0.15), (0.5, 0.85)])  # a 1
+    one, one_images, one_planes = drawn(frame)
+    assert all(p is not None for p in one), one
+    assert all(a != b for a, b in zip(images, one_images)), "every reconstruction changes"
+    assert all(a != b for a, b in zip(planes, one_planes)), "every posterior shows on its model's plane"
+    decoded = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, p["mu"]])
+                            for i, p in enumerate(one)]).view(-1, 1, 28, 28)
+    read = checkpoints.load_judge("mnist").classifier.predict(decoded).tolist()
+    assert read == [1] * 4, dict(zip(labels, read))
+
+    # the browser's 28x28 is the sidebar's: to_mnist_digit of the same sketch
+    png = frame.evaluate("() => document.getElementById('sketch').toDataURL()").split(",", 1)[1]
+    expected = to_mnist_digit(Image.open(io.BytesIO(base64.b64decode(png))))
+    got = np.array(frame.evaluate("() => window.vaeLab.digit()"), dtype=np.float32).reshape(28, 28)
+    print("browser digit vs to_mnist_digit, mean and largest difference:",
+          np.abs(got - expected).mean(), np.abs(got - expected).max())
+    assert np.abs(got - expected).mean() < 0.005  # 0.0003 measured (area averaging against Lanczos)
+
+    stroke(page, frame, [(0.2, 0.15), (0.5, 0.15)])  # a bar on top: a 7
+    seven, seven_images, _ = drawn(frame)
+    assert all(not np.allclose(a["mu"], b["mu"]) for a, b in zip(one, seven)), "every posterior moves"
+    assert all(a != b for a, b in zip(one_images, seven_images))
+    frame.locator("#outputs").scroll_into_view_if_needed()
+    page.screenshot(path=SHOTS / "3d-drawing.png", full_page=True)
+
+    frame.get_by_role("button", name="Clear").click()
+    cleared, cleared_images, _ = drawn(frame)
+    assert cleared == [None] * 4 and cleared_images == images, "Clear: every model back to the chosen digit"
+    no_exception(page)
