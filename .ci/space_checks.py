@@ -93,7 +93,7 @@ def check_health(url: str) -> None:
 def check_first_page(page, problems: BrowserProblems, url: str, shots: Path) -> None:
     started = time.perf_counter()
     page.goto(url)
-    expect(page.get_by_text("Originals", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="Why are VAEs blurry?")).to_be_visible()  # the landing page
     idle(page)
     no_errors_shown(page, problems, "first page")
     page.screenshot(path=shots / "1-first-page.png", full_page=True)
@@ -157,6 +157,7 @@ def check_upload_in_cross_site_iframe(browser, problems: BrowserProblems, url: s
     try:
         framed.goto(f"http://localhost:{host.server_address[1]}/index.html")
         app = framed.frame_locator("iframe")
+        app.get_by_role("link", name="Reconstruct").click()
         expect(app.get_by_text("Originals", exact=True)).to_be_visible()
         app.get_by_test_id("stSelectbox").filter(has_text="Digits").first.click()
         app.get_by_role("option", name="Upload images", exact=True).click()
