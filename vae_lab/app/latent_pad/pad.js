@@ -14,7 +14,7 @@ const state = { models: [], weightsIds: [], z: null, startKey: null, plane: null
                 sketchDirty: false, drawnStart: null };
 // what tests and benchmarks read: frames drawn (and those that encoded a new drawing), when the first image
 // was drawn after a model arrived
-const stats = { frames: 0, decodes: 0, decodeMs: 0, sketchFrames: 0, encodes: 0, encodeMs: 0,
+const stats = { frames: 0, decodes: 0, decodeMs: 0, sketchFrames: 0, encodes: 0, encodeMs: 0, workMs: 0,
                 firstImageMs: null, modelsArrivedAt: null };
 
 function send(type, data) {
@@ -159,6 +159,7 @@ function encodeSketch() {  // every model's posterior of the drawing; its mean b
 }
 
 function frame() {
+  const started = performance.now();
   if (state.sketchDirty) {
     state.sketchDirty = false;
     encodeSketch();
@@ -179,6 +180,7 @@ function frame() {
       slider.value.textContent = state.z[k].toFixed(2);
     });
     stats.frames += 1;
+    stats.workMs += performance.now() - started;  // the whole frame's work: encoding, decoding, drawing
     if (stats.firstImageMs === null && stats.modelsArrivedAt !== null) {
       stats.firstImageMs = performance.now() - stats.modelsArrivedAt;
     }
