@@ -333,17 +333,21 @@ def on_pad(page, script: str):
     raise AssertionError(f"the latent pad kept being replaced while evaluating {script}")
 
 
-def pad_frame(page, *, showing: str = ""):
-    """The latent pad's iframe, once its decoders (of models whose names contain `showing`) have drawn."""
+def pad_frame(page, *, showing: str = "", starting_from: str = ""):
+    """The latent pad's iframe, once its decoders (of models whose names contain `showing`) have drawn, and,
+    with `starting_from` (a digit's caption), once it starts from that digit: the component hears of a choice
+    after Streamlit's running indicator has gone (CI, 2026-12-02)."""
     deadline = time.time() + 120
     while time.time() < deadline:
         for frame in [f for f in page.frames if "latent_pad" in f.url]:
             try:
-                ready = frame.evaluate("() => window.vaeLab && window.vaeLab.stats.firstImageMs !== null && Array.from("
-                                       "document.querySelectorAll('#outputs canvas.decoding'), c => c.dataset.model)")
+                ready = frame.evaluate("() => window.vaeLab && window.vaeLab.stats.firstImageMs !== null && "
+                                       "[Array.from(document.querySelectorAll('#outputs canvas.decoding'), "
+                                       "c => c.dataset.model), window.vaeLab.startKey()]")
             except Exception:  # a frame Streamlit has just replaced
                 continue
-            if ready and all(showing in label for label in ready):
+            if ready and all(showing in label for label in ready[0]) and ready[1].endswith(f"-{starting_from}"
+                                                                                          if starting_from else ""):
                 return frame
         page.wait_for_timeout(200)  # not time.sleep: Playwright's sync API learns of new frames only while called
     page.screenshot(path=SHOTS / "no-latent-pad.png", full_page=True)
@@ -360,7 +364,7 @@ def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, se
     for digit, label in (("#1 (2)", 2), ("#3 (0)", 0)):
         choose(page, "Digit", digit, within="stMain")
         idle(page)
-        frame = pad_frame(page)
+        frame = pad_frame(page, starting_from=digit)
         labels = frame.locator("#outputs canvas.decoding").evaluate_all("cs => cs.map(c => c.dataset.model)")
         assert len(labels) == 4, labels
         latents = frame.evaluate("() => window.vaeLab.latents()")
@@ -430,7 +434,7 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page):
 
     page.get_by_role("link", name="Latent explorer").click()
     choose(page, "Digit", "#42 (4)", within="stMain")
-    frame = pad_frame(page)
+    frame = pad_frame(page, starting_from="#42 (4)")
     box = frame.locator("#pad").bounding_box()
     page.mouse.move(box["x"] + 100, box["y"] + 120)
     page.mouse.move(box["x"] + 110, box["y"] + 130)

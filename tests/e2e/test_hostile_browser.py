@@ -46,13 +46,18 @@ def visitor_cookie(context) -> str:
     return next((c["value"] for c in context.cookies() if c["name"] == "vae_lab_visitor"), "")
 
 
+def first_visitor_cookie(context) -> str:
+    """The cookie the page sets after its first run, within 30 s (on a busy machine, seconds after it shows)."""
+    deadline = time.time() + 30
+    while not visitor_cookie(context) and time.time() < deadline:
+        time.sleep(0.2)
+    return visitor_cookie(context)
+
+
 def test_a_reload_keeps_the_visitor_and_another_browser_is_another_visitor(demo, browser):
     url, home = demo
     alice, page, _ = open_app(browser, url)
-    deadline = time.time() + 30
-    while not visitor_cookie(alice) and time.time() < deadline:
-        time.sleep(0.2)
-    alice_id = visitor_cookie(alice)
+    alice_id = first_visitor_cookie(alice)
     assert re.fullmatch(r"[a-f0-9]{32}", alice_id), alice.cookies()
     assert alice_id not in page.url and alice_id not in page.inner_text("body"), "the id is in no link and no text"
     job = home / "jobs" / "20260101-000000-mine"  # a job of Alice's that ended: her panel shows its outcome
@@ -63,8 +68,7 @@ def test_a_reload_keeps_the_visitor_and_another_browser_is_another_visitor(demo,
     expect(page.get_by_text("stopped by the test")).to_be_visible()
     assert visitor_cookie(alice) == alice_id
     bob, other, _ = open_app(browser, url)
-    other.wait_for_timeout(2000)
-    assert visitor_cookie(bob) not in ("", alice_id)
+    assert first_visitor_cookie(bob) not in ("", alice_id)  # a fixed 2 s were once too few (2026-12-02)
     assert not other.get_by_text("stopped by the test").count(), "another browser is another visitor"
 
 

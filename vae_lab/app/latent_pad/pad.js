@@ -314,6 +314,7 @@ window.vaeLab = { decode: (i, z) => Array.from(decode(state.models[i].net, Float
                   digit: () => state.digit && Array.from(state.digit),
                   busy: () => state.sketchDirty || state.dirty,  // a frame still to draw
                   point: () => Array.from(state.z),
+                  startKey: () => state.startKey,
                   latents: () => state.models.map((m) => Array.from(latent(m, offset()))), stats };
 startSketch(() => { state.sketchDirty = true; }, clearDrawing);
 requestAnimationFrame(frame);
