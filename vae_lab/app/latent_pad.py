@@ -36,15 +36,18 @@ SLIDER_RANGE = 3.0
 def decoder_bytes(vae: VAE) -> bytes:
     """The decoder's tensors as little-endian float32, in the order and PyTorch layouts decoder.js reads."""
     d = vae.decoder
-    tensors = (d.hidden.weight, d.hidden.bias, d.upsample.weight, d.upsample.bias, d.out.weight, d.out.bias)
-    return b"".join(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes() for t in tensors)
+    return _float32_bytes((d.hidden.weight, d.hidden.bias, d.upsample.weight, d.upsample.bias, d.out.weight,
+                           d.out.bias))
 
 
 def encoder_bytes(vae: VAE) -> bytes:
     """The encoder's tensors as little-endian float32, in the order and PyTorch layouts encoder.js reads."""
     e = vae.encoder
     convs = [layer for layer in e.convs if isinstance(layer, torch.nn.Conv2d)]
-    tensors = [t for layer in (*convs, e.hidden, e.mu, e.logvar) for t in (layer.weight, layer.bias)]
+    return _float32_bytes([t for layer in (*convs, e.hidden, e.mu, e.logvar) for t in (layer.weight, layer.bias)])
+
+
+def _float32_bytes(tensors) -> bytes:
     return b"".join(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes() for t in tensors)
 
 
@@ -85,9 +88,7 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
     `draw`: also a sketch, encoded by every model in the browser (its encoder's weights are sent; give each
     model in `own` its plane's points, `own_plane(..., labels=...)`, for its posterior to show on).
     Returns where the user left the point ({"z": [...]}), or None before the first gesture."""
-    plane = {"mean": np.round(projection.mean, 4).tolist(), "axes": np.round(projection.axes, 6).tolist(),
-             "labels": list(projection.labels), "extent": points["extent"], "z0": start["z0"],
-             "scale": start["scale"]}
+    plane = start | {"labels": list(projection.labels), "extent": points["extent"]}
     weights = {f"weights{i}": cached_bytes(weights_id, "decoder", vae) for i, (vae, weights_id) in
                enumerate(models.values())}
     if draw:
