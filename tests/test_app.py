@@ -293,6 +293,9 @@ def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_pick
     app.run()
     assert saw_progress and JobManager().status(job.id).state == "succeeded", JobManager().log_tail(job.id)
     assert any("It is in the model picker" in s.value for s in ok(app).sidebar.success)
+    frames = JobManager().film_measures(job.id)["frames"]
+    assert frames and all(0 <= frame["read_correctly"] <= 1 for frame in frames), "each frame measured"
+    assert any("frame by frame" in c.value for c in app.sidebar.caption), "and the monitor shows the measures"
     assert "panel-plain" in app.sidebar.multiselect(key="models-mnist").value  # chosen, not only offered
     for _ in range(2):
         assert any("It is in the model picker" in s.value for s in ok(app.run()).sidebar.success)

@@ -144,6 +144,27 @@ def test_a_film_of_the_training_shows_the_reconstructions_change(tiny_checkpoint
     assert not np.array_equal(frames[0], frames[-1]), "the reconstructions change as the model learns"
 
 
+def test_every_frame_of_the_film_records_its_blur_and_the_share_read_correctly(tiny_checkpoints, tiny_config,
+                                                                                tmp_path):
+    """The job monitor plots these: the last frame's numbers are the finished model's own on the same images."""
+    from vae_lab.data import load_split
+    from vae_lab.film import MEASURED_IMAGES, TrainingFilm
+    from vae_lab.metrics import measure_reconstructions
+
+    film = TrainingFilm(tmp_path / "film.gif", "mnist", every=4)
+    done = train(tiny_config(kind="plain", train_limit=256), out_dir=tmp_path, film=film).checkpoint
+    saved = json.loads((tmp_path / "film.json").read_text())
+    assert saved["images"] == MEASURED_IMAGES
+    assert [frame["step"] for frame in saved["frames"]] == [1, 4, 8]
+    images, labels = load_split("mnist", train=False).batch(slice(0, MEASURED_IMAGES))
+    judge = checkpoints.load_judge("mnist").classifier
+    _, measured = measure_reconstructions(checkpoints.load(done), images, judge=judge, with_ssim=False)
+    expected = measured.summary(labels)
+    assert saved["frames"][-1]["laplacian_variance"] == pytest.approx(expected["laplacian_variance"], rel=1e-5)
+    assert saved["frames"][-1]["read_correctly"] == pytest.approx(expected["accuracy"])
+    assert saved["frames"][0] != saved["frames"][-1], "the measures follow the model as it learns"
+
+
 @pytest.mark.parametrize("kind", ["plain", "dfc"])
 def test_bf16_training_follows_the_float32_run_on_a_small_slice(kind, tiny_checkpoints, tiny_config, tmp_path):
     """bf16 autocast (what --precision auto picks on this CPU) must not change what is learnt: the same seed,

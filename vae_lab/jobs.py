@@ -7,6 +7,7 @@ A job is a folder under the jobs root:
     events.jsonl   every progress event of the trainer, one JSON object per line
     preview.png    reconstructions of fixed test digits, rewritten after each epoch
     film.gif       the training as a film: a frame every FILM_EVERY steps (see film.py)
+    film.json      each frame's Laplacian variance and share read correctly
     log.txt        the process's output
     checkpoint/    the run's checkpoint, rewritten (atomically) after each epoch
 
@@ -193,6 +194,15 @@ class JobManager:
         """The training so far as an animated GIF (frames every FILM_EVERY steps, saved after each epoch)."""
         path = self.folder(job_id) / "film.gif"
         return path.read_bytes() if path.is_file() else None
+
+    def film_measures(self, job_id: str) -> dict | None:
+        """The film's measures (see film.py): {"images": test images measured, "frames": [{"step",
+        "laplacian_variance", "read_correctly"}, ...]}; None before the first save."""
+        path = self.folder(job_id) / "film.json"
+        try:
+            return json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):  # not written yet (it is written atomically)
+            return None
 
     def resumable(self, job_id: str) -> Path | None:
         """The last good epoch's checkpoint of a job that did not finish."""

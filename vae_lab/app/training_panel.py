@@ -13,7 +13,7 @@ from ..config import KINDS, QUICK_CPU_MEASURED, TrainConfig, default_name, pick_
 from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE, has_split, missing_data_notice
 from ..distributed import World
 from ..estimate import estimate_seconds
-from ..figures import training_curves
+from ..figures import film_measures_chart, training_curves
 from ..jobs import JobError, JobManager, device_choices
 from ..models import Classifier
 from . import links
@@ -195,6 +195,13 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
                                    "points decoded, a frame every 50 steps", width="stretch")
             st.download_button("Download the training as GIF", film, file_name=f"{status.name}-training.gif",
                                mime="image/gif", icon=":material/movie:", key=f"film-{job_id}")
+            measures = manager.film_measures(job_id)
+            if measures and measures["frames"]:
+                st.plotly_chart(film_measures_chart(measures["frames"], images=measures["images"]),
+                                key=f"film-measures-{job_id}-{len(measures['frames'])}")
+                st.caption("Blur and meaning, frame by frame: a perceptual loss should raise the Laplacian "
+                           "variance (sharper reconstructions) while the classifier still reads them as the "
+                           "digits they came from.")
         else:
             preview = manager.preview(job_id)
             if preview:
