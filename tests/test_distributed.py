@@ -31,7 +31,8 @@ RECIPES = {  # 256 training images, a global batch of 32: 8 steps
                          pixel_anneal_steps=6),  # the generator loss on from step 3, extra critic batches
     "vaegan-wgan": dict(kind="vaegan-wgan", warmup_steps=3),  # and the gradient penalty's double backward
 }
-BASE = dict(epochs=1, batch_size=32, train_limit=256, test_limit=64, device="cpu", precision="fp32", log_every=2)
+BASE = dict(epochs=1, batch_size=32, train_limit=256, test_limit=64, device="cpu", precision="fp32", log_every=2,
+            init_from="")  # from scratch: `initial_weights` is where training moved them from
 # Runs each given `vae_lab train` command line in turn, in the processes torchrun starts.
 RUNNER = "import json, sys\nfrom vae_lab.cli import main\nsys.exit(max(main(a) for a in json.loads(sys.argv[1])))\n"
 

@@ -71,7 +71,7 @@ def test_each_optimizer_applies_exactly_the_gradient_of_its_own_loss(objective, 
         p.grad = g
     reference.optimizers["critic"].step()
     terms = reference.vae_terms(x, vae_pass)
-    vae_loss = (terms["perceptual"] + terms["kl"]).mean()
+    vae_loss = (terms["perceptual"] + reference.config.beta * terms["kl"]).mean()  # no KL warm-up: beta itself
     w = adaptive_weight(terms["perceptual"].mean(), terms["generator_loss"], reference.decoder_last_layer)
     encoder, decoder = list(reference.model.encoder.parameters()), list(reference.model.decoder.parameters())
     expected_encoder = torch.autograd.grad(vae_loss, encoder, retain_graph=True)
