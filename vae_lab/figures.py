@@ -70,18 +70,18 @@ def training_curves(steps: list[dict], epochs: list[dict], keys: list[str]) -> g
     return figure
 
 
-def film_measures_chart(frames: list[dict[str, float]], *, images: int) -> go.Figure:
+def film_measures_chart(frames: list[dict[str, float]]) -> go.Figure:
     """Each film frame's blur measure and the judge's share read correctly, on two axes over the steps."""
     steps = [frame["step"] for frame in frames]
     figure = go.Figure(go.Scatter(x=steps, y=[f["laplacian_variance"] for f in frames], mode="lines+markers",
-                                  name="Laplacian variance (higher: sharper)", line={"color": PALETTE[1]}))
+                                  name="Laplacian variance", line={"color": PALETTE[1]}))
     if all("read_correctly" in frame for frame in frames):
         figure.add_trace(go.Scatter(x=steps, y=[100 * f["read_correctly"] for f in frames], mode="lines+markers",
                                     name="read correctly (%)", yaxis="y2", line={"color": PALETTE[2]}))
-    figure.update_layout(xaxis_title="step", yaxis={"title": "Laplacian variance"},
-                         yaxis2={"title": "read correctly (%)", "overlaying": "y", "side": "right"},
-                         title=f"Each frame, measured on the first {images:,} test images", margin={"t": 40},
-                         height=320, legend={"orientation": "h", "y": -0.3})
+    figure.update_layout(xaxis_title="step", yaxis={"title": "Laplacian variance", "tickformat": ".3f"},
+                         yaxis2={"title": "read correctly (%)", "overlaying": "y", "side": "right",
+                                 "tickformat": ".1f"},
+                         margin={"t": 10}, height=320, legend={"orientation": "h", "y": -0.3})
     return figure
 
 

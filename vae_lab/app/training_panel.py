@@ -197,11 +197,11 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
                                mime="image/gif", icon=":material/movie:", key=f"film-{job_id}")
             measures = manager.film_measures(job_id)
             if measures and measures["frames"]:
-                st.plotly_chart(film_measures_chart(measures["frames"], images=measures["images"]),
+                st.plotly_chart(film_measures_chart(measures["frames"]),
                                 key=f"film-measures-{job_id}-{len(measures['frames'])}")
-                st.caption("Blur and meaning, frame by frame: a perceptual loss should raise the Laplacian "
-                           "variance (sharper reconstructions) while the classifier still reads them as the "
-                           "digits they came from.")
+                st.caption(f"Blur and meaning, frame by frame, on the first {measures['images']:,} test images: "
+                           "a perceptual loss should raise the Laplacian variance (sharper reconstructions) "
+                           "while the classifier still reads them as the digits they came from.")
         else:
             preview = manager.preview(job_id)
             if preview:
