@@ -52,10 +52,11 @@ def test_report_on_a_small_slice_writes_every_file_and_names_every_model(two_mod
     assert main(["report", "--out", str(out), "--models", *two_models, "--limit", "300"]) == 0
     expected = {"report.html", "report.json", "scorecard.csv", "per_class_laplacian_variance.csv",
                 "paired_tests.csv", "per_image.csv", "selected_digits.png", "interpolations.png",
-                "laplacian_boxplot.png", "laplacian_histograms.png"}
+                "laplacian_boxplot.png", "laplacian_histograms.png", "samples.png"}
     assert expected <= {p.name for p in out.iterdir()}
     page = (out / "report.html").read_text()
     assert all(name in page for name in two_models) and "<script>" in page and "<script src=" not in page
+    assert f"{two_models[0]}, from the prior" in page, "the samples' rows are named"
     numbers = json.loads((out / "report.json").read_text())
     labels = [t["label"] for t in numbers["paired_tests"]]
     assert labels == ["originals vs tiny-plain", "originals vs tiny-dfc", "tiny-dfc vs tiny-plain"]

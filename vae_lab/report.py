@@ -23,6 +23,7 @@ from .images import image_grid, png_bytes
 from .scorecard import SCORECARD_FIELDS, load_test_split
 
 INTERPOLATION_STEPS = 11  # as in the notebook's figures: both endpoints and nine images between
+SAMPLES_PER_ROW = 10  # samples.png: a row from the prior, then one from the aggregate posterior, per model
 
 
 def selected_digits(split: ImageSplit) -> list[int]:
@@ -50,8 +51,13 @@ def write_report(out: Path, *, dataset: str = "mnist", names: list[str] | None =
             interpolation_rows.append(interpolation_images(model, by_class[a], by_class[b], steps=INTERPOLATION_STEPS))
             interpolation_titles.append(f"{a} -> {b}, {name}")
 
+    sources = [(name, source) for name, model in models.items() for source in ("prior", "aggregate posterior")
+               if source == "prior" or model.aggregate_posterior is not None]
+    sample_rows = [models[name].sample(SAMPLES_PER_ROW, source=source.split()[-1],
+                                       generator=torch.Generator().manual_seed(0)) for name, source in sources]
     one = study.class_names[1]
     figures = {
+        "samples.png": png_bytes(image_grid(sample_rows, scale=2)),
         "selected_digits.png": png_bytes(image_grid(digit_rows, scale=3)),
         "interpolations.png": png_bytes(image_grid(interpolation_rows, scale=2)),
         "laplacian_boxplot.png": static_laplacian_boxplot(study.laplacian["originals"], study.labels,
@@ -71,7 +77,8 @@ def write_report(out: Path, *, dataset: str = "mnist", names: list[str] | None =
                "paired_tests": [t.as_dict() for t in study.comparisons],
                "selected_digits": chosen, "interpolations": [list(p) for p in PRESET_PAIRS]}
     (out / "report.json").write_text(json.dumps(numbers, indent=2))
-    (out / "report.html").write_text(_html(study, figures, ["originals"] + study.models, interpolation_titles))
+    (out / "report.html").write_text(_html(study, figures, ["originals"] + study.models, interpolation_titles,
+                                           [f"{name}, from the {source}" for name, source in sources]))
     return out / "report.html"
 
 
@@ -96,7 +103,8 @@ def _img(data: bytes, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
-def _html(study: BlurStudy, figures: dict[str, bytes], digit_rows: list[str], interpolation_titles: list[str]) -> str:
+def _html(study: BlurStudy, figures: dict[str, bytes], digit_rows: list[str], interpolation_titles: list[str],
+          sample_titles: list[str]) -> str:
     plots = "".join(f.to_html(full_html=False, include_plotlyjs=False) for f in interactive_figures(study))
     legend = lambda items: "<ol>" + "".join(f"<li>{html.escape(i)}</li>" for i in items) + "</ol>"  # noqa: E731
     fields = "".join(f"<li><b>{k}</b>: {html.escape(v)}</li>" for k, v in SCORECARD_FIELDS.items())
@@ -123,5 +131,7 @@ reconstructions decode the posterior mean. Blur is measured as the variance of t
 {_table(study.comparison_table())}
 <h2>Linear interpolations</h2>{_img(figures["interpolations.png"], "interpolations")}
 <p>Rows:</p>{legend(interpolation_titles)}
+<h2>Samples</h2>{_img(figures["samples.png"], "samples")}
+<p>Rows (the same seed for every row):</p>{legend(sample_titles)}
 </body></html>
 """
