@@ -21,11 +21,13 @@ from .jobs import jobs_root
 RECENT_RUNS = 5  # the latest recorded runs a rate is taken from: the machine's speed drifts over a day
 # First guesses on two CPU cores, one thread, before this machine has recorded a run of the kind: the wall
 # records of the quick recipes' runs of 2026-12-01, beside other work (docs/time-to-quality.md): seconds of
-# start-up, then images per second of training, of validation and of the posterior fit. Other kinds: none yet.
+# start-up, then images per second of training, of validation and of the posterior fit. The classifier: none yet.
 FIRST_GUESS_CPU = {
     "dfc": {"startup_s": 2.3, "train": 330.0, "validation": 409.0, "posterior": 1577.0},  # batch 32
     "vaegan-hinge": {"startup_s": 1.6, "train": 253.0, "validation": 228.0, "posterior": 2004.0},  # batch 32
     "plain": {"startup_s": 2.7, "train": 1311.0, "validation": 736.0, "posterior": 1719.0},  # batch 128
+    # the shipped Wasserstein VAE-GAN's run of 2026-12-02 (float32, beside other work), batch 32
+    "vaegan-wgan": {"startup_s": 2.0, "train": 50.0, "validation": 180.0, "posterior": 1068.0},
 }
 
 
