@@ -24,6 +24,7 @@ from .scorecard import SCORECARD_FIELDS, load_test_split
 
 INTERPOLATION_STEPS = 11  # as in the notebook's figures: both endpoints and nine images between
 SAMPLES_PER_ROW = 10  # samples.png: a row from the prior, then one from the aggregate posterior, per model
+SOURCE_LABELS = {"prior": "prior", "posterior": "aggregate posterior"}
 
 
 def selected_digits(split: ImageSplit) -> list[int]:
@@ -51,10 +52,10 @@ def write_report(out: Path, *, dataset: str = "mnist", names: list[str] | None =
             interpolation_rows.append(interpolation_images(model, by_class[a], by_class[b], steps=INTERPOLATION_STEPS))
             interpolation_titles.append(f"{a} -> {b}, {name}")
 
-    sources = [(name, source) for name, model in models.items() for source in ("prior", "aggregate posterior")
+    sources = [(name, source) for name, model in models.items() for source in ("prior", "posterior")
                if source == "prior" or model.aggregate_posterior is not None]
-    sample_rows = [models[name].sample(SAMPLES_PER_ROW, source=source.split()[-1],
-                                       generator=torch.Generator().manual_seed(0)) for name, source in sources]
+    sample_rows = [models[name].sample(SAMPLES_PER_ROW, source=source, generator=torch.Generator().manual_seed(0))
+                   for name, source in sources]
     one = study.class_names[1]
     figures = {
         "samples.png": png_bytes(image_grid(sample_rows, scale=2)),
@@ -78,7 +79,7 @@ def write_report(out: Path, *, dataset: str = "mnist", names: list[str] | None =
                "selected_digits": chosen, "interpolations": [list(p) for p in PRESET_PAIRS]}
     (out / "report.json").write_text(json.dumps(numbers, indent=2))
     (out / "report.html").write_text(_html(study, figures, ["originals"] + study.models, interpolation_titles,
-                                           [f"{name}, from the {source}" for name, source in sources]))
+                                           [f"{name}, from the {SOURCE_LABELS[source]}" for name, source in sources]))
     return out / "report.html"
 
 
