@@ -267,7 +267,7 @@ def test_models_page_lists_every_checkpoint_with_its_scorecard(app):
     assert len(app.expander) >= len(SHIPPED) + 1
 
 
-def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_picker(app):
+def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_picker(full_data, app):
     panel = app.sidebar.expander[0]
     assert panel.label == "Train a model"
     if not torch.cuda.is_available():
@@ -493,7 +493,7 @@ def test_public_mode_keeps_each_visitors_models_to_themselves(monkeypatch, tmp_p
     assert any("Public demo" in i.value and "yours alone" in i.value for i in sessions[bob].sidebar.info)
 
 
-def test_training_panel_offers_all_gpus_where_several_are_visible(app, monkeypatch):
+def test_training_panel_offers_all_gpus_where_several_are_visible(full_data, app, monkeypatch):
     assert not any("GPUs" in o for o in app.sidebar.selectbox(key="train_device").options)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # as on a node with 4 GPUs
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -505,7 +505,7 @@ def test_training_panel_offers_all_gpus_where_several_are_visible(app, monkeypat
     assert app.session_state["train_processes"] == 4  # what the start button passes to JobManager.start
 
 
-def test_the_training_panel_starts_a_perceptual_model_from_a_trained_one(app):
+def test_the_training_panel_starts_a_perceptual_model_from_a_trained_one(full_data, app):
     from vae_lab.config import QUICK_CPU_MEASURED
     starts = {"dfc": "plain", "vaegan-hinge": "dfc", "plain": ""}  # the CPU defaults: scratch for the baseline
     for kind, start in starts.items():
