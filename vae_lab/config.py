@@ -56,16 +56,18 @@ QUICK_CPU_RECIPES = {
 }
 # What the quick CPU recipes reach on MNIST, judged on the whole test set by the shipped classifier, measured
 # with benchmarks/time_to_quality.py (docs/time-to-quality.md has every run). The training panel states these.
-# Seconds: two timed runs on idle cores of 2026-12-02's CPU (float32: it has no native bf16).
+# Seconds: two timed runs on idle cores of 2026-12-02's second CPU (bf16); the first one had no bf16 (float32).
 QUICK_CPU_MEASURED = {
     "plain": {"quality": "115.9 nats of reconstruction loss (the reference notebook's plain VAE: 113)",
               "images": 120_000, "training_s": "116 and 108", "device": "2 idle CPU cores with bf16 (2026-11-25)"},
     "dfc": {"quality": "95.37-95.53% of its reconstructions read correctly over three seeds in float32, "
-                       "95.51-95.59% in bf16 (the notebook's DFC VAE: 95.4%)",
-            "images": 20_000, "training_s": "98 and 92", "device": "2 idle CPU cores, float32 (2026-12-02)"},
-    "vaegan-hinge": {"quality": ("94.13-94.61% read correctly over three seeds in float32 (94.56% in bf16) and sharper "
-                                 "than the DFC VAE (Laplacian variance 0.158-0.170 against 0.096)"),
-                     "images": 20_000, "training_s": "163 and 151", "device": "2 idle CPU cores, float32 (2026-12-02)"},
+                       "95.44-95.59% in bf16 on two machines (the notebook's DFC VAE: 95.4%)",
+            "images": 20_000, "training_s": "47 and 45", "device": "2 idle CPU cores with bf16 (2026-12-02; "
+                                                                  "92-98 s in float32)"},
+    "vaegan-hinge": {"quality": ("94.13-94.61% read correctly over three seeds in float32 (94.52-94.56% in bf16) and "
+                                 "sharper than the DFC VAE (Laplacian variance 0.158-0.170 against 0.096)"),
+                     "images": 20_000, "training_s": "73 and 70",
+                     "device": "2 idle CPU cores with bf16 (2026-12-02; 151-163 s in float32)"},
     "vaegan-wgan": {"quality": ("93.96% read correctly in float32 and sharper than the DFC VAE (Laplacian variance "
                                 "0.152 against 0.096), one seed"),
                     "images": 20_000, "training_s": "517",
