@@ -114,3 +114,13 @@ def test_recipes_written_before_layer_mappings_still_load():
     config = TrainConfig.from_dict(old)
     assert config.perceptual_layers == {"conv1": 1.0, "conv3": 0.5} and config.critic_layers == {"conv1": 30.0}
     assert config.precision == "bf16"
+
+
+def test_the_measured_figures_the_panel_states_are_of_the_quick_recipe_it_runs():
+    # A quick recipe changed without its figures measured again would have the panel state another run's figures
+    from vae_lab.config import QUICK_CPU_MEASURED
+    from vae_lab.data import TRAIN_SPLIT_SIZE
+    for kind, measured in QUICK_CPU_MEASURED.items():
+        values = recipe(kind, device="cpu", quick=True)
+        images = values["epochs"] * (values["train_limit"] or TRAIN_SPLIT_SIZE)
+        assert measured["images"] == images, (kind, measured["images"], images)

@@ -40,7 +40,7 @@ RECIPES = {
 # Quick recipes for a CPU: a usable model in minutes. Measured with benchmarks/time_to_quality.py
 # (docs/time-to-quality.md). "init_from" names the kind of model a recipe starts from: the data set's shipped
 # one. The DFC VAE converts the shipped plain VAE in 20,000 images (the notebook's way out: swap the pixel
-# loss for the perceptual one); conv3 weighted 5 and beta 0.5 are what took it from 95.3% to 95.5%. The hinge
+# loss for the perceptual one); conv3 weighted 5 and beta 0.5 are what took it from 95.3% to 95.5%. The
 # VAE-GANs sharpen the shipped DFC VAE with a new critic (200 critic-only steps first), keeping its beta 8; the
 # hinge one in 15,000 images (94.1-94.9% over three seeds; 94.1-94.6% after 20,000, so more buys nothing).
 # The plain VAE is the baseline, from scratch: steadier at 1e-3 (114.8-118.5 nats) than at 2e-3 (114.2-123.2)
