@@ -124,6 +124,9 @@ def test_a_stroke_moves_every_models_posterior_and_reconstruction(page, server):
     seven, seven_images, _ = drawn(frame)
     assert all(not np.allclose(a["mu"], b["mu"]) for a, b in zip(one, seven)), "every posterior moves"
     assert all(a != b for a, b in zip(one_images, seven_images))
+    # The cursor off the component first: scrolling sends a mouse move to what comes under a still cursor, and
+    # over the pad that moves the latent point, so Clear would not give back the start (CI, 2026-12-03)
+    page.mouse.move(0, 0)
     frame.locator("#outputs").scroll_into_view_if_needed()
     page.screenshot(path=SHOTS / "3d-drawing.png", full_page=True)
 
