@@ -64,17 +64,25 @@ def test_pixel_losses_prefer_a_strong_blur_to_a_two_pixel_shift_and_the_deepest_
     assert np.median(ratios["dfc"]) > np.median(ratios["bce"]) * 2
 
 
-def test_the_bce_optimum_is_the_blurry_mean_and_the_perceptual_optima_are_sharper(digits, judges):
-    targets = lesson.shifted_targets(digits[:1], max_shift=2)
-    assert len(targets) == 25 and torch.equal(targets[0, :, :-2, :-2], digits[0, :, 2:, 2:])  # up and left by 2
-    seen = []
-    found = lesson.optima(targets, judges, on_step=lambda loss, step, image: seen.append((loss, step)))
-    assert set(found) == set(lesson.OPTIMA) and ("dfc", lesson.OPTIMUM_STEPS) in seen
-    mean = targets.mean(dim=0)
-    assert (found["bce"].image - mean).abs().max() < 0.05  # BCE's best answer to "which of these?" is their mean
-    for loss in ("dfc", "critic"):
-        assert found[loss].laplacian_variance > 10 * found["bce"].laplacian_variance, loss
-        assert found[loss].losses[-1] < 0.5 * found[loss].losses[0], loss  # the search went somewhere
+def test_the_bce_optimum_is_the_blurry_mean_and_the_perceptual_optima_are_sharp_and_still_the_digit(judges):
+    """Step 2's bars, over the first test image of some classes, with fewer steps than the page: the decoder that
+    BCE trains draws the targets' mean; the DFC loss's draws the digit, about as sharp as the targets."""
+    split = data.test_split("mnist")
+    for index in split.one_per_class()[:3]:
+        x = split.batch(slice(index, index + 1))[0]
+        targets = lesson.shifted_targets(x, max_shift=2)
+        seen = []
+        found = lesson.optima(targets, judges, steps=120, on_step=lambda loss, step, image, seen=seen: seen.append(
+            (loss, step)))
+        assert set(found) == set(lesson.OPTIMA) and ("dfc", 120) in seen
+        assert (found["bce"].image - targets.mean(dim=0)).abs().max() < 0.02  # the page's 300 steps: < 0.01
+        sharpness = float(laplacian_variance(targets).mean())
+        for loss in ("dfc", "critic"):
+            assert 0.4 * sharpness < found[loss].laplacian_variance < 2.5 * sharpness, (index, loss)
+            mean_cost = float(judges.perceptual(loss)(targets, targets.mean(dim=0).expand_as(targets)).mean())
+            assert found[loss].losses[-1] < mean_cost, loss  # it prefers its sharp answer to BCE's blurry one
+        probability = judges.dfc.net(found["dfc"].image[None]).softmax(dim=1)[0, int(split.labels[index])]
+        assert probability > 0.9, index
 
 
 def test_layer_views_add_up_to_the_loss_and_their_shares_to_one(digits, judges):

@@ -68,6 +68,15 @@ def checkpoint_dirs() -> list[Path]:
     return [SHIPPED_DIR, session] if session is not None else [user_root(), SHIPPED_DIR]
 
 
+def shipped(name: str) -> Checkpoint:
+    """The shipped checkpoint `name`, whatever a user's or a visitor's folder holds under the same name: what the
+    landing page's lesson and its stored figures are computed with."""
+    path = SHIPPED_DIR / f"{name}.json"
+    if not path.is_file():
+        raise CheckpointError(f"no shipped checkpoint {name!r} in {SHIPPED_DIR}")
+    return read(path)
+
+
 def shipped_names() -> set[str]:
     """The names of the shipped checkpoints."""
     return {path.stem for path in SHIPPED_DIR.glob("*.json")}

@@ -66,6 +66,9 @@ def check_dataset(dataset: str) -> str:
 INFERENCE_BATCH = 256
 
 
+DEFAULT_DIGITS = 8  # the sidebar's default: this many random test images, seed 0
+
+
 @dataclass(frozen=True)
 class ImageSplit:
     """One split of a data set: uint8 images (N, 1, 28, 28) and int64 labels, on one device.
@@ -112,6 +115,12 @@ class ImageSplit:
         """The whole split in order, as `batch` gives it, `size` examples at a time."""
         for start in range(0, len(self), size):
             yield self.batch(slice(start, start + size))
+
+    def random_numbers(self, count: int, *, seed: int = 0) -> list[int]:
+        """`count` different images drawn with `seed`, as numbers in the full split, in order: the pages'
+        default digits (the landing page's record holds their figures)."""
+        rng = np.random.default_rng(seed)
+        return [self.number(p) for p in sorted(rng.choice(len(self), size=count, replace=False).tolist())]
 
     def one_per_class(self) -> list[int]:
         """The index of the first image of each class present, in class order."""
