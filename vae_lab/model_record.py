@@ -1,0 +1,89 @@
+"""The model card's figures for the shipped VAEs, as data: `vae-lab evaluate --record DATASET` measures every
+shipped VAE of the data set on its whole test split (the scorecard, and a paired t-test of its sharpness against
+the DFC VAE's) and stores them with the checkpoints' hashes in `vae_lab/records/models-<dataset>.json`;
+`vae-lab docs` writes docs/model-card.md's tables from it (`vae_lab.doc_blocks`)."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+from . import checkpoints, scorecard
+from .config import default_name
+from .stats import p_text, paired_comparison
+
+KINDS = ("plain", "dfc", "vaegan-hinge", "vaegan-wgan")  # the model card's rows, in its order
+
+
+def shipped_vaes(dataset: str) -> list[checkpoints.Checkpoint]:
+    names = [default_name(kind, dataset) for kind in KINDS]
+    return [checkpoints.shipped(name) for name in names if name in checkpoints.shipped_names()]
+
+
+def build(dataset: str, *, command: str = "") -> dict:
+    vaes = shipped_vaes(dataset)
+    rows, analyses = [], {c.name: scorecard.analyse(c) for c in vaes}
+    reference = default_name("dfc", dataset)
+    for ckpt in vaes:
+        analysis = analyses[ckpt.name]
+        row = {"name": ckpt.name, "kind": ckpt.kind, "images": len(analysis.per_image["bce"]),
+               "files": ckpt.meta["files"], **analysis.scorecard}
+        if ckpt.name != reference and reference in analyses:
+            test = paired_comparison(analysis.per_image["laplacian_variance"],
+                                     analyses[reference].per_image["laplacian_variance"], name_a=ckpt.name,
+                                     name_b=reference)
+            row["sharper_than_dfc"] = {"cohens_dz": test.cohens_dz, "t_p_value": test.t_p_value,
+                                       "fraction_sharper": test.fraction_a_greater}
+        rows.append(row)
+    originals = float(scorecard.originals_laplacian_variance(dataset).mean())
+    return {"format": "vae_lab.models/1", "dataset": dataset,
+            "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "torch": torch.__version__,
+            "originals_laplacian_variance": originals, "rows": rows}
+
+
+def path(dataset: str, folder: Path | None = None) -> Path:
+    from .lesson_record import record_dir
+    return (folder or record_dir()) / f"models-{dataset}.json"
+
+
+def write(record: dict, folder: Path | None = None) -> Path:
+    target = path(record["dataset"], folder)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    checkpoints.atomic_write(target, lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
+    return target
+
+
+def read(dataset: str, folder: Path | None = None) -> dict | None:
+    found = path(dataset, folder)
+    return json.loads(found.read_text()) if found.is_file() else None
+
+
+def stale(record: dict) -> list[str]:
+    """The record's rows whose checkpoint is no longer the shipped one (or is gone)."""
+    current = {c.name: c.meta["files"] for c in shipped_vaes(record["dataset"])}
+    return [row["name"] for row in record["rows"] if current.get(row["name"]) != row["files"]] + \
+        [name for name in current if name not in {row["name"] for row in record["rows"]}]
+
+
+def table(record: dict) -> str:
+    lines = [f"| model | BCE nats/image | KL | accuracy on reconstructions | Laplacian variance (originals "
+             f"{record['originals_laplacian_variance']:.3f}) | sharper than DFC? (paired t-test) | FD reconstructions "
+             "| FD prior samples | confident prior samples | prior samples' precision / recall | rarest class in "
+             "prior samples | FD, confident share: aggregate-posterior samples |",
+             "| --- |" + " ---: |" * 4 + " --- |" + " ---: |" * 6]
+    for r in record["rows"]:
+        test = r.get("sharper_than_dfc")
+        sharper = "(reference)" if test is None else (
+            f"{'yes' if test['cohens_dz'] > 0 and test['t_p_value'] < 1e-3 else 'no'}: d_z {test['cohens_dz']:.2f}, "
+            f"p {p_text(test['t_p_value'])}, sharper in {100 * test['fraction_sharper']:.1f}% of images")
+        lines.append(f"| `{r['name']}` | {r['bce']:.1f} | {r['kl']:.1f} | {100 * r['accuracy']:.2f}% | "
+                     f"{r['laplacian_variance']:.3f} | {sharper} | {r['fid_reconstructions']:.1f} | "
+                     f"{r['fid_samples']:.1f} | {100 * r['confident_samples']:.1f}% | {r['precision']:.2f} / "
+                     f"{r['recall']:.2f} | {100 * r['smallest_class_share']:.1f}% | {r['fid_posterior']:.1f}, "
+                     f"{100 * r['posterior_confident_samples']:.1f}% |")
+    return "\n".join(lines) + f"\n\nMeasured by `{record['command']}` on {record['created'][:10]} " \
+                              f"({record['rows'][0]['images']:,} test images, torch {record['torch']})."
