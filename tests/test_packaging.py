@@ -43,11 +43,13 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
         assert sub_command in help_text.stdout
     where = subprocess.run([str(python), "-c", "import vae_lab; print(vae_lab.__file__); "
                             "print(sorted(c.name for c in vae_lab.available())); "
-                            "from vae_lab.data import test_split; print(len(test_split('fashion-mnist')))"],
+                            "from vae_lab.data import test_split; print(len(test_split('fashion-mnist'))); "
+                            "from vae_lab import lesson_record; print(lesson_record.load('mnist') is not None)"],
                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
                            env=os.environ | {"VAE_LAB_DATA": str(tmp_path / "no-data")})
-    path, names, sample_size = where.stdout.splitlines()
+    path, names, sample_size, lesson_figures = where.stdout.splitlines()
     assert sample_size == "1000", "the embedded sample travels with the package"
+    assert lesson_figures == "True", "the landing page's figures travel with the package, and match its models"
     assert str(venv) in path, "the installed copy, not the repository's"
     assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"
     served = Path(path).parent / "app" / "latent_pad"

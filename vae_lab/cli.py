@@ -114,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     evaluate_cmd.add_argument("--device", default="cpu")
     evaluate_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate_cmd.add_argument("--record", choices=DATASETS, default=None, metavar="DATASET",
+                              help="measure the data set's shipped VAEs on all its test images and store the model "
+                                   "card's record (then `vae-lab docs`)")
     report_cmd = commands.add_parser("report", help="the notebook's blur experiment for every model of a data set")
     report_cmd.add_argument("--dataset", default="mnist", choices=DATASETS, help="which data set's models")
     report_cmd.add_argument("--out", type=Path, required=True, help="folder for report.html, PNG, CSV and JSON")
@@ -128,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
                             help="test indices whose loss optima to find (default: the first of each class)")
     lesson_cmd.add_argument("--max-shift", type=int, default=2, help="the optima's targets: shifts up to this (px)")
     lesson_cmd.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    lesson_cmd.add_argument("--write", action="store_true",
+                            help="compute the page's record for --dataset (the verdicts and every class's optima, "
+                                 "with the checkpoints' hashes) and store it where the app reads it")
+    docs_cmd = commands.add_parser("docs", help="rewrite the figures of the docs from the stored records "
+                                                "(the lesson's and the model card's)")
+    docs_cmd.add_argument("files", type=Path, nargs="*",
+                          help="docs files with marked figures (default: the checkout's README.md, docs/lesson.md, "
+                               "docs/model-card.md)")
     return parser
 
 
@@ -188,6 +199,10 @@ def run_fit_posterior(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from .scorecard import evaluate_checkpoints, format_table
+    if args.record:
+        from . import model_record
+        print(f"wrote {model_record.write(model_record.build(args.record))}", file=sys.stderr)
+        return 0
     names = args.names or [c.name for c in checkpoints.available()]
     start = time.perf_counter()
     rows = evaluate_checkpoints(names, device=args.device, limit=args.limit)
@@ -212,8 +227,13 @@ def run_lesson(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from . import lesson
+    from . import lesson, lesson_record
     from .data import test_split
+
+    if args.write:
+        record = lesson_record.build(args.dataset, images=args.images)
+        print(f"wrote {lesson_record.write(record)}", file=sys.stderr)
+        return 0
 
     judges, split = lesson.Judges.of(args.dataset), test_split(args.dataset)
     x, _ = split.batch(slice(0, args.images))
@@ -249,6 +269,22 @@ def run_lesson(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_docs(args: argparse.Namespace) -> int:
+    from .doc_blocks import DOCS, all_blocks, pictures, render_docs
+    from .images import png_bytes
+    checkout = Path(__file__).resolve().parent.parent
+    files = args.files or [checkout / name for name in DOCS]
+    rendered = all_blocks()
+    for path in files:
+        path.write_text(render_docs(path.read_text(), rendered))
+        print(f"rewrote the figures of {path}", file=sys.stderr)
+    if not args.files:
+        for name, picture in pictures().items():
+            (checkout / name).write_bytes(png_bytes(picture))
+            print(f"drew {checkout / name}", file=sys.stderr)
+    return 0
+
+
 def run_app(streamlit_args: list[str]) -> int:
     from .app import launch
     return launch(streamlit_args)
@@ -263,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         commands = {"train": run_train, "fetch-data": run_fetch_data, "fit-posterior": run_fit_posterior,
-                    "evaluate": run_evaluate, "report": run_report, "lesson": run_lesson}
+                    "evaluate": run_evaluate, "report": run_report, "lesson": run_lesson,
+                    "docs": run_docs}
         return commands[args.command](args)
     except (checkpoints.CheckpointError, FileNotFoundError, ValueError, RuntimeError) as error:
         print(f"error: {error}", file=sys.stderr)

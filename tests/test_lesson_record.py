@@ -1,0 +1,86 @@
+"""The stored figures: the landing page's and the model card's, computed with the shipped checkpoints, true to a
+live computation, and quoted unchanged by the README, docs/lesson.md and docs/model-card.md."""
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import REPO
+from vae_lab import data, doc_blocks, lesson, lesson_record, model_record
+from vae_lab.data import DATASETS
+
+
+
+@pytest.fixture(scope="module")
+def records():
+    return {dataset: lesson_record.read(dataset, lesson_record.RECORD_DIR) for dataset in DATASETS}
+
+
+def test_each_record_names_the_shipped_checkpoints_it_was_computed_with(records):
+    for dataset, record in records.items():
+        assert record is not None, f"no lesson record for {dataset}: run `vae-lab lesson --write --dataset {dataset}`"
+        assert record.meta["inputs"] == lesson_record.inputs(dataset), (
+            f"a shipped checkpoint of {dataset} changed since its lesson record was written: run `vae-lab lesson "
+            f"--write --dataset {dataset}`, then `vae-lab docs`")
+        models = model_record.read(dataset, lesson_record.RECORD_DIR)
+        assert models is not None and not model_record.stale(models), (
+            f"the model card's record of {dataset} names other checkpoints: run `vae-lab evaluate --record "
+            f"{dataset}`, then `vae-lab docs`")
+
+
+def test_the_docs_quote_the_records_unchanged(records):
+    rendered = doc_blocks.all_blocks()
+    for name in doc_blocks.DOCS:
+        text = (REPO / name).read_text()
+        assert "<!-- figures:" in text, name
+        assert doc_blocks.render_docs(text, rendered) == text, f"{name} differs from the records: run `vae-lab docs`"
+    for name, picture in doc_blocks.pictures().items():
+        assert np.array_equal(np.asarray(Image.open(REPO / name)), picture), f"{name}: run `vae-lab docs`"
+
+
+def test_a_recorded_optimum_is_what_the_search_finds_now(records):
+    record = records["mnist"]
+    split, judges = data.test_split("mnist"), lesson.Judges.of("mnist")
+    x = split.batch(slice(0, 1))[0]
+    stored = record.optima(x, 1)
+    assert stored is not None and set(stored) == set(lesson.OPTIMA)
+    live = lesson.optimum(lesson.shifted_targets(x, max_shift=1), "dfc", judges)
+    # the same search; its last digits depend on the threads (the record: one thread; the tests: two)
+    assert (live.image - stored["dfc"].image).abs().max() < 0.02
+    assert live.laplacian_variance == pytest.approx(stored["dfc"].laplacian_variance, rel=0.02)
+    assert live.losses[-1] == pytest.approx(stored["dfc"].losses[-1], rel=1e-3)
+    assert record.optima(torch.zeros_like(x), 1) is None  # an image it has no entry for: computed live
+
+
+def test_the_recorded_optima_meet_the_lessons_bars(records):
+    """Every class's first test image on both data sets (the page's 300 steps, 25 targets): BCE's decoder draws the
+    pixel mean, the DFC loss's one image about as sharp as the targets, read as their class."""
+    for dataset, record in records.items():
+        rows = [r for r in record.meta["optima"] if r["max_shift"] == 2 and r["first_of_class"]]
+        assert len(rows) == 10
+        assert all(r["bce_largest_gap_to_mean"] < 0.01 for r in rows), dataset
+        if dataset == "mnist":
+            assert sum(r["read_as_class"]["dfc"] >= 0.9 for r in rows) >= 9
+        for r in rows:  # as sure as the classifier is of the targets themselves (Fashion-MNIST's coat and shirt)
+            assert r["read_as_class"]["dfc"] >= min(0.9, r["targets_read_as_class"]), (dataset, r["index"])
+        for r in rows:
+            lv = r["laplacian_variance"]
+            sharpness = {loss: lv[loss] / r["targets_laplacian_variance"] for loss in lesson.OPTIMA}
+            assert 0.5 <= sharpness["dfc"] <= 2.0, (dataset, r["index"], sharpness)
+            # the critic's decoder draws sharper still: often more than twice the targets (not the bar of 2x)
+            assert sharpness["critic"] >= 0.5 and sharpness["bce"] < 0.1, (dataset, r["index"], sharpness)
+
+
+def test_a_record_of_other_checkpoints_is_not_used(records, tmp_path):
+    record = records["mnist"]
+    record.meta = record.meta | {"inputs": {"dfc": {"model": {"file": "dfc.safetensors", "sha256": "0" * 64}}}}
+    lesson_record.write(record, tmp_path)
+    assert lesson_record.read("mnist", tmp_path) is not None and lesson_record.load("mnist", tmp_path) is None
+
+
+def test_an_unknown_docs_block_is_named():
+    with pytest.raises(ValueError, match="unknown figures block 'nonsense'"):
+        doc_blocks.render_docs("<!-- figures:nonsense -->\nold\n<!-- /figures -->", {"lesson:verdicts": ""})
+    inside_a_list = "1. Item:\n   <!-- figures:summary -->\n   old\n   <!-- /figures -->\n   more\n"
+    assert doc_blocks.render_docs(inside_a_list, {"summary": "new\ntwo"}) == (
+        "1. Item:\n   <!-- figures:summary -->\n   new\n   two\n   <!-- /figures -->\n   more\n")
