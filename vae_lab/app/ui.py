@@ -18,12 +18,12 @@ import streamlit as st
 import torch
 from PIL import Image
 
-from .. import checkpoints, explore, lesson, public, scorecard
+from .. import checkpoints, explore, lesson, lesson_record, public, scorecard
 from . import links
 from ..blur import BlurStudy
-from ..config import KINDS, default_name
-from ..data import (CLASS_NAMES, DATASET_LABELS, FETCH_COMMAND, OFFLINE_SOURCES, SELECTED_TEST_DIGITS,
-                    DataMissingError, ImageSplit, data_root, test_split)
+from ..config import KINDS
+from ..data import (CLASS_NAMES, DATASET_LABELS, DEFAULT_DIGITS, FETCH_COMMAND, OFFLINE_SOURCES,
+                    SELECTED_TEST_DIGITS, DataMissingError, ImageSplit, data_root, test_split)
 from ..images import MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts, image_grid, read_upload, to_mnist_digit
 from ..jobs import JobManager, jobs_root
 from ..models import VAE, Classifier
@@ -180,9 +180,8 @@ def latent_means(name: str, dataset: str) -> np.ndarray:
 
 
 def _lesson_files(dataset: str) -> str:
-    """The hashes of every file of the shipped DFC VAE and hinge VAE-GAN: a retrained one is a new key."""
-    return "".join(json.dumps(checkpoints.find(default_name(kind, dataset)).meta["files"], sort_keys=True)
-                   for kind in ("dfc", "vaegan-hinge"))
+    """The hashes of every checkpoint file the lesson reads: a retrained one is a new key."""
+    return json.dumps(lesson_record.inputs(dataset), sort_keys=True)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -201,8 +200,22 @@ def _verdicts(dataset: str, files: str, root: str) -> dict[str, lesson.Verdict]:
     return lesson.verdict_summary(x, lesson_judges(dataset))
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _record(dataset: str, files: str) -> lesson_record.Record | None:
+    return lesson_record.load(dataset)
+
+
+def lesson_record_of(dataset: str) -> lesson_record.Record | None:
+    """The stored lesson figures, where they were computed with the checkpoints in use (else None)."""
+    return _record(dataset, _lesson_files(dataset))
+
+
 def lesson_verdicts(dataset: str) -> dict[str, lesson.Verdict]:
-    """How each shipped loss ranks a strong blur against a 2-pixel shift, over the first test images."""
+    """How each shipped loss ranks a strong blur against a 2-pixel shift, over the first test images: from the
+    stored record where it is current, else computed once per server."""
+    record = lesson_record_of(dataset)
+    if record is not None:
+        return record.verdicts
     return _verdicts(dataset, _lesson_files(dataset), str(data_root()))
 
 
@@ -211,9 +224,15 @@ MAX_OPTIMA = 32
 
 
 def loss_optima(dataset: str, targets: torch.Tensor, on_step) -> dict[str, lesson.Optimum]:
-    """`lesson.optima` of `targets`, found once per server (`on_step` shows the search when it runs)."""
-    key = (dataset, fingerprint(default_name("dfc", dataset)),
-           fingerprint(default_name("vaegan-hinge", dataset)), targets.numpy().tobytes())
+    """`lesson.optima` of `targets`: from the stored record where it has them, else found once per server
+    (`on_step` shows the search when it runs)."""
+    record = lesson_record_of(dataset)
+    centre = targets[len(targets) // 2:len(targets) // 2 + 1]
+    max_shift = (int(len(targets) ** 0.5) - 1) // 2
+    stored = record.optima(centre, max_shift) if record is not None else None
+    if stored is not None:
+        return stored
+    key = (dataset, _lesson_files(dataset), targets.numpy().tobytes())
     if key not in _optima:
         if len(_optima) >= MAX_OPTIMA:
             _optima.pop(next(iter(_optima)))
@@ -225,6 +244,7 @@ def clear_caches() -> None:
     """After a checkpoint appears or changes (a training job finished)."""
     _load.clear()
     _judges.clear()
+    _record.clear()
     _verdicts.clear()
     _optima.clear()
     judge.clear()
@@ -429,12 +449,11 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     split = test_set(dataset)
     if source == "random":
         links.seed("random_count", parse=int, options=range(1, MAX_DIGITS + 1))
-        count = st.sidebar.slider("How many", 1, MAX_DIGITS, 8, key="random_count")
+        count = st.sidebar.slider("How many", 1, MAX_DIGITS, DEFAULT_DIGITS, key="random_count")
         links.seed("seed", parse=int, options=range(2**31))
         if st.sidebar.button("Re-roll", icon=":material/casino:"):
             st.session_state["seed"] = st.session_state.get("seed", 0) + 1
-        rng = np.random.default_rng(st.session_state.get("seed", 0))
-        numbers = [split.number(p) for p in sorted(rng.choice(len(split), size=count, replace=False).tolist())]
+        numbers = split.random_numbers(count, seed=st.session_state.get("seed", 0))
     elif source == "classes":
         numbers = [split.number(p) for p in split.one_per_class()]
     elif source == "notebook":

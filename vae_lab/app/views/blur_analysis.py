@@ -14,6 +14,14 @@ if not ui.require(chosen, digits=False, test_set=True):
 
 study = ui.blur_study(chosen.models, chosen.dataset)
 names = study.class_names
+item = ui.noun(chosen.dataset)
+read = {name: study.analyses[name].scorecard.get("accuracy") for name in study.models}
+st.markdown(f"**Sharper, and still the {item}?** Noise raises the Laplacian variance too, so each model's share of "
+            f"reconstructions the classifier reads as the right class stands beside its sharpness: " + "; ".join(
+                f"{name} {study.laplacian[name].mean():.3f}"
+                + (f", read correctly {100 * read[name]:.1f}%" if read[name] is not None else "")
+                for name in study.models)
+            + f" (the test images themselves: {study.laplacian['originals'].mean():.3f}).")
 
 st.subheader("Per class")
 st.plotly_chart(laplacian_boxplot(study.laplacian, study.labels, names), key="boxplot")
