@@ -1,4 +1,4 @@
-"""The Why blurry? page's work: the three loss optima (its section 2, the goal: under 5 s on 2 cores) for
+"""The Why blurry? page's work: the three loss optima (its step 3, the goal: under 5 s on 2 cores) for
 several test images, and the page itself run warm (a second visitor, caches filled by the first).
 
     VAE_LAB_DATA=../shared/data python benchmarks/lesson_speed.py [--threads 2] [--images 5]
@@ -6,11 +6,13 @@ several test images, and the page itself run warm (a second visitor, caches fill
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
@@ -56,16 +58,25 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--images", type=int, default=5)
     parser.add_argument("--page-runs", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "lesson_speed.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {os.cpu_count()} cores")
+    load_before = os.getloadavg()
+    record = {"command": " ".join(["python", "benchmarks/lesson_speed.py", *sys.argv[1:]]),
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "threads": torch.get_num_threads(),
+              "steps": lesson.OPTIMUM_STEPS, "load_average_before": load_before, "optima_s": {}}
     for dataset in ("mnist", "fashion-mnist"):
         times = optima_seconds(dataset, args.images)
+        record["optima_s"][dataset] = [round(t, 2) for t in times]
         print(f"{dataset}: the three optima in median {statistics.median(times):.2f} s, at most {max(times):.2f} s "
               f"(goal: < 5 s)")
     pages = warm_page_seconds(args.page_runs)
+    record["warm_page_script_s"] = [round(t, 2) for t in pages]
     print(f"the landing page, warm server, a new session (the script's run, no browser): median "
           f"{statistics.median(pages):.2f} s, at most {max(pages):.2f} s over {len(pages)} runs (goal: < 3 s)")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ torch.set_num_threads(min(2, torch.get_num_threads()))
 _SESSION_HOME = Path(tempfile.mkdtemp(prefix="vae_lab-tests-"))
 for variable, folder in (("VAE_LAB_CHECKPOINTS", "checkpoints"), ("VAE_LAB_JOBS", "jobs"), ("VAE_LAB_CACHE", "cache")):
     os.environ[variable] = str(_SESSION_HOME / folder)
+os.environ["VAE_LAB_WARM_ANALYSES"] = "0"  # no app server started by a test computes analyses in the background
 
 
 @pytest.fixture(scope="session")

@@ -11,8 +11,13 @@ import pandas  # noqa: F401
 import plotly.graph_objects  # noqa: F401
 import pyarrow  # noqa: F401
 import streamlit as st
+import torch
 
-from vae_lab.app import links, training_panel, ui
+from vae_lab.app import links, training_panel, ui, warm
+
+# A page's networks see one image, or a few, at a time: a second thread only waits for the first, and on a
+# small box the visitors' sessions and the browser need the other core (benchmarks/landing.py measured it).
+torch.set_num_threads(1)
 
 VIEWS = Path(__file__).with_name("views")
 
@@ -29,6 +34,7 @@ def run() -> None:
         st.Page(VIEWS / "blur_analysis.py", title="Blur analysis", icon=":material/bar_chart:"),
         st.Page(VIEWS / "models.py", title="Models", icon=":material/table_chart:"),
     ])
+    warm.start()
     links.begin()
     ui.sidebar()
     training_panel.render()
