@@ -270,7 +270,7 @@ def test_a_tiny_training_job_from_the_sidebar(own_page):
     page.screenshot(path=SHOTS / "7-training.png", full_page=True)
     outcome = page.get_by_text("It is in the model picker")
     expect(outcome).to_be_visible(timeout=300_000)
-    rows = page.locator("[data-testid=stMarkdownContainer] strong")
+    rows = page.get_by_test_id("stMain").locator("[data-testid=stMarkdownContainer] strong")  # not the job monitor's
     expect(rows.filter(has_text="e2e-plain")).to_have_count(1)  # chosen in the picker: its row is shown
     no_exception(page)
     page.screenshot(path=SHOTS / "8-trained.png", full_page=True)
