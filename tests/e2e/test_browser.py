@@ -130,18 +130,23 @@ def no_exception(page):
 
 def choose(page, label: str, option: str, *, within: str = "stApp"):
     """Pick `option` in the select box `label`, opening its list again if a rerun closed it first (a page whose
-    first run is still drawing replaces its widgets: CI, 2026-12-01)."""
+    first run is still drawing replaces its widgets: CI, 2026-12-01), and again if a rerun that was under way
+    put the box back to its old value (the Interpolation page's To box, a fresh clone's CI, 2026-12-04)."""
     box = page.get_by_test_id(within).get_by_test_id("stSelectbox").filter(has_text=label).first
+    seen = []
     for _ in range(3):
         box.click()
         try:
             page.get_by_role("option", name=option, exact=True).click(timeout=20_000)
-            return
         except PlaywrightTimeoutError:
             seen = page.get_by_role("option").all_inner_texts()
             page.keyboard.press("Escape")
             idle(page)
-    raise AssertionError(f"{label}: no option {option!r} (the list showed {seen})")
+            continue
+        idle(page)
+        if box.locator("input").input_value() == option:
+            return
+    raise AssertionError(f"{label}: {option!r} was not chosen (the list showed {seen})")
 
 
 def choose_dataset(page, label: str):
