@@ -5,29 +5,15 @@ import re
 import pytest
 import torch
 
-from test_browser import CHROMIUM, SHOTS, browser_page, choose, choose_dataset, idle, no_exception, serve
+from test_browser import SHOTS, browser_page, choose, choose_dataset, idle, no_exception
+from test_browser import chromium, server  # noqa: F401 (the same fixtures: a server and a browser per module)
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from vae_lab import checkpoints, data, lesson, lesson_record
 from vae_lab.config import default_name
 from vae_lab.metrics import laplacian_variance
 
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with serve(tmp_path_factory.mktemp("lesson")) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield chromium
-        chromium.close()
 
 
 def text_of(page, start: str) -> str:
@@ -48,8 +34,8 @@ def chosen_image(page, dataset: str) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("dataset", list(DATASETS))
-def test_every_sentence_of_the_landing_page_quotes_the_view(browser, server, dataset):
-    with browser_page(browser, server) as page:
+def test_every_sentence_of_the_landing_page_quotes_the_view(chromium, server, dataset):  # noqa: F811
+    with browser_page(chromium, server) as page:
         if dataset != "mnist":
             choose_dataset(page, DATASETS[dataset])
         page.get_by_text("'s decoder: Laplacian variance").first.wait_for(timeout=300_000)
