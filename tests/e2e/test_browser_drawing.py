@@ -82,12 +82,15 @@ def stroke(page, frame, points: list[tuple[float, float]]):
 
 
 def drawn(frame) -> tuple[list, list[str], list[str]]:
-    """Once the frame loop has caught up: every model's posterior, and its decoding and plane as images."""
-    frame.wait_for_function("() => !window.vaeLab.busy()")
-    canvases = "canvases => canvases.map(c => c.toDataURL())"
-    return (frame.evaluate("() => window.vaeLab.posteriors()"),
-            frame.locator("#outputs canvas.decoding").evaluate_all(canvases),
-            frame.locator("#outputs canvas.plane").evaluate_all(canvases))
+    """Once the frame loop has caught up: every model's posterior, and its decoding and plane as images.
+    Checked and read in one call in the page, so that a render arriving in between (it rebuilds the canvases
+    blank, and marks a frame to draw) cannot be read half-way (CI, 2026-12-04: four blank decodings)."""
+    ready = frame.wait_for_function("""() => {
+        if (window.vaeLab.busy()) return null;
+        const images = (kind) => [...document.querySelectorAll(`#outputs canvas.${kind}`)].map(c => c.toDataURL());
+        return { posteriors: window.vaeLab.posteriors(), decodings: images("decoding"), planes: images("plane") };
+    }""").json_value()
+    return ready["posteriors"], ready["decodings"], ready["planes"]
 
 
 def test_a_stroke_moves_every_models_posterior_and_reconstruction(page, server):
