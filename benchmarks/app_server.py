@@ -1,4 +1,5 @@
-"""The app under measurement: `streamlit run app.py` on a free port with fresh folders, and Debian's Chromium."""
+"""The app under measurement: `vae-lab app` (what `lab.py app` and the Space start) on a free port with fresh
+folders, and Debian's Chromium."""
 from __future__ import annotations
 
 import os
@@ -31,7 +32,7 @@ def running_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subpro
     home = Path(tempfile.mkdtemp())
     env = os.environ | {"VAE_LAB_CHECKPOINTS": str(home / "ck"), "VAE_LAB_JOBS": str(home / "jobs"),
                         "VAE_LAB_CACHE": str(home / "cache")} | (env or {})
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+    server = subprocess.Popen([sys.executable, "-m", "vae_lab", "app", "--server.headless=true",
                                f"--server.port={port}", "--server.address=127.0.0.1"], cwd=REPO, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

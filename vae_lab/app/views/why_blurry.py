@@ -7,12 +7,17 @@ import torch
 from vae_lab import lesson
 from vae_lab.app import links, ui
 from vae_lab.checkpoints import CheckpointError
-from vae_lab.figures import feature_rows, heat_map, layer_losses, loss_curves, signed_map
+from vae_lab import figures
+from vae_lab.figures import feature_rows, heat_map, signed_map
 from vae_lab.images import image_grid
 from vae_lab.metrics import laplacian_variance
 
 NOISE_PROBE = 0.2  # the Gaussian noise that shows what the Laplacian variance misses
 POSTERIOR_SAMPLES = 6
+
+# The two charts, drawn once per view for all visitors: matplotlib took a quarter of the server's time per warm view
+loss_curves = st.cache_data(max_entries=64, show_spinner=False)(figures.loss_curves)
+layer_losses = st.cache_data(max_entries=64, show_spinner=False)(figures.layer_losses)
 
 
 def reading(judge, images: torch.Tensor, class_names: list[str]) -> list[tuple[str, float]]:
@@ -112,6 +117,14 @@ def _over_many(summary: dict[str, lesson.Verdict]) -> None:
                 f"{say['critic']}. {verdict}")
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _first_codes(name: str, sha256: str, dataset: str, count: int, sample: bool) -> np.ndarray:
+    """The posterior means of the first `count` test images, those step 1 asks about: the whole test set took a
+    cold server 2 s on one thread, for six neighbours."""
+    with torch.no_grad():
+        return ui.model(name).encode(ui.test_set(dataset).batch(slice(0, count))[0]).mu.numpy()
+
+
 def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
     st.subheader("2. Why a VAE's code is unsure")
     plain = next((m for m in chosen.models if chosen.kinds[m] == "plain"), None)
@@ -126,19 +139,21 @@ def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
         codes = posterior.mu + sigma * torch.randn(POSTERIOR_SAMPLES, sigma.numel(), generator=generator)
         decoded = vae.decode(codes)
         kl = float(0.5 * (posterior.mu.square() + sigma.square() - 2 * sigma.log() - 1).sum())
-    codes_of_test = ui.latent_means(plain, chosen.dataset)
+    split = ui.test_set(chosen.dataset)
+    among = min(lesson.VERDICT_IMAGES, len(split))
+    codes_of_test = _first_codes(plain, ui.fingerprint(plain), chosen.dataset, among, split.is_sample)
     spread = codes_of_test.std(axis=0)
     distance = ((codes_of_test - posterior.mu.numpy()) ** 2).sum(axis=1)
     nearest = [i for i in np.argsort(distance) if distance[i] > 1e-10][:POSTERIOR_SAMPLES]  # not the image itself
-    split = ui.test_set(chosen.dataset)
     neighbours = split.batch(torch.as_tensor(nearest))[0]
     left, right = st.columns(2)
     left.image(image_grid([decoded], pad=1, scale=3), width="stretch",
                caption=f"{POSTERIOR_SAMPLES} codes drawn from {plain}'s posterior of this {item}, decoded")
     right.image(image_grid([neighbours], pad=1, scale=3), width="stretch",
-                caption=f"the {POSTERIOR_SAMPLES} test images whose codes lie nearest to this one's")
+                caption=f"the {POSTERIOR_SAMPLES} of the first {among:,} test images whose codes lie nearest to "
+                        f"this one's")
     st.markdown(f"The encoder does not give one point: it gives a cloud, of width **{float(sigma.mean()):.2f}** on "
-                f"average over its {sigma.numel()} dimensions, where the test images' codes spread "
+                f"average over its {sigma.numel()} dimensions, where those {among:,} test images' codes spread "
                 f"**{float(spread.mean()):.2f}**. The KL term (**{kl:.1f}** nats for this {item}) pays for every "
                 f"narrowing of that cloud, so the clouds of different {ui.noun(chosen.dataset, plural=True)} overlap. "
                 f"A code near this one stands for all of the images on the right, so the decoder has to answer "
