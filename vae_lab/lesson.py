@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from . import checkpoints
 from .config import default_name
 from .losses import PerceptualLoss, bce_per_image
-from .metrics import laplacian_variance
+from .metrics import laplacian, laplacian_variance
 from .models import VAE
 
 EPS = 1e-4  # images are clamped to [EPS, 1 - EPS] before the BCE, whose log would be infinite at 0 and 1
@@ -234,8 +234,7 @@ def test_bce(dataset: str) -> dict[str, float]:
 
 def laplacian_map(image: torch.Tensor) -> np.ndarray:
     """The Laplacian of a (1, 28, 28) image (what `laplacian_variance` takes the variance of)."""
-    kernel = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]).view(1, 1, 3, 3)
-    return F.conv2d(F.pad(image[None], (1, 1, 1, 1), mode="reflect"), kernel)[0, 0].numpy()
+    return laplacian(image[None])[0, 0].numpy()
 
 
 # --- what each loss prefers when it is unsure -------------------------------------------------------
@@ -250,7 +249,10 @@ def shifted_targets(x: torch.Tensor, *, max_shift: int = 2) -> torch.Tensor:
 
 OPTIMA = ("bce", "dfc", "critic")
 OPTIMUM_STEPS = 300
-OPTIMUM_LR = 2e-3
+# Adam's step size for each loss's decoder. The critic's is smaller: at 2e-3 its decoder ran, within the 300
+# steps, into speckle that the critic (trained on the data and the VAE-GAN's reconstructions only, never on
+# noise) barely charges; at 3e-4 it stays among the images a decoder draws (docs/lesson.md).
+OPTIMUM_LR = {"bce": 2e-3, "dfc": 2e-3, "critic": 3e-4}
 
 
 @dataclass
@@ -268,7 +270,7 @@ class Optimum:
         return float(laplacian_variance(self.image[None])[0])
 
 
-def optimum(targets: torch.Tensor, loss: str, judges: Judges, *, steps: int = OPTIMUM_STEPS, lr: float = OPTIMUM_LR,
+def optimum(targets: torch.Tensor, loss: str, judges: Judges, *, steps: int = OPTIMUM_STEPS, lr: float | None = None,
             on_step: Callable[[int, torch.Tensor], None] | None = None, every: int = 25) -> Optimum:
     """Fit a copy of the plain VAE's decoder for `steps` Adam steps so that the code of the middle target (the
     unshifted image) decodes to the image with the lowest mean `loss` ("bce", "dfc" or "critic") over `targets`;
@@ -283,7 +285,7 @@ def optimum(targets: torch.Tensor, loss: str, judges: Judges, *, steps: int = OP
     decoder = copy.deepcopy(judges.plain.decoder).train().requires_grad_(True)
     with torch.no_grad():
         code = judges.plain.encode(targets[len(targets) // 2:len(targets) // 2 + 1]).mu
-    optimiser = torch.optim.Adam(decoder.parameters(), lr=lr)
+    optimiser = torch.optim.Adam(decoder.parameters(), lr=OPTIMUM_LR[loss] if lr is None else lr)
     if loss == "bce":
         def compare(logits: torch.Tensor) -> torch.Tensor:
             return bce_per_image(logits.expand_as(targets), targets)
