@@ -23,18 +23,21 @@ def chromium() -> str | None:
 
 
 @contextmanager
-def running_app(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+def running_app(env: dict[str, str] | None = None, *, script: Path | None = None
+                ) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     """A started server, healthy: yields its URL, its process and its home folder, which holds fresh
-    checkpoint (ck), job (jobs) and cache folders (`env` may point these elsewhere)."""
+    checkpoint (ck), job (jobs) and cache folders (`env` may point these elsewhere). `script`: another
+    Streamlit script to serve (`streamlit run` in its folder) instead of the lab."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     home = Path(tempfile.mkdtemp())
     env = os.environ | {"VAE_LAB_CHECKPOINTS": str(home / "ck"), "VAE_LAB_JOBS": str(home / "jobs"),
                         "VAE_LAB_CACHE": str(home / "cache")} | (env or {})
-    server = subprocess.Popen([sys.executable, "-m", "vae_lab", "app", "--server.headless=true",
-                               f"--server.port={port}", "--server.address=127.0.0.1"], cwd=REPO, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    command = ["-m", "vae_lab", "app"] if script is None else ["-m", "streamlit", "run", script.name]
+    server = subprocess.Popen([sys.executable, *command, "--server.headless=true", f"--server.port={port}",
+                               "--server.address=127.0.0.1"], cwd=REPO if script is None else script.parent,
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         while True:
             try:

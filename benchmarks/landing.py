@@ -1,6 +1,7 @@
 """The landing page for a class: how soon it is settled (Streamlit's running indicator gone, the optima shown) on a
-fresh server with empty caches, on a warm one, and for N browser sessions opening it at once; and the server's CPU
-seconds per warm view, from which docs/performance.md says how many visitors a 2-vCPU Space serves a minute.
+fresh server with empty caches, on a warm one, and for N browser sessions opening it at once; the server's and the
+browser's CPU seconds per warm view, from which docs/performance.md says how many visitors a 2-vCPU Space serves a
+minute; and, as the floor under those figures, the same visits to a one-line Streamlit page on the same machine.
 
     VAE_LAB_DATA=../shared/data python benchmarks/landing.py [--sessions 8] [--warm-runs 5] [--out FILE]
 
@@ -14,9 +15,11 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,14 +37,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def settled_visit(browser, url: str) -> float:
+def browser_cpu_seconds() -> float:
+    """User and system time so far of every Chromium process (the browser and its renderers)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if "chrom" in (stat.parent / "comm").read_text():
+                total += cpu_seconds(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue  # a process that ended meanwhile
+    return total
+
+
+async def settled_visit(browser, url: str, marker: str = MARKER) -> float:
     """Seconds from a new visitor's request to a settled landing page, or raise with what the page showed."""
     context = await browser.new_context(viewport={"width": 1280, "height": 2400})
     page = await context.new_page()
     try:
         start = time.perf_counter()
         await page.goto(url, timeout=SETTLED_TIMEOUT_MS)
-        await page.get_by_text(MARKER).first.wait_for(timeout=SETTLED_TIMEOUT_MS)
+        await page.get_by_text(marker).first.wait_for(timeout=SETTLED_TIMEOUT_MS)
         await page.get_by_test_id("stStatusWidget").wait_for(state="hidden", timeout=SETTLED_TIMEOUT_MS)
         seconds = time.perf_counter() - start
         if await page.get_by_test_id("stException").count():
@@ -58,19 +73,43 @@ async def measure(url: str, server_pid: int, sessions: int, warm_runs: int) -> d
         browser = await driver.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         first = await settled_visit(browser, url)
         warm = [await settled_visit(browser, url) for _ in range(warm_runs)]
-        before = cpu_seconds(server_pid)
+        before, browser_before = cpu_seconds(server_pid), browser_cpu_seconds()
         per_view_runs = [await settled_visit(browser, url) for _ in range(warm_runs)]
         cpu_per_view = (cpu_seconds(server_pid) - before) / warm_runs
+        browser_per_view = (browser_cpu_seconds() - browser_before) / warm_runs
         results = await asyncio.gather(*(settled_visit(browser, url) for _ in range(sessions)), return_exceptions=True)
         await browser.close()
     times = sorted(r for r in results if isinstance(r, float))
     errors = [repr(r)[:300] for r in results if not isinstance(r, float)]
     return {"first_visit_s": round(first, 2), "warm_visits_s": [round(t, 2) for t in warm + per_view_runs],
-            "cpu_s_per_warm_view": round(cpu_per_view, 3),
+            "cpu_s_per_warm_view": round(cpu_per_view, 3), "browser_cpu_s_per_warm_view": round(browser_per_view, 3),
             "visitors_per_minute_on_2_cpus": round(2 * 60 / cpu_per_view, 1) if cpu_per_view else None,
             "concurrent": {"sessions": sessions, "errors": errors, "times_s": [round(t, 2) for t in times],
                            "p50_s": round(statistics.median(times), 2) if times else None,
                            "p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2) if times else None}}
+
+
+EMPTY_PAGE = 'import streamlit as st\nst.title("An empty page")\n'
+
+
+async def empty_page_visits(runs: int) -> dict:
+    """The floor: new browser sessions on a one-line Streamlit page, with the app's settings, on this machine."""
+    from playwright.async_api import async_playwright
+
+    folder = Path(tempfile.mkdtemp())
+    (folder / "app.py").write_text(EMPTY_PAGE)
+    (folder / ".streamlit").mkdir()
+    shutil.copy(REPO / ".streamlit" / "config.toml", folder / ".streamlit" / "config.toml")
+    with running_app(script=folder / "app.py") as (url, _server, _home):
+        async with async_playwright() as driver:
+            browser = await driver.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+            await settled_visit(browser, url, marker="An empty page")  # the server's first run
+            before = browser_cpu_seconds()
+            times = [await settled_visit(browser, url, marker="An empty page") for _ in range(runs)]
+            browser_per_view = (browser_cpu_seconds() - before) / runs
+            await browser.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    return {"visits_s": [round(t, 2) for t in times], "browser_cpu_s_per_view": round(browser_per_view, 3)}
 
 
 def main() -> None:
@@ -84,6 +123,7 @@ def main() -> None:
     load_before = os.getloadavg()
     with running_app() as (url, server, _home):  # fresh checkpoint, job and cache folders: a cold server
         figures = asyncio.run(measure(url, server.pid, args.sessions, args.warm_runs))
+    figures["empty_streamlit_page"] = asyncio.run(empty_page_visits(args.warm_runs))
     commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True).stdout
     record = {"command": " ".join(["python", "benchmarks/landing.py", *sys.argv[1:]]),
               "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit.strip(),

@@ -16,6 +16,9 @@ Every `vae-lab train` option is accepted, so a recipe can be measured as the sid
     VAE_LAB_DATA=../shared/data python benchmarks/time_to_quality.py --kind dfc --quick
     VAE_LAB_DATA=../shared/data python benchmarks/time_to_quality.py --kind plain --epochs 1 --lr 3e-3
     VAE_LAB_DATA=../shared/data python benchmarks/time_to_quality.py --kind dfc --quick --init-from ""  # from scratch
+
+With --record (a --quick run only), the run is kept in vae_lab/records/quick-recipes.json: the training panel
+states those figures, and the time estimate starts from their wall times. Run it on idle cores.
 """
 from __future__ import annotations
 
@@ -25,14 +28,17 @@ START = time.perf_counter()
 
 import argparse  # noqa: E402
 import functools  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+from datetime import datetime, timezone  # noqa: E402
 import tempfile  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_lab import checkpoints  # noqa: E402
+from vae_lab import checkpoints, quick_record  # noqa: E402
 from vae_lab.cli import _config_arguments, config_from_args  # noqa: E402
 from vae_lab.config import pick_device  # noqa: E402
 from vae_lab.data import TEST_SPLIT_SIZE, TRAIN_SPLIT_SIZE, load_split  # noqa: E402
@@ -80,7 +86,11 @@ def reached(kind: str, metrics: dict, checkpoint_path: str) -> tuple[bool, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _config_arguments(parser)
+    parser.add_argument("--record", action="store_true", help="keep this --quick run in vae_lab/records/")
     args = parser.parse_args()
+    if args.record and not args.quick:
+        parser.error("--record keeps runs of the quick recipe only: add --quick")
+    load_before = os.getloadavg()
     args.config, args.resume = None, None
     args.kind = args.kind or "dfc"
     if args.kind not in KINDS:
@@ -88,7 +98,7 @@ def main() -> None:
     config, _ = config_from_args(args)
     config.name = "ttq"
     print(f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}: {config}", flush=True)
-    state = {"training": 0.0, "epoch_start": time.perf_counter(), "reached": None}
+    state = {"training": 0.0, "epoch_start": time.perf_counter(), "reached": None, "metrics": None}
     per_epoch = min(config.train_limit or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE)
 
     def watch(event) -> None:
@@ -97,6 +107,7 @@ def main() -> None:
         if event.event != "epoch":
             return
         state["training"] += state["last_step"] - state["epoch_start"]
+        state["metrics"] = event.metrics
         met, said = reached(config.kind, event.metrics, event.checkpoint)
         if event.metrics["test_images"] < TEST_SPLIT_SIZE:  # the trainer's quick look between epochs: not a verdict
             met, said = False, f"on the first {event.metrics['test_images']:.0f} test images only: " + said
@@ -124,6 +135,29 @@ def main() -> None:
               f"from a cold start")
     else:
         print(f"NOT REACHED in {config.epochs} epoch(s)")
+    if args.record:
+        quick_record.add(record(config, result, state, total, load_before))
+        print(f"recorded in {quick_record.RECORD}")
+
+
+def record(config, result, state: dict, total: float, load_before: tuple) -> dict:
+    """This run as quick_record keeps it: its recipe, where it started, what it reached and where its time went."""
+    meta = result.checkpoint.meta
+    start = checkpoints.shipped(config.init_from) if config.init_from else None
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=Path(__file__).resolve().parent,
+                            capture_output=True, text=True).stdout.strip()
+    run = {"kind": config.kind, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "commit": commit, "machine": f"{os.cpu_count()} CPU cores", "threads": torch.get_num_threads(),
+           "load_average_before": load_before, "precision": result.precision, "recipe": meta["recipe"],
+           "init_from": {"name": start.name, "sha256": start.sha256} if start else None,
+           "images": config.epochs * min(config.train_limit or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE),
+           "training_s": round(state["training"], 1), "wall_s": round(total, 1),
+           "reached": state["reached"] is not None,
+           "metrics": {k: state["metrics"][k] for k in ("accuracy", "bce", "laplacian_variance")},
+           "meta": {key: meta[key] for key in ("kind", "created", "recipe", "training", "aggregate_posterior")}}
+    if config.kind.startswith("vaegan"):
+        run["shipped_dfc_laplacian_variance"] = float(shipped_dfc_laplacians().mean())
+    return run
 
 
 if __name__ == "__main__":

@@ -116,11 +116,22 @@ def test_recipes_written_before_layer_mappings_still_load():
     assert config.precision == "bf16"
 
 
-def test_the_measured_figures_the_panel_states_are_of_the_quick_recipe_it_runs():
-    # A quick recipe changed without its figures measured again would have the panel state another run's figures
-    from vae_lab.config import QUICK_CPU_MEASURED
+def test_the_measured_figures_the_panel_states_are_of_the_quick_recipe_it_runs_from_the_shipped_start():
+    # A quick recipe changed, or a shipped model it starts from retrained, without its runs measured again would
+    # have the panel state another run's figures (benchmarks/time_to_quality.py --quick --record measures them)
+    from vae_lab import checkpoints, quick_record
     from vae_lab.data import TRAIN_SPLIT_SIZE
-    for kind, measured in QUICK_CPU_MEASURED.items():
+    runs = quick_record.load()
+    assert set(runs) == {"plain", "dfc", "vaegan-hinge", "vaegan-wgan"}
+    for kind, kept in runs.items():
         values = recipe(kind, device="cpu", quick=True)
         images = values["epochs"] * (values["train_limit"] or TRAIN_SPLIT_SIZE)
-        assert measured["images"] == images, (kind, measured["images"], images)
+        for run in kept:
+            assert run["images"] == images, (kind, run["images"], images)
+            changed = {k: (v, run["recipe"].get(k)) for k, v in values.items() if k != "init_from"
+                       and run["recipe"].get(k) != v}
+            assert not changed, (kind, changed)
+            if values["init_from"]:
+                start = checkpoints.shipped(run["init_from"]["name"])
+                assert run["init_from"]["sha256"] == start.sha256, f"{kind}: {start.name} was retrained since"
+

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from vae_lab.estimate import FIRST_GUESS_CPU, estimate_seconds
+from vae_lab.estimate import estimate_seconds, first_guess
 from vae_lab.train import train
 
 CPU = torch.device("cpu")
@@ -28,7 +28,8 @@ def test_a_checkpoint_records_where_its_wall_time_went(jobs, tiny_config, tmp_pa
 
 def test_before_any_recorded_run_the_first_guess_is_used(jobs, tiny_config):
     config = tiny_config(kind="dfc", train_limit=20000, test_limit=0)
-    guess = FIRST_GUESS_CPU["dfc"]
+    guess = first_guess("dfc")  # from the quick recipe's recorded runs
+    assert guess["train"] > 0 and guess["validation"] > 0 and guess["posterior"] > 0
     expected = (guess["startup_s"] + 20000 / guess["train"] + 10000 / guess["validation"]
                 + 20000 / guess["posterior"])
     assert estimate_seconds(config, CPU) == pytest.approx(expected)

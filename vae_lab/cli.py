@@ -270,9 +270,9 @@ def run_lesson(args: argparse.Namespace) -> int:
 
 
 def run_docs(args: argparse.Namespace) -> int:
+    from .doc_blocks import CHECKOUT as checkout
     from .doc_blocks import DOCS, all_blocks, pictures, render_docs
     from .images import png_bytes
-    checkout = Path(__file__).resolve().parent.parent
     files = args.files or [checkout / name for name in DOCS]
     rendered = all_blocks()
     for path in files:

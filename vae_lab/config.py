@@ -37,14 +37,11 @@ RECIPES = {
     "vaegan-hinge": _FULL_FROM_DFC | {"critic_steps": 1},
     "vaegan-wgan": _FULL_FROM_DFC | {"critic_steps": 2},
 }
-# Quick recipes for a CPU: a usable model in minutes. Measured with benchmarks/time_to_quality.py
-# (docs/time-to-quality.md). "init_from" names the kind of model a recipe starts from: the data set's shipped
-# one. The DFC VAE converts the shipped plain VAE in 20,000 images (the notebook's way out: swap the pixel
-# loss for the perceptual one); conv3 weighted 5 and beta 0.5 are what took it from 95.3% to 95.5%. The
-# VAE-GANs sharpen the shipped DFC VAE with a new critic (200 critic-only steps first), keeping its beta 8; the
-# hinge one in 15,000 images (94.1-94.9% over three seeds; 94.1-94.6% after 20,000, so more buys nothing).
-# The plain VAE is the baseline, from scratch: steadier at 1e-3 (114.8-118.5 nats) than at 2e-3 (114.2-123.2)
-# or with batches of 128 at 4e-3 (118.6), short of the notebook's 113 either way.
+# Quick recipes for a CPU: a usable model in minutes. "init_from" names the kind of model a recipe starts from:
+# the data set's shipped one. The DFC VAE converts the shipped plain VAE (the notebook's way out: swap the pixel
+# loss for the perceptual one); the VAE-GANs sharpen the shipped DFC VAE with a new critic, 200 critic-only
+# steps first, keeping its beta; the plain VAE is the baseline, from scratch. Each choice was measured with
+# benchmarks/time_to_quality.py (docs/time-to-quality.md); what they reach: records/quick-recipes.json.
 QUICK_CPU_RECIPES = {
     "classifier": {"epochs": 1, "batch_size": 64},
     "plain": {"epochs": 2, "batch_size": 32, "lr": 1e-3, "lr_warmup_steps": 100, "kl_warmup_steps": 500},
@@ -54,25 +51,6 @@ QUICK_CPU_RECIPES = {
     "vaegan-hinge": _FROM_DFC | {"epochs": 1, "train_limit": 15000, "lr_warmup_steps": 50, "warmup_steps": 200},
     "vaegan-wgan": _FROM_DFC | {"epochs": 1, "train_limit": 20000, "lr_warmup_steps": 50, "warmup_steps": 200,
                                 "critic_steps": 2, "gamma": 1.5},
-}
-# What the quick CPU recipes reach on MNIST, judged on the whole test set by the shipped classifier, measured
-# with benchmarks/time_to_quality.py (docs/time-to-quality.md has every run). The training panel states these.
-# Seconds: two timed runs on idle cores; each entry names its day and precision (the CPU differs from day to day).
-QUICK_CPU_MEASURED = {
-    "plain": {"quality": "115.9 nats of reconstruction loss (the reference notebook's plain VAE: 113)",
-              "images": 120_000, "training_s": "116 and 108", "device": "2 idle CPU cores with bf16 (2026-11-25)"},
-    "dfc": {"quality": "95.37-95.53% of its reconstructions read correctly over three seeds in float32, "
-                       "95.44-95.59% in bf16 on two machines (the notebook's DFC VAE: 95.4%)",
-            "images": 20_000, "training_s": "47 and 45", "device": "2 idle CPU cores with bf16 (2026-12-02; "
-                                                                  "92-98 s in float32)"},
-    "vaegan-hinge": {"quality": ("95.08% read correctly in bf16 (both runs) and sharper than the DFC VAE (Laplacian "
-                                 "variance 0.168 against 0.107), from the DFC VAE shipped 2026-12-04"),
-                     "images": 15_000, "training_s": "17 and 18",
-                     "device": "2 idle CPU cores with bf16 (2026-12-04)"},
-    "vaegan-wgan": {"quality": ("94.20% read correctly in bf16 and sharper than the DFC VAE (Laplacian variance "
-                                "0.150 against 0.107), one run, from the DFC VAE shipped 2026-12-04"),
-                    "images": 20_000, "training_s": "38",
-                    "device": "2 idle CPU cores with bf16, one timed run (2026-12-04)"},
 }
 # On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
 # here: no GPU was lent; see the README). The data stays resident on the GPU as everywhere.

@@ -1,15 +1,22 @@
 """Figures in the docs come from records, never from typing: a docs file marks each generated part with
 `<!-- figures:NAME -->` and `<!-- /figures -->`, and `vae-lab docs FILE...` rewrites what lies between from the
-stored records (the lesson's, `vae_lab.lesson_record`; the model card's, `vae_lab.model_record`). A test renders
-every docs file again and fails where it differs."""
+stored records (the lesson's, `vae_lab.lesson_record`; the model card's, `vae_lab.model_record`; the quick
+recipes', `vae_lab.quick_record`; the benchmarks' results files). A test renders every docs file again and fails
+where it differs."""
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 
-from . import lesson_record, model_record
+from . import lesson_record, model_record, quick_record
 from .data import DATASETS
 
-DOCS = ("README.md", "docs/lesson.md", "docs/model-card.md")  # the files with blocks, relative to the checkout
+CHECKOUT = Path(__file__).resolve().parent.parent
+DOCS = ("README.md", "docs/lesson.md", "docs/model-card.md", "docs/performance.md",
+        "docs/time-to-quality.md")  # the files with blocks, relative to the checkout
+LANDING = CHECKOUT / "benchmarks" / "results" / "landing.json"  # benchmarks/landing.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -31,7 +38,47 @@ def all_blocks() -> dict[str, str]:
             raise StaleRecord(f"the model record of {dataset} is missing or names other checkpoints: run "
                               f"`vae-lab evaluate --record {dataset}` first")
         found[f"models:{dataset}"] = model_record.table(record)
+    found["quick-recipes"] = quick_recipes_table(quick_record.load())
+    if LANDING.is_file():
+        found["landing"] = landing_table(json.loads(LANDING.read_text()))
     return found
+
+
+def quick_recipes_table(runs: dict[str, list[dict]]) -> str:
+    """One row per recorded run of a quick recipe: what it reached and where its time went."""
+    rows = ["| recipe | measured | precision | images | reached | training s | whole run s | load before |",
+            "| --- | --- | --- | ---: | --- | ---: | ---: | --- |"]
+    for kind, kept in runs.items():
+        for run in kept:
+            load = ", ".join(f"{value:.1f}" for value in run["load_average_before"])
+            rows.append(f"| {kind} (from {(run['init_from'] or {}).get('name', 'scratch')}) | {run['created'][:16]} "
+                        f"({run['commit']}) | {run['precision']} | {run['images']:,} | "
+                        f"{quick_record.quality(kind, [run])} | {run['training_s']:.0f} | {run['wall_s']:.0f} | "
+                        f"{load} |")
+    return "\n".join(rows)
+
+
+def landing_table(result: dict) -> str:
+    """benchmarks/landing.py's figures against the lesson's bars."""
+    warm, crowd, empty = result["warm_visits_s"], result["concurrent"], result["empty_streamlit_page"]
+    load = ", ".join(f"{value:.1f}" for value in result["load_average_before"])
+    return "\n".join([
+        f"Measured {result['created'][:16]} at {result['commit']} ({result['machine']}; load average before "
+        f"{load}) with `{result['command']}`:", "",
+        "| what | measured | bar |", "| --- | --- | --- |",
+        f"| a fresh server (`vae-lab app`, empty caches): first request to a settled landing page | "
+        f"{result['first_visit_s']:.2f} s | 5 s |",
+        f"| a warm visit: a new browser session | {min(warm):.2f}-{max(warm):.2f} s (median "
+        f"{float(np.median(warm)):.2f} s, {len(warm)} visits) | 1.5 s |",
+        f"| the server's CPU per warm view | {result['cpu_s_per_warm_view']:.2f} s: about "
+        f"{result['visitors_per_minute_on_2_cpus']:.0f} views a minute on 2 vCPUs | |",
+        f"| the browser's CPU per warm view (Chromium, all its processes) | "
+        f"{result['browser_cpu_s_per_warm_view']:.2f} s | |",
+        f"| the floor: a warm visit to a one-line Streamlit page, same settings and machine | "
+        f"{min(empty['visits_s']):.2f}-{max(empty['visits_s']):.2f} s, {empty['browser_cpu_s_per_view']:.2f} s of "
+        f"the browser's CPU | |",
+        f"| {crowd['sessions']} browser sessions at once, on the same 2 cores as the server | p50 "
+        f"{crowd['p50_s']:.1f} s, p95 {crowd['p95_s']:.1f} s, {len(crowd['errors'])} errors | p95 5 s, 0 errors |"])
 
 
 def pictures() -> dict[str, np.ndarray]:

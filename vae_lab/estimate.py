@@ -4,7 +4,7 @@ Every checkpoint records its run's wall time in parts (train.py: start-up, each 
 its validation with the number of test images validated; posterior.py: the aggregate-posterior fit).
 A new run is estimated part by part from the rates of the recorded runs of the same kind, device type
 and batch size: the jobs this server ran and the user's own checkpoints (the shipped ones were trained
-elsewhere). Before any such run, measured first guesses stand in on a CPU.
+elsewhere). Before any such run, on a CPU, the quick recipes' measured runs stand in (quick_record.py).
 """
 from __future__ import annotations
 
@@ -13,29 +13,26 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints
+from . import checkpoints, quick_record
 from .config import TrainConfig
 from .data import TEST_SPLIT_SIZE, TRAIN_SPLIT_SIZE
-from .jobs import jobs_root
+from .job_status import jobs_root
 
 RECENT_RUNS = 5  # the latest recorded runs a rate is taken from: the machine's speed drifts over a day
-# First guesses on two CPU cores, one thread, before this machine has recorded a run of the kind: the wall
-# records of the quick recipes' runs of 2026-12-01, beside other work (docs/time-to-quality.md): seconds of
-# start-up, then images per second of training, of validation and of the posterior fit. The classifier: none yet.
-FIRST_GUESS_CPU = {
-    "dfc": {"startup_s": 2.3, "train": 330.0, "validation": 409.0, "posterior": 1577.0},  # batch 32
-    "vaegan-hinge": {"startup_s": 1.6, "train": 253.0, "validation": 228.0, "posterior": 2004.0},  # batch 32
-    "plain": {"startup_s": 2.7, "train": 1311.0, "validation": 736.0, "posterior": 1719.0},  # batch 128
-    # the shipped Wasserstein VAE-GAN's run of 2026-12-02 (bf16, beside other work), batch 32
-    "vaegan-wgan": {"startup_s": 3.2, "train": 131.0, "validation": 356.0, "posterior": 1413.0},
-}
+
+
+def first_guess(kind: str) -> dict[str, float] | None:
+    """Before this machine has recorded a run of the kind: the rates of its quick recipe's measured runs
+    (records/quick-recipes.json, two CPU cores); None for a kind never measured."""
+    runs = quick_record.load().get(kind)
+    return _rates([run["meta"] for run in runs]) if runs else None
 
 
 def estimate_seconds(config: TrainConfig, device: torch.device) -> float | None:
     """Seconds the whole run will take: start-up, every epoch's training and validation (the epochs before
     the last look at `interim_test_limit` test images), and the posterior fit. None when this device type
     has neither a recorded run of the kind nor a first guess."""
-    rates = recorded_rates(config, device) or (FIRST_GUESS_CPU.get(config.kind) if device.type == "cpu" else None)
+    rates = recorded_rates(config, device) or (first_guess(config.kind) if device.type == "cpu" else None)
     if rates is None:
         return None
     images = min(config.train_limit or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE)
@@ -50,9 +47,12 @@ def recorded_rates(config: TrainConfig, device: torch.device) -> dict[str, float
     runs = sorted((meta for meta in _recorded_runs() if meta["kind"] == config.kind
                    and meta["training"]["device"].split(":")[0] == device.type
                    and meta["recipe"].get("batch_size") == config.batch_size), key=lambda meta: meta["created"])
-    runs = runs[-RECENT_RUNS:]
-    if not runs:
-        return None
+    return _rates(runs[-RECENT_RUNS:]) if runs else None
+
+
+def _rates(runs: list[dict]) -> dict[str, float]:
+    """Seconds of start-up, and images per second of training, validation and posterior fit, over `runs`'
+    checkpoint records."""
     epochs = [epoch for meta in runs for epoch in meta["training"]["wall"]["epochs"]]
     fits = [(min(meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE),
              meta["aggregate_posterior"]["fit_s"]) for meta in runs if "fit_s" in meta.get("aggregate_posterior", {})]
