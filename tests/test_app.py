@@ -13,7 +13,8 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
 from vae_lab import checkpoints
-from vae_lab.jobs import JobError, JobManager
+from vae_lab.job_status import JobError
+from vae_lab.jobs import JobManager
 from vae_lab.config import TrainConfig
 
 PAGES = [f"vae_lab/app/views/{page}.py"
@@ -266,7 +267,10 @@ def test_drawing_on_sends_every_models_encoder_and_its_own_plane_to_the_pad(app)
     args, sent = pad()
     models = len(args["models"])
     assert args["draw"] and [m["pad"] for m in args["models"]] == [True] + [False] * (models - 1)
-    assert all(sent[f"encoder{i}"] == 4 * 494_442 for i in range(models))  # float32: every encoder weight
+    from vae_lab import checkpoints
+    for i, model in enumerate(args["models"]):  # float32: every weight of that model's encoder, no more
+        encoder = checkpoints.load(model["label"].split(": ")[-1]).encoder
+        assert sent[f"encoder{i}"] == 4 * sum(p.numel() for p in encoder.parameters()), model["label"]
     assert all(len(m["own"]["xy"]) == 2 * len(m["own"]["classes"]) > 0 for m in args["models"][1:])
     assert any("A drawing becomes every model's start" in c for c in captions(app))
 
@@ -559,7 +563,7 @@ def test_training_panel_offers_all_gpus_where_several_are_visible(full_data, app
 
 
 def test_the_training_panel_starts_a_perceptual_model_from_a_trained_one(full_data, app):
-    from vae_lab.config import QUICK_CPU_MEASURED
+    from vae_lab import quick_record
     starts = {"dfc": "plain", "vaegan-hinge": "dfc", "plain": ""}  # the CPU defaults: scratch for the baseline
     for kind, start in starts.items():
         app.sidebar.selectbox(key="train_kind").set_value(kind).run()
@@ -568,9 +572,7 @@ def test_the_training_panel_starts_a_perceptual_model_from_a_trained_one(full_da
             continue
         assert choice.value == start
         assert choice.options[0] == "scratch" and "classifier" not in choice.options
-        measured = QUICK_CPU_MEASURED[kind]
-        assert any(measured["quality"] in c and f"{measured['images']:,} training images" in c
-                   for c in captions(app.sidebar))
+        assert quick_record.caption(kind) in captions(app.sidebar), kind
     app.sidebar.selectbox(key="train_kind").set_value("dfc").run()
     app.sidebar.selectbox(key="train_init_from_dfc_mnist").set_value("").run()
     assert any("not measured" in c for c in captions(app.sidebar)), "another start is not the measured recipe"
@@ -588,3 +590,12 @@ def test_a_fresh_server_analyses_the_shipped_models_in_the_background(monkeypatc
     assert sorted(warm.missing()) == sorted(shipped_vaes)
     warm._evaluate(["plain"])  # the server's background process, waited for as its thread waits for it
     assert "plain" not in warm.missing() and len(warm.missing()) == len(shipped_vaes) - 1
+
+
+def test_a_new_model_leaves_the_lessons_caches_alone():
+    """A visitor's job that finishes clears the caches of models and analyses; the landing page's networks and
+    records are keyed by the shipped checkpoints' hashes and stay, so no other visitor's lesson recomputes."""
+    from vae_lab.app import loaders
+    judges, record = loaders.lesson_judges("mnist"), loaders.lesson_record_of("mnist")
+    loaders.clear_caches()
+    assert loaders.lesson_judges("mnist") is judges and loaders.lesson_record_of("mnist") is record

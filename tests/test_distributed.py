@@ -125,7 +125,7 @@ VAEObjective.train_step = faulty
 
 def test_a_rank_that_diverges_or_fails_stops_both_with_its_reason(tiny_checkpoints, tmp_path):
     values = BASE | RECIPES["plain"] | {"epochs": 50, "log_every": 1}  # 400 steps each: a hang would show
-    start = time.perf_counter()
+    # a rank left waiting for a failed one would hang until torchrun's timeout, which fails the test
     done = torchrun(tmp_path, [train_command(values | {"name": name}, tmp_path / name)
                                for name in ("diverging", "failing")], timeout=150, prelude=FAULTY)
     assert done.returncode != 0
@@ -135,7 +135,7 @@ def test_a_rank_that_diverges_or_fails_stops_both_with_its_reason(tiny_checkpoin
     assert "error: rank 1 failed (simulated)" in done.stderr and "ChildFailedError" in done.stderr
     for name in ("diverging", "failing"):
         assert not list((tmp_path / name / "out").glob("*.json")), "no checkpoint: the first epoch never ended"
-    assert time.perf_counter() - start < 120, "no rank may wait for a failed one"
+
 
 
 def test_the_global_batch_must_split_evenly():
@@ -157,7 +157,7 @@ def test_each_rank_takes_its_own_rows_of_the_global_batch_and_of_its_random_numb
 
 
 def test_launch_command_runs_torchrun_with_one_process_per_gpu(tmp_path):
-    assert launch_command(tmp_path, tmp_path, processes=1)[1:3] == ["-m", "vae_lab.jobs"]
+    assert launch_command(tmp_path, tmp_path, processes=1)[1:3] == ["-m", "vae_lab.job_process"]
     command = launch_command(tmp_path, tmp_path, processes=4)
     assert command[1:3] == ["-m", "torch.distributed.run"] and command[command.index("--nproc-per-node") + 1] == "4"
 

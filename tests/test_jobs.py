@@ -5,7 +5,8 @@ import time
 import pytest
 
 from vae_lab import checkpoints
-from vae_lab.jobs import JobError, JobManager
+from vae_lab.job_status import JobError
+from vae_lab.jobs import JobManager
 
 
 def wait(manager, job_id, *, until=lambda s: not s.active, timeout=180):
@@ -35,6 +36,25 @@ def test_a_job_runs_reports_progress_and_publishes_a_loadable_checkpoint(manager
     kinds = [e["event"] for e in manager.events(status.id)]
     assert kinds.count("epoch") == 2 and kinds[-1] == "done" and "step" in kinds
     assert manager.preview(status.id)[:4] == b"\x89PNG"
+
+
+def test_a_finished_job_is_reaped_at_once_with_no_page_run(manager, tiny_config):
+    """No zombie (<defunct>) waits for the next page run to poll it: once the job process is gone, its pid is no
+    longer in the process table within a second, and nothing here asked the manager anything meanwhile."""
+    from vae_lab.job_status import read_status
+    status = manager.start(tiny_config(kind="classifier", name="job-reaped"))
+    folder = manager.folder(status.id)
+    deadline = time.time() + 180
+    while read_status(folder).active and time.time() < deadline:  # the file, not the manager
+        time.sleep(0.1)
+    assert not read_status(folder).active
+    stat = f"/proc/{status.pid}/stat"
+    for _ in range(50):  # the process writes its status, then exits: up to a few tenths of a second later
+        if not os.path.exists(stat):
+            break
+        time.sleep(0.1)
+    gone_or_state = "gone" if not os.path.exists(stat) else open(stat).read().rsplit(")", 1)[1].split()[0]
+    assert gone_or_state == "gone", f"the finished job's process is still in the table: state {gone_or_state}"
 
 
 def test_status_is_read_back_by_a_new_manager(manager, tiny_config):
@@ -95,7 +115,19 @@ def test_a_killed_process_is_reported_as_failed(manager, tiny_config):
 
 
 def test_near_chance_models_are_named():
-    from vae_lab.jobs import quality_warning
+    from vae_lab.job_process import quality_warning
 
     assert "barely better than chance" in quality_warning({"accuracy": 0.11})
     assert quality_warning({"accuracy": 0.93}) == "" and quality_warning({"loss": 1.0}) == ""
+
+
+def test_the_job_monitors_loss_chart_reads_in_the_sidebar():
+    """A perceptual loss starts in the thousands and falls to tens: the y-axis spans the run after its start, so
+    the rest is not a flat line at the bottom, and the legend sits under the plot, not beside it."""
+    from vae_lab.figures import training_curves
+    steps = [{"step": s, "metrics": {"loss": 5000.0 if s < 5 else 100.0 - s / 10, "kl": 8.0}} for s in range(100)]
+    epochs = [{"step": 99, "metrics": {"val_loss": 95.0, "val_kl": 8.5}}]
+    figure = training_curves(steps, epochs, ["loss", "kl"])
+    low, high = figure.layout.yaxis.range
+    assert high < 200 and low < 8.0, (low, high)
+    assert figure.layout.legend.orientation == "h"

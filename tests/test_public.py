@@ -6,7 +6,8 @@ import time
 import pytest
 
 from vae_lab import checkpoints, public
-from vae_lab.jobs import JobError, JobManager
+from vae_lab.job_status import JobError
+from vae_lab.jobs import JobManager
 from vae_lab.train import train
 from test_jobs import wait
 
@@ -41,7 +42,10 @@ def test_the_hourly_limit_counts_the_visitors_own_jobs(tmp_path, tiny_config, ti
 
 def test_the_wall_clock_cap_ends_the_epoch_early_and_still_saves_it(tmp_path, tiny_config, tiny_checkpoints):
     config = tiny_config(kind="plain", name="capped", epochs=3, train_limit=0, max_minutes=0.05)
-    result = train(config, out_dir=tmp_path)
+
+    def slow_steps(event):  # 1,875 steps an epoch at 2 ms each at least: no machine finishes one in the 3 s cap
+        time.sleep(0.002)
+    result = train(config, out_dir=tmp_path, progress=slow_steps)
     training = result.checkpoint.meta["training"]
     assert result.capped and training["epoch"] == 1 and "bce" in result.metrics
     assert training["step"] < 60_000 // config.batch_size, "the epoch ended early, not after all its steps"
@@ -50,7 +54,8 @@ def test_the_wall_clock_cap_ends_the_epoch_early_and_still_saves_it(tmp_path, ti
 
 def test_a_capped_job_publishes_its_model_and_says_it_was_capped(tmp_path, tiny_config, tiny_checkpoints, limits):
     manager = JobManager(tmp_path / "jobs", tmp_path / "ck", owner="a" * 16, limits=limits)
-    status = manager.start(tiny_config(kind="plain", name="capped-job", epochs=3, train_limit=0, max_minutes=0.05))
+    status = manager.start(tiny_config(kind="plain", name="capped-job", epochs=3, train_limit=0, batch_size=2,
+                                       max_minutes=0.05))  # 30,000 steps an epoch: far beyond the 3 s cap
     done = wait(manager, status.id)
     assert done.state == "succeeded" and "cap" in done.message and (tmp_path / "ck" / "capped-job.json").is_file()
 

@@ -32,13 +32,28 @@ def test_scorecard_on_a_small_slice_has_every_field_finite(two_models):
     assert 0 <= analysis.scorecard["accuracy"] <= 1 and -1 <= analysis.scorecard["ssim"] <= 1
 
 
-def test_analysis_is_cached_on_disk_and_reused(two_models, tmp_path):
+def test_analysis_is_cached_on_disk_and_reused(two_models, tmp_path, monkeypatch):
+    from vae_lab import scorecard
+    calls = {"computed": 0, "read": 0}
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+        monkeypatch.setattr(scorecard, function.__name__, wrapper)
+    counted("computed", scorecard._compute)
+    counted("read", scorecard._read_cache)
+
     first = analyse("tiny-plain", limit=100)
     files = sorted(p.name for p in (tmp_path / "cache").iterdir())
     assert len(files) == 2 and files[0].startswith("tiny-plain-")
+    assert calls == {"computed": 1, "read": 0}
     second = analyse("tiny-plain", limit=100)
+    assert calls == {"computed": 1, "read": 1}, "the second analysis is read from the disk, not computed"
     assert second.scorecard == first.scorecard
+    assert all((second.per_image[k] == first.per_image[k]).all() for k in first.per_image)
     assert analyse("tiny-plain", limit=50).scorecard != first.scorecard, "a different slice is a different key"
+    assert calls["computed"] == 2
 
 
 def test_evaluate_row_adds_the_originals_laplacian_variance(two_models):

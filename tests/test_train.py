@@ -45,15 +45,26 @@ def test_epochs_before_the_last_take_a_quick_look_and_the_last_validates_on_ever
 
 
 def test_validation_uses_the_training_objective(tiny_checkpoints, tiny_config):
-    config = tiny_config(kind="plain")
+    """val_loss is the plain VAE's loss written out here: summed BCE of a reparameterised sample plus beta * KL,
+    averaged over the images (the split fits one batch, so one draw of the noise)."""
+    import torch.nn.functional as F
+    config = tiny_config(kind="plain", beta=2.0, precision="fp32")
     from vae_lab.data import load_split
     split = load_split("mnist", train=False).subset(64)
     objective = make_objective(config, torch.device("cpu"), split)
-    objective.model.eval()
+    vae = objective.model.eval()
+    x = split.batch(slice(None))[0]
     torch.manual_seed(0)
-    expected = objective.losses(split.batch(slice(None))[0])["loss"].item()
+    with torch.no_grad():
+        mu, logvar = vae.encode(x)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
+        bce = F.binary_cross_entropy_with_logits(vae.decode_logits(z), x, reduction="none").sum(dim=(1, 2, 3))
+        kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(dim=1)
+    expected = (bce + 2.0 * kl).mean().item()
     torch.manual_seed(0)
-    assert objective.evaluate(split)["val_loss"] == pytest.approx(expected, rel=1e-5)
+    measured = objective.evaluate(split)
+    assert measured["val_loss"] == pytest.approx(expected, rel=1e-5)
+    assert measured["val_kl"] == pytest.approx(kl.mean().item(), rel=1e-5)
 
 
 def test_training_a_dfc_vae_leaves_the_classifier_bit_identical(tiny_checkpoints, tiny_config, tmp_path):

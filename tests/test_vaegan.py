@@ -140,12 +140,27 @@ def test_critic_is_saved_for_resuming_but_not_needed_for_inference(tiny_checkpoi
 
 
 def test_the_pixel_term_decays_to_zero_and_then_leaves_the_step_as_it_was(tiny_checkpoints, tiny_config):
+    import torch.nn.functional as F
     config = tiny_config(kind="vaegan-hinge", pixel_weight=20.0, pixel_anneal_steps=100, precision="fp32")
     objective = make_objective(config, torch.device("cpu"), load_split("mnist", train=True).subset(64))
     assert [objective.pixel_weight(s) for s in (0, 50, 100, 500)] == [20.0, 10.0, 0.0, 0.0]
     x = batch()
-    torch.manual_seed(0)
-    with_pixel = objective.vae_phase(x, objective.reconstruct(x), step=0)["loss"].item()
-    torch.manual_seed(0)
-    without = copy.deepcopy(objective).vae_phase(x, objective.reconstruct(x), step=100)["loss"].item()
-    assert with_pixel > without, "at step 0 the BCE term adds to the VAE's loss"
+
+    def step(pixel_weight: float, at: int):
+        """One VAE step of a fresh copy of the objective, with the pixel weight set: its loss and weights."""
+        twin = copy.deepcopy(objective)
+        twin.config.pixel_weight = pixel_weight
+        torch.manual_seed(0)
+        vae_pass = twin.reconstruct(x)
+        bce = F.binary_cross_entropy(vae_pass.reconstructions.detach().clamp(1e-6, 1 - 1e-6), x, reduction="sum")
+        loss = twin.vae_phase(x, vae_pass, step=at)["loss"].item()
+        return loss, bce.item() / len(x), [p.detach().clone() for p in twin.model.parameters()]
+
+    # half-way (step 50, weight 10): the loss is the same step's without the term, plus 10 x the batch's BCE
+    with_pixel, bce, _ = step(20.0, 50)
+    without, _, _ = step(0.0, 50)
+    assert with_pixel == pytest.approx(without + 10.0 * bce, rel=1e-5)
+    # once annealed (step 100), the update is exactly the one without a pixel term
+    _, _, annealed = step(20.0, 100)
+    _, _, never = step(0.0, 100)
+    assert all(torch.equal(a, b) for a, b in zip(annealed, never))

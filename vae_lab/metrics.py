@@ -23,17 +23,18 @@ if TYPE_CHECKING:
 _LAPLACIAN = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
 
-def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
-    """Per-image variance of the Laplacian, as `cv2.Laplacian(img, cv2.CV_32F).var()`.
-
-    OpenCV's ksize=1 kernel with its default border (reflect-101, which is torch's "reflect"):
-    the filtered images are bit-identical to OpenCV's; the variance is taken in float64.
-    `images`: (N, C, H, W) floats in [0, 1]; returns (N,) float32.
-    """
+def laplacian(images: torch.Tensor) -> torch.Tensor:
+    """`cv2.Laplacian(img, cv2.CV_32F)` of (N, C, H, W) images, channel by channel: OpenCV's ksize=1 kernel
+    with its default border (reflect-101, which is torch's "reflect"), bit-identical to OpenCV's."""
     channels = images.shape[1]
     kernel = _LAPLACIAN.to(images.device, images.dtype).expand(channels, 1, 3, 3)
-    filtered = F.conv2d(F.pad(images, (1, 1, 1, 1), mode="reflect"), kernel, groups=channels)
-    return filtered.double().flatten(1).var(dim=1, unbiased=False).float()
+    return F.conv2d(F.pad(images, (1, 1, 1, 1), mode="reflect"), kernel, groups=channels)
+
+
+def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
+    """Per-image variance of the Laplacian, as `cv2.Laplacian(img, cv2.CV_32F).var()`, taken in float64.
+    `images`: (N, C, H, W) floats in [0, 1]; returns (N,) float32."""
+    return laplacian(images).double().flatten(1).var(dim=1, unbiased=False).float()
 
 
 def ssim(images: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from .job_status import JobError, read_status
+
 log = logging.getLogger(__name__)
 
 
@@ -87,8 +89,6 @@ def sweep(checkpoints_root: Path, jobs_root: Path, settings: PublicSettings, *, 
     """Remove jobs whose status cannot be read; visitors' model folders and finished jobs older than
     `keep_hours`; then the oldest visitors' models and finished jobs (a job keeps its own copy of the model and
     its optimiser state) until all of them fit in `disk_mb`. Returns what was removed."""
-    from .jobs import JobError, read_status  # here: jobs.py itself needs PublicSettings
-
     now = time.time() if now is None else now
     keep_s = 3600 * settings.keep_hours
     removed = []

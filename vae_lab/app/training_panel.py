@@ -8,16 +8,19 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from .. import checkpoints, public
-from ..config import KINDS, QUICK_CPU_MEASURED, TrainConfig, default_name, pick_device, recipe
+from .. import checkpoints, public, quick_record
+from ..config import KINDS, TrainConfig, default_name, pick_device, recipe
 from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE, has_split, missing_data_notice
 from ..distributed import World
 from ..estimate import estimate_seconds
 from ..figures import film_measures_chart, training_curves
-from ..jobs import JobError, JobManager, device_choices
+from ..job_status import JobError, seconds_left
+from ..jobs import JobManager, device_choices
 from ..models import Classifier
 from . import links
-from .ui import KIND_LABELS, clear_caches, job_manager, model_label
+from .loaders import clear_caches
+from .ui import KIND_LABELS, model_label
+from .visitors import job_manager
 
 _published_jobs: set[str] = set()  # jobs whose model this server has picked up (caches are per server)
 
@@ -92,7 +95,7 @@ def recipe_form() -> TrainConfig | None:
     values = {}
     if kind != "classifier":
         values["init_from"] = start_from_input(kind, dataset, defaults["init_from"])
-    if quick and kind in QUICK_CPU_MEASURED:
+    if quick and quick_record.caption(kind):
         st.caption(measured_caption(kind, dataset, defaults, values["init_from"]))
     if kind == "dfc":
         layers = perceptual_layers_input(defaults["perceptual_layers"])
@@ -138,13 +141,11 @@ def start_from_input(kind: str, dataset: str, recipe_start: str) -> str:
 
 def measured_caption(kind: str, dataset: str, defaults: dict, init_from: str) -> str:
     """What the quick recipe was measured to reach, or why the choice made is not that recipe."""
-    measured = QUICK_CPU_MEASURED[kind]
     recipe_start = default_name(defaults["init_from"], dataset) if defaults["init_from"] else ""
     if init_from != recipe_start:
         return (f"The quick recipe's figures were measured from "
                 f"{recipe_start or 'scratch'}; from {init_from or 'scratch'} they are not measured.")
-    return (f"Measured on MNIST with this recipe: {measured['quality']}, after {measured['images']:,} training "
-            f"images ({measured['training_s']} s of training on {measured['device']}).")
+    return quick_record.caption(kind)
 
 
 def perceptual_layers_input(default: dict[str, float]) -> dict[str, float] | None:
@@ -177,7 +178,7 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
         if status.active:
             last = steps[-1] if steps else None
             done = last["step"] / last["total_steps"] if last else 0.0
-            eta = (last["elapsed_s"] / done - last["elapsed_s"]) if last and done > 0 else None
+            eta = seconds_left(last)
             text = (f"epoch {last['epoch']}/{last['epochs']}, step {last['step']}/{last['total_steps']}, "
                     f"{last['images_per_s']:,.0f} img/s" + (f", about {duration(eta)} left" if eta else "")
                     if last else "starting...")

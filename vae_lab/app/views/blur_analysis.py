@@ -1,7 +1,8 @@
 """The notebook's blur study over the whole test set: per-class boxplots, histograms, paired tests."""
 import streamlit as st
 
-from vae_lab.app import links, ui
+from vae_lab.app import links, loaders, ui
+from vae_lab.data import noun
 from vae_lab.blur import to_csv
 from vae_lab.figures import laplacian_boxplot, laplacian_histogram
 
@@ -12,9 +13,9 @@ st.caption("Laplacian variance (as `cv2.Laplacian(img, cv2.CV_32F).var()`) of ev
 if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 
-study = ui.blur_study(chosen.models, chosen.dataset)
+study = loaders.blur_study(chosen.models, chosen.dataset)
 names = study.class_names
-item = ui.noun(chosen.dataset)
+item = noun(chosen.dataset)
 read = {name: study.analyses[name].scorecard.get("accuracy") for name in study.models}
 st.markdown(f"**Sharper, and still the {item}?** Noise raises the Laplacian variance too, so each model's share of "
             f"reconstructions the classifier reads as the right class stands beside its sharpness: " + "; ".join(

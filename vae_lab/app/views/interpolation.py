@@ -2,14 +2,15 @@
 import streamlit as st
 import torch
 
-from vae_lab.app import links, ui
+from vae_lab.app import digits, links, loaders, ui
+from vae_lab.data import noun
 from vae_lab.data import SELECTED_TEST_DIGITS
 from vae_lab.explore import PRESET_PAIRS, interpolation_images
 from vae_lab.images import gif_bytes, image_grid, png_bytes
 
 chosen = ui.selection()
 st.header("Interpolation")
-st.caption(f"Decode evenly spaced points on the path between two {ui.noun(chosen.dataset, plural=True)}' "
+st.caption(f"Decode evenly spaced points on the path between two {noun(chosen.dataset, plural=True)}' "
            "posterior means. Blurry models cross-fade; sharper ones morph stroke by stroke.")
 if not ui.require(chosen, digits=False):
     st.stop()
@@ -18,17 +19,17 @@ presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if chosen.dataset == "mnist" 
 modes = ["from the sidebar's digits", *[f"preset {p}" for p in presets]]  # (link values: never reworded)
 links.seed("interp_mode", options=modes, what="end points")
 mode = st.radio("Endpoints", modes, horizontal=True,
-                format_func=lambda m: m.replace("digits", ui.noun(chosen.dataset, plural=True)),
+                format_func=lambda m: m.replace("digits", noun(chosen.dataset, plural=True)),
                 key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
 if mode.startswith("preset"):
     a, b = PRESET_PAIRS[presets.index(mode.removeprefix("preset "))]
-    endpoints = ui.digits_at(ui.test_set(chosen.dataset), [SELECTED_TEST_DIGITS[a], SELECTED_TEST_DIGITS[b]])
+    endpoints = digits.digits_at(loaders.test_set(chosen.dataset), [SELECTED_TEST_DIGITS[a], SELECTED_TEST_DIGITS[b]])
     start, end = endpoints.images[0], endpoints.images[1]
     labels = endpoints.captions
 else:
     digits = chosen.digits
     if digits is None or len(digits) == 0:
-        st.info(f"No {ui.noun(chosen.dataset, plural=True)} yet: choose a source in the sidebar, or pick a preset.")
+        st.info(f"No {noun(chosen.dataset, plural=True)} yet: choose a source in the sidebar, or pick a preset.")
         st.stop()
     left, right = st.columns(2)
     i = ui.pick_digit(digits, "From", key="interp_from")
@@ -45,7 +46,7 @@ method = right.radio("Path", ["linear", "spherical"], horizontal=True, key="inte
 rows = []
 for name in chosen.models:
     with torch.no_grad():
-        rows.append(interpolation_images(ui.model(name), start, end, steps=steps, method=method))
+        rows.append(interpolation_images(loaders.model(name), start, end, steps=steps, method=method))
     st.markdown(f"**{name}**")
     st.image(image_grid([rows[-1]], pad=1, scale=3), width="stretch")
 st.caption(f"From {labels[0]} to {labels[1]}, {steps} steps, {method}.")

@@ -3,7 +3,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab.app import links, ui
+from vae_lab.app import links, loaders, ui
+from vae_lab.data import noun
+from vae_lab.images import enlarge
 from vae_lab.explore import Projection, dimension_pair, pca, traversal_grid
 from vae_lab.figures import latent_scatter
 from vae_lab.images import image_grid
@@ -14,23 +16,23 @@ st.header("Latent explorer")
 if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 name = ui.pick_model(chosen, key="explorer_model")
-vae = ui.model(name)
+vae = loaders.model(name)
 dims = list(range(vae.latent_dim))
-split = ui.test_set(chosen.dataset)
-means = ui.latent_means(name, chosen.dataset)
+split = loaders.test_set(chosen.dataset)
+means = loaders.latent_means(name, chosen.dataset)
 
 left, right = st.columns([1, 2])
 with left:
     links.seed("explorer_start", options=("an encoded digit", "the origin"), what="start")
     start = st.radio("Start from", ["an encoded digit", "the origin"], horizontal=True, key="explorer_start",
-                     format_func=lambda option: option.replace("digit", ui.noun(chosen.dataset)))
+                     format_func=lambda option: option.replace("digit", noun(chosen.dataset)))
     digits = chosen.digits
     start_image = None  # the digit every model starts from (its own code of it), or None: the origin
     if start == "an encoded digit" and digits is not None and len(digits):
-        index = ui.pick_digit(digits, ui.noun(chosen.dataset).capitalize(), key="explorer_digit")
+        index = ui.pick_digit(digits, noun(chosen.dataset).capitalize(), key="explorer_digit")
         start_image = digits.images[index:index + 1]
         start_key = f"{name}-{digits.captions[index]}"
-        st.image(ui.enlarge(digits.images[index]), caption="the digit", width=112)
+        st.image(enlarge(digits.images[index]), caption="the digit", width=112)
     else:
         start_key = f"{name}-origin"
 
@@ -52,7 +54,7 @@ def server_sliders(start_key: str, z0: torch.Tensor) -> None:
                         key=f"z{i}-{start_key}") for i in dims]
     with torch.no_grad():
         image = vae.decode(torch.tensor([values]))
-    st.image(ui.enlarge(image[0], scale=8), caption=f"decode(z) = {np.round(values, 2).tolist()}", width=224)
+    st.image(enlarge(image[0], scale=8), caption=f"decode(z) = {np.round(values, 2).tolist()}", width=224)
 
 
 VIEWS = ("PCA of the test set's codes", "two dimensions")
@@ -82,7 +84,7 @@ with right:
                                 "Switch off where the pad stays empty (a browser that blocks the component): "
                                 "the server then decodes each slider step.")
     if in_browser:
-        same_size = [m for m in chosen.models if ui.model(m).latent_dim == vae.latent_dim]
+        same_size = [m for m in chosen.models if loaders.model(m).latent_dim == vae.latent_dim]
         pad_key = f"pad_models-{chosen.dataset}"
         links.seed(pad_key, parse=links.names, options=same_size, what="models")
         shown = st.multiselect("Decode side by side", same_size, default=[name] + [m for m in same_size if m != name],
@@ -92,19 +94,19 @@ with right:
             st.info("Choose at least one model to decode.")
             st.stop()
         links.seed("explorer_draw", parse=links.flag)
-        draw = st.toggle(f"Draw {ui.noun(chosen.dataset, article=True)} and encode it in the browser", value=False,
+        draw = st.toggle(f"Draw {noun(chosen.dataset, article=True)} and encode it in the browser", value=False,
                          key="explorer_draw",
                          help="Each stroke is encoded by every model in your browser: its posterior shows on its "
                               "own plane and its decoding beside it. Sends each model's encoder (2 MB) once.")
         projection = plane_choice("pad")
-        decoders = {ui.model_label(m, chosen.kinds[m]): (ui.model(m), ui.fingerprint(m)) for m in shown}
+        decoders = {ui.model_label(m, chosen.kinds[m]): (loaders.model(m), loaders.fingerprint(m)) for m in shown}
         in_pca = st.session_state.get("pad_view", VIEWS[0]) == VIEWS[0]
         with st.spinner("Encoding the test set with each model (once per model)..."):
-            others = {m: ui.latent_means(m, chosen.dataset) for m in shown if m != name}
+            others = {m: loaders.latent_means(m, chosen.dataset) for m in shown if m != name}
         # each other model: its own start, its own plane (the PCA of its own codes, or the same two dimensions)
         labels = split.labels.numpy() if draw else None
         own = {ui.model_label(m, chosen.kinds[m]): own_plane(pca(m_means) if in_pca else projection, m_means,
-                                                             start_of(ui.model(m)), labels=labels)
+                                                             start_of(loaders.model(m)), labels=labels)
                for m, m_means in others.items()}
         latent_pad(decoders, z=start_point(z0, start_key), start_key=start_key, projection=projection,
                    points=pad_points(projection, means, split.labels.numpy()), own=own,
@@ -150,7 +152,7 @@ if picked:
     index = int(picked[0])
     x = split.batch(slice(index, index + 1))[0]
     a, b = st.columns(2)
-    a.image(ui.enlarge(x[0], scale=6), caption=f"test image #{index} ({chosen.class_names[int(split.labels[index])]})")
-    b.image(ui.enlarge(vae.decode(torch.from_numpy(means[index:index + 1]))[0], scale=6), caption="its decoding")
+    a.image(enlarge(x[0], scale=6), caption=f"test image #{index} ({chosen.class_names[int(split.labels[index])]})")
+    b.image(enlarge(vae.decode(torch.from_numpy(means[index:index + 1]))[0], scale=6), caption="its decoding")
 else:
     st.caption("Click a point to see its test image and its decoding.")

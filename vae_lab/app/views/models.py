@@ -4,7 +4,7 @@ import json
 import streamlit as st
 
 from vae_lab import checkpoints
-from vae_lab.app import ui
+from vae_lab.app import loaders, ui
 from vae_lab.data import DATASET_LABELS
 from vae_lab.scorecard import SCORECARD_FIELDS
 
@@ -16,7 +16,7 @@ if not found:
 
 if not ui.require(ui.selection(), digits=False, test_set=True):
     st.stop()
-analyses = ui.analyses([c.name for c in found if c.kind != "classifier"])
+analyses = loaders.analyses([c.name for c in found if c.kind != "classifier"])
 # The table's columns: scorecard key -> (label with its unit, number format); the rest under "All measures".
 COLUMNS = {"bce": ("BCE (nats)", "%.1f"), "kl": ("KL (nats)", "%.1f"), "laplacian_variance": ("Laplacian var.", "%.4f"),
            "accuracy": ("Read correctly (%)", "%.1f"), "fid_reconstructions": ("FD, reconstr.", "%.1f"),

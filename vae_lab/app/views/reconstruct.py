@@ -1,19 +1,20 @@
 """Originals in the first row, one row of reconstructions per chosen model, with per-image numbers."""
 import streamlit as st
 
-from vae_lab.app import ui
+from vae_lab.app import loaders, ui
+from vae_lab.data import noun
 from vae_lab.images import image_grid, png_bytes
 from vae_lab.metrics import laplacian_variance, measure_reconstructions
 
 chosen = ui.selection()
 st.header("Reconstruct")
-st.caption(f"Each model encodes the {ui.noun(chosen.dataset, plural=True)} and decodes the posterior mean. "
+st.caption(f"Each model encodes the {noun(chosen.dataset, plural=True)} and decodes the posterior mean. "
            "**LV** is the Laplacian variance (higher = sharper edges), **BCE** the pixel-wise reconstruction loss "
            "in nats, **pred** what the classifier reads in the image.")
 if not ui.require(chosen):
     st.stop()
 
-digits, judge = chosen.digits, ui.current_judge(chosen.dataset)
+digits, judge = chosen.digits, loaders.current_judge(chosen.dataset)
 names = chosen.class_names
 
 
@@ -35,7 +36,7 @@ show_row("Originals", digits.images, [
                                       predicted if predicted is not None else [None] * len(digits), doubtful)])
 rows = [digits.images]
 for name in chosen.models:
-    reconstructions, measured = measure_reconstructions(ui.model(name), digits.images, judge=judge,
+    reconstructions, measured = measure_reconstructions(loaders.model(name), digits.images, judge=judge,
                                                         with_ssim=False)
     rows.append(reconstructions)
     preds = measured.predictions.tolist() if measured.predictions is not None else [None] * len(digits)

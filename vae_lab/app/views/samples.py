@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from vae_lab.app import links, ui
+from vae_lab.app import links, loaders, ui
 from vae_lab.figures import class_shares
 from vae_lab.images import image_grid
 from vae_lab.scorecard import SCORECARD_FIELDS
@@ -21,10 +21,10 @@ links.seed("samples_seed", parse=int, options=range(1_000_001), what="seed")
 links.seed("samples_side", parse=int, options=range(4, 13), what="grid side")
 seed = left.number_input("Seed", 0, 1_000_000, 0, key="samples_seed", help="The same seed draws the same samples.")
 side = right.slider("Grid side", 4, 12, 8, key="samples_side", help="Samples per row and column.")
-analyses = ui.analyses(chosen.models)
+analyses = loaders.analyses(chosen.models)
 
 for name in analyses:
-    model, card = ui.model(name), analyses[name].scorecard
+    model, card = loaders.model(name), analyses[name].scorecard
     st.subheader(ui.model_label(name, chosen.kinds[name]))
     columns = st.columns(2)
     for column, source in zip(columns, ("prior", "posterior")):

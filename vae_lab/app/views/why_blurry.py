@@ -4,12 +4,12 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab import lesson
-from vae_lab.app import links, ui
+from vae_lab import figures, lesson
+from vae_lab.app import links, loaders, ui
 from vae_lab.checkpoints import CheckpointError
-from vae_lab import figures
+from vae_lab.data import noun
 from vae_lab.figures import feature_rows, heat_map, signed_map
-from vae_lab.images import image_grid
+from vae_lab.images import enlarge, image_grid
 from vae_lab.metrics import laplacian_variance
 
 NOISE_PROBE = 0.2  # the Gaussian noise that shows what the Laplacian variance misses
@@ -33,15 +33,15 @@ def reading(judge, images: torch.Tensor, class_names: list[str]) -> list[tuple[s
 def side_by_side(chosen, x: torch.Tensor, item: str, judge) -> dict[str, torch.Tensor]:
     st.subheader(f"The same {item}, three kinds of VAE")
     with torch.no_grad():
-        reconstructions = {m: ui.model(m).reconstruct(x) for m in chosen.models}
+        reconstructions = {m: loaders.model(m).reconstruct(x) for m in chosen.models}
     read = dict(zip(chosen.models, reading(judge, torch.cat(list(reconstructions.values())), chosen.class_names)))
     columns = st.columns(len(chosen.models) + 1)
-    columns[0].image(ui.enlarge(x[0]), caption=f"the original (Laplacian variance "
+    columns[0].image(enlarge(x[0]), caption=f"the original (Laplacian variance "
                                                f"{float(laplacian_variance(x)[0]):.3f})", width="stretch")
     for column, (name, image) in zip(columns[1:], reconstructions.items()):
         label, confidence = read[name]
         bce = float(lesson.pixel_bce(x, image)[0])
-        column.image(ui.enlarge(image[0]), width="stretch",
+        column.image(enlarge(image[0]), width="stretch",
                      caption=f"{ui.model_label(name, chosen.kinds[name])}. BCE {bce:.1f} nats, Laplacian variance "
                              f"{float(laplacian_variance(image)[0]):.3f}, read as {label} ({confidence:.0%})")
     st.caption("BCE: the plain VAE's pixel-wise loss, lower is closer pixel by pixel. Laplacian variance: how much "
@@ -70,7 +70,7 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
         each_layer = st.toggle("Show each layer's curve", value=False, key="why_each_layer")
     changed = lesson.apply(x, transform, amount)
     with pictures:
-        shown = [("the original", ui.enlarge(x[0])), (f"{t.label}: {amount:g}", ui.enlarge(changed[0])),
+        shown = [("the original", enlarge(x[0])), (f"{t.label}: {amount:g}", enlarge(changed[0])),
                  ("pixel difference (red brighter)", signed_map((changed - x)[0, 0].numpy(), limit=1.0)),
                  (f"Laplacian (variance {laplacian_variance(changed)[0]:.3f})",
                   signed_map(lesson.laplacian_map(changed[0])))]
@@ -93,7 +93,7 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
         st.caption(f"BCE is not 0 even for the unchanged {item} ({unchanged:.2f} of a shift here): the original's "
                    f"grey pixels keep their entropy, since BCE compares each pixel with a coin of that brightness.")
     if not chosen.data_error:
-        _over_many(ui.lesson_verdicts(chosen.dataset))
+        _over_many(loaders.lesson_verdicts(chosen.dataset))
 
 
 def _compare(cost: dict[str, float]) -> str:
@@ -122,7 +122,7 @@ def _first_codes(name: str, sha256: str, dataset: str, count: int, sample: bool)
     """The posterior means of the first `count` test images, those step 1 asks about: the whole test set took a
     cold server 2 s on one thread, for six neighbours."""
     with torch.no_grad():
-        return ui.model(name).encode(ui.test_set(dataset).batch(slice(0, count))[0]).mu.numpy()
+        return loaders.model(name).encode(loaders.test_set(dataset).batch(slice(0, count))[0]).mu.numpy()
 
 
 def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
@@ -131,7 +131,7 @@ def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
     if plain is None:
         st.info("Choose a plain VAE in the sidebar to see its code of this image.")
         return
-    vae = ui.model(plain)
+    vae = loaders.model(plain)
     with torch.no_grad():
         posterior = vae.encode(x)
         sigma = (0.5 * posterior.logvar).exp()[0]
@@ -139,9 +139,9 @@ def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
         codes = posterior.mu + sigma * torch.randn(POSTERIOR_SAMPLES, sigma.numel(), generator=generator)
         decoded = vae.decode(codes)
         kl = float(0.5 * (posterior.mu.square() + sigma.square() - 2 * sigma.log() - 1).sum())
-    split = ui.test_set(chosen.dataset)
+    split = loaders.test_set(chosen.dataset)
     among = min(lesson.VERDICT_IMAGES, len(split))
-    codes_of_test = _first_codes(plain, ui.fingerprint(plain), chosen.dataset, among, split.is_sample)
+    codes_of_test = _first_codes(plain, loaders.fingerprint(plain), chosen.dataset, among, split.is_sample)
     spread = codes_of_test.std(axis=0)
     distance = ((codes_of_test - posterior.mu.numpy()) ** 2).sum(axis=1)
     nearest = [i for i in np.argsort(distance) if distance[i] > 1e-10][:POSTERIOR_SAMPLES]  # not the image itself
@@ -155,7 +155,7 @@ def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
     st.markdown(f"The encoder does not give one point: it gives a cloud, of width **{float(sigma.mean()):.2f}** on "
                 f"average over its {sigma.numel()} dimensions, where those {among:,} test images' codes spread "
                 f"**{float(spread.mean()):.2f}**. The KL term (**{kl:.1f}** nats for this {item}) pays for every "
-                f"narrowing of that cloud, so the clouds of different {ui.noun(chosen.dataset, plural=True)} overlap. "
+                f"narrowing of that cloud, so the clouds of different {noun(chosen.dataset, plural=True)} overlap. "
                 f"A code near this one stands for all of the images on the right, so the decoder has to answer "
                 f"one image for several. Step 3 asks what each loss makes it answer.")
 
@@ -183,15 +183,15 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
         progress.setdefault("bar", st.progress(0.0))
         done = (lesson.OPTIMA.index(loss) + step / lesson.OPTIMUM_STEPS) / len(lesson.OPTIMA)
         progress["bar"].progress(done, text=f"{titles[loss]}: Adam step {step} of {lesson.OPTIMUM_STEPS}")
-        placeholders[loss].image(ui.enlarge(image), caption=f"{titles[loss]}, step {step}", width="stretch")
+        placeholders[loss].image(enlarge(image), caption=f"{titles[loss]}, step {step}", width="stretch")
 
-    found = ui.loss_optima(chosen.dataset, targets, watch)
+    found = loaders.loss_optima(chosen.dataset, targets, watch)
     if "bar" in progress:
         progress["bar"].empty()
     read = dict(zip(found, reading(judge, torch.stack([o.image for o in found.values()]), chosen.class_names)))
     for loss, optimum in found.items():
         label, confidence = read[loss]
-        placeholders[loss].image(ui.enlarge(optimum.image), width="stretch",
+        placeholders[loss].image(enlarge(optimum.image), width="stretch",
                                  caption=f"{titles[loss]}: Laplacian variance {optimum.laplacian_variance:.3f}, "
                                          f"read as {label} ({confidence:.0%})")
     gap = float((found["bce"].image - targets.mean(dim=0)).abs().max())
@@ -206,7 +206,7 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
                 f"sharp guess pays for every pixel it misses.")
     noisy = lesson.noise(x, NOISE_PROBE)
     probe, text = st.columns([1, 3])
-    probe.image(ui.enlarge(noisy[0]), width="stretch", caption=f"noise of sigma {NOISE_PROBE:g} added")
+    probe.image(enlarge(noisy[0]), width="stretch", caption=f"noise of sigma {NOISE_PROBE:g} added")
     noisy_label, noisy_confidence = reading(judge, noisy, chosen.class_names)[0]
     text.markdown(f"**What the Laplacian variance misses.** Noise is \"sharp\" too: adding Gaussian noise of sigma "
                   f"{NOISE_PROBE:g} takes this {item}'s Laplacian variance from {float(laplacian_variance(x)[0]):.3f} "
@@ -256,8 +256,8 @@ def what_features_see(x: torch.Tensor, judges: lesson.Judges, chosen, reconstruc
     views = lesson.layer_views(loss, x, reconstructions[name])
     share = lesson.shares(views)
     pixel_left, pixel_right, pixel_diff, _ = st.columns(4)
-    pixel_left.image(ui.enlarge(x[0]), caption="the original", width="stretch")
-    pixel_right.image(ui.enlarge(reconstructions[name][0]), caption=f"{name}'s reconstruction", width="stretch")
+    pixel_left.image(enlarge(x[0]), caption="the original", width="stretch")
+    pixel_right.image(enlarge(reconstructions[name][0]), caption=f"{name}'s reconstruction", width="stretch")
     pixel_diff.image(signed_map((reconstructions[name] - x)[0, 0].numpy(), limit=1.0), width="stretch",
                      caption="pixel difference (red: brighter)")
     for view in views:
@@ -297,7 +297,7 @@ def takeaway(item: str) -> None:
 
 
 chosen = ui.selection()
-item = ui.noun(chosen.dataset)
+item = noun(chosen.dataset)
 st.header("Why are VAEs blurry?")
 st.markdown("A plain VAE is trained with a pixel-wise loss; the DFC VAE and the VAE-GAN compare features of a "
             "network instead. This lab reproduces the [DFC VAE notebook](https://github.com/krasserm/"
@@ -307,7 +307,7 @@ st.markdown("A plain VAE is trained with a pixel-wise loss; the DFC VAE and the 
 if not ui.require(chosen):
     st.stop()
 try:
-    judges = ui.lesson_judges(chosen.dataset)
+    judges = loaders.lesson_judges(chosen.dataset)
 except CheckpointError as error:
     st.error(f"This page needs the data set's plain VAE, DFC VAE and hinge VAE-GAN (their classifier and critic): "
              f"{error}")
@@ -315,7 +315,7 @@ except CheckpointError as error:
 digits = chosen.digits
 index = ui.pick_digit(digits, item.capitalize(), key=f"why_digit_{chosen.dataset}")
 x = digits.images[index:index + 1]
-judge = ui.current_judge(chosen.dataset)
+judge = loaders.current_judge(chosen.dataset)
 reconstructions = side_by_side(chosen, x, item, judge)
 one_change(x, judges, item, chosen)
 why_ambiguous(x, chosen, item)

@@ -1,0 +1,213 @@
+"""The app's cached loaders: models, test sets, judges, analyses, latent codes and the lesson's networks and
+records. Models and data sets are cached per server with `st.cache_resource`, keyed by strings (checkpoint path
+and modification time, data set name, hashes): tensors never go through Streamlit's hasher."""
+from __future__ import annotations
+
+import os
+import json
+
+import numpy as np
+import streamlit as st
+import torch
+
+from .. import checkpoints, explore, lesson, lesson_record, scorecard
+from . import links
+from ..blur import BlurStudy
+from ..data import ImageSplit, data_root, test_split
+from ..models import VAE, Classifier
+
+
+
+@st.cache_resource(max_entries=24, show_spinner=False)
+def _load(json_path: str, modified: float) -> torch.nn.Module:
+    return checkpoints.load(json_path)
+
+
+def model(name: str) -> VAE | Classifier:
+    """A checkpoint's model, loaded once per server (a retrained file is reloaded)."""
+    ckpt = checkpoints.find(name)
+    return _load(str(ckpt.json_path), ckpt.json_path.stat().st_mtime)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the test set...")
+def _test_split(dataset: str, root: str, files_present: bool) -> ImageSplit:
+    return test_split(dataset, root=root)
+
+
+def test_set(dataset: str) -> ImageSplit:
+    """The data set's test split (else the embedded sample), loaded once per server, data root and presence of
+    the files, so that data fetched while the server runs is picked up."""
+    from ..data import has_split
+    return _test_split(dataset, str(data_root()), has_split(dataset, train=False))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def judge(dataset: str, sha256: str) -> Classifier | None:
+    found = checkpoints.load_judge(dataset)
+    return found.classifier if found else None
+
+
+def current_judge(dataset: str) -> Classifier | None:
+    """The data set's classifier, loaded once per server (a retrained one is reloaded); None if there is none,
+    or if it cannot be loaded (the sidebar says why)."""
+    found = checkpoints.find_judge(dataset)
+    try:
+        return judge(dataset, found.sha256) if found else None
+    except checkpoints.CheckpointError:
+        return None
+
+
+def without_folders(error: Exception) -> str:
+    """An error's text without the server's checkpoint folders (a visitor's holds their id)."""
+    text = str(error)
+    for folder in checkpoints.checkpoint_dirs():
+        text = text.replace(f"{folder}{os.sep}", "")
+    return text
+
+
+def unusable(name: str, error: Exception) -> str:
+    """One line for a model that cannot be used."""
+    return f"Model {links.shown(name)} cannot be used: {links.shown(without_folders(error), limit=240)}"
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _analysis(name: str, key: str, root: str) -> scorecard.Analysis:
+    return scorecard.analyse(name)
+
+
+def _analysis_key(name: str) -> tuple[str, str, str]:
+    """What a model's numbers depend on, as the server-wide cache's key: its name, the disk cache's key (the
+    model's weights and posterior, the classifier that judges it, whether the test set is the embedded sample)
+    and the data root."""
+    return name, scorecard.cache_key(checkpoints.find(name)), str(data_root())
+
+
+def analysis(name: str) -> scorecard.Analysis:
+    """A model's full-test-set analysis: from memory, else the disk cache, else computed once."""
+    return _analysis(*_analysis_key(name))
+
+
+def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
+    """Several models' analyses; those not yet in memory are announced in a progress bar (model k of n),
+    since computing one takes about 10 s on two CPU cores."""
+    found, bar = {}, None
+    for k, name in enumerate(names):
+        try:
+            _analysis_key(name)
+        except checkpoints.CheckpointError as error:  # said once per model; the other models still show
+            st.error(unusable(name, error))
+            continue
+        if bar is None and not _analysis_ready(name):
+            bar = st.progress(0.0)
+        if bar is not None:
+            bar.progress(k / len(names), text=f"Analysing the whole test set with model {k + 1} of {len(names)}: "
+                                             f"{name} (once per model, then cached)...")
+        try:
+            found[name] = analysis(name)
+        except checkpoints.CheckpointError as error:
+            st.error(unusable(name, error))
+            continue
+        _analysed.add(_analysis_key(name))
+    if bar is not None:
+        bar.empty()
+    return found
+
+
+def _analysis_ready(name: str) -> bool:
+    """In this server's memory already, or in the disk cache (looked up once per model and server)."""
+    return _analysis_key(name) in _analysed or scorecard.is_cached(checkpoints.find(name))
+
+
+_analysed: set[tuple] = set()  # the analyses this server has shown (by cache key); cleared with the caches
+
+
+def blur_study(names: list[str], dataset: str) -> BlurStudy:
+    """The blur study of `names` on the whole test set (see `analyses` for the progress shown)."""
+    split = test_set(dataset)
+    return BlurStudy(dataset, split.labels.numpy(), split.class_names, analyses(names))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _latent_means(name: str, sha256: str, dataset: str, split_key: tuple) -> np.ndarray:
+    return explore.latent_means(model(name), test_set(dataset))
+
+
+def fingerprint(name: str) -> str:
+    """The checkpoint's weights hash: changes when it is retrained."""
+    return checkpoints.find(name).sha256
+
+
+def latent_means(name: str, dataset: str) -> np.ndarray:
+    split = test_set(dataset)  # the full test split or the embedded sample: each its own codes
+    return _latent_means(name, fingerprint(name), dataset, (split.is_sample, len(split)))
+
+
+def _lesson_files(dataset: str) -> str:
+    """The hashes of every checkpoint file the lesson reads: a retrained one is a new key."""
+    return json.dumps(lesson_record.inputs(dataset), sort_keys=True)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _judges(dataset: str, files: str) -> lesson.Judges:
+    return lesson.Judges.of(dataset)
+
+
+def lesson_judges(dataset: str) -> lesson.Judges:
+    """The data set's shipped perceptual losses (the DFC VAE's classifier, the hinge VAE-GAN's critic)."""
+    return _judges(dataset, _lesson_files(dataset))
+
+
+@st.cache_data(max_entries=4, show_spinner="Asking each loss about a thousand test images...")
+def _verdicts(dataset: str, files: str, root: str) -> dict[str, lesson.Verdict]:
+    x, _ = test_set(dataset).batch(slice(0, lesson.VERDICT_IMAGES))
+    return lesson.verdict_summary(x, lesson_judges(dataset))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _record(dataset: str, files: str) -> lesson_record.Record | None:
+    return lesson_record.load(dataset)
+
+
+def lesson_record_of(dataset: str) -> lesson_record.Record | None:
+    """The stored lesson figures, where they were computed with the checkpoints in use (else None)."""
+    return _record(dataset, _lesson_files(dataset))
+
+
+def lesson_verdicts(dataset: str) -> dict[str, lesson.Verdict]:
+    """How each shipped loss ranks a strong blur against a 2-pixel shift, over the first test images: from the
+    stored record where it is current, else computed once per server."""
+    record = lesson_record_of(dataset)
+    if record is not None:
+        return record.verdicts
+    return _verdicts(dataset, _lesson_files(dataset), str(data_root()))
+
+
+_optima: dict[tuple, dict[str, lesson.Optimum]] = {}  # per server: the lesson's loss optima, the latest few
+MAX_OPTIMA = 32
+
+
+def loss_optima(dataset: str, targets: torch.Tensor, on_step) -> dict[str, lesson.Optimum]:
+    """`lesson.optima` of `targets`: from the stored record where it has them, else found once per server
+    (`on_step` shows the search when it runs)."""
+    record = lesson_record_of(dataset)
+    centre = targets[len(targets) // 2:len(targets) // 2 + 1]
+    max_shift = (int(len(targets) ** 0.5) - 1) // 2
+    stored = record.optima(centre, max_shift) if record is not None else None
+    if stored is not None:
+        return stored
+    key = (dataset, _lesson_files(dataset), targets.numpy().tobytes())
+    if key not in _optima:
+        if len(_optima) >= MAX_OPTIMA:
+            _optima.pop(next(iter(_optima)))
+        _optima[key] = lesson.optima(targets, lesson_judges(dataset), on_step=on_step)
+    return _optima[key]
+
+
+def clear_caches() -> None:
+    """After a checkpoint appears or changes (a training job finished). The lesson's caches stay: they are keyed
+    by the hashes of the shipped checkpoints they use, which a visitor's new model never changes."""
+    _load.clear()
+    judge.clear()
+    _analysis.clear()
+    _latent_means.clear()
+    _analysed.clear()

@@ -1,0 +1,60 @@
+"""Public mode's side of a page run: who the visitor is (a cookie), their job manager, and the sweep."""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from .. import checkpoints, public
+from ..job_status import jobs_root
+from ..jobs import JobManager
+
+
+
+_last_sweep = [0.0]  # per server: when visitors' old models and jobs were last removed
+SWEEP_EVERY_S = 600
+
+
+VISITOR_COOKIE = "vae_lab_visitor"
+
+
+def visitor() -> str:
+    """This browser's id in public mode: its models and jobs are its own. A random id kept in a cookie of this
+    site, so that a reload, another tab or a restarted server finds the same visitor (and the same limits)."""
+    if "visitor" not in st.session_state:
+        sent = st.context.cookies.get(VISITOR_COOKIE, "")
+        st.session_state["visitor"] = sent if public.is_visitor_id(sent) else public.new_visitor_id()
+    return st.session_state["visitor"]
+
+
+def _remember_visitor(settings: public.PublicSettings) -> None:
+    """Once per session: (re)set the visitor's cookie in this browser, for as long as their models are kept.
+    Only this session's page carries the id; in the Space's cross-site iframe the cookie must be SameSite=None,
+    Secure and Partitioned (a third-party cookie otherwise), which needs https."""
+    if st.session_state.get("visitor_remembered") == visitor():
+        return
+    st.session_state["visitor_remembered"] = visitor()
+    attributes = f"Max-Age={round(3600 * settings.keep_hours)}; Path=/; "
+    st.sidebar.html(f"""<script>
+        document.cookie = "{VISITOR_COOKIE}={visitor()}; {attributes}" +
+            (location.protocol === "https:" ? "SameSite=None; Secure; Partitioned" : "SameSite=Lax");
+        </script>""", unsafe_allow_javascript=True)
+
+
+def enter_session() -> None:
+    """At the start of every run: in public mode, this visitor's model folder; now and then, the sweep."""
+    if not public.enabled():
+        checkpoints.use_session_dir(None)
+        return
+    checkpoints.use_session_dir(public.visitor_dir(checkpoints.user_root(), visitor()))
+    _remember_visitor(public.PublicSettings.from_env())
+    if time.time() - _last_sweep[0] > SWEEP_EVERY_S:
+        _last_sweep[0] = time.time()
+        public.sweep(checkpoints.user_root(), jobs_root(), public.PublicSettings.from_env())
+
+
+def job_manager() -> JobManager:
+    """Everyone's jobs on a private lab; the visitor's own, with the demo's limits, in public mode."""
+    if not public.enabled():
+        return JobManager()
+    return JobManager(owner=visitor(), limits=public.PublicSettings.from_env(), publish_to=checkpoints.user_dir())

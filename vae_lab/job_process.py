@@ -1,0 +1,116 @@
+"""The job process, `python -m vae_lab.job_process <folder> <publish_to>`: a fresh interpreter (so CUDA works in
+it) that reads the job's config, calls `train()` and records how it ended, with the exception's own message. On
+several GPUs torchrun starts one per GPU; rank 0 records and publishes. Only a finished run's checkpoint is
+published to the user checkpoint folder, so the model picker never lists a model in training; a failed run keeps
+its last good epoch in checkpoint/, from which it can be resumed."""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from . import checkpoints
+from .config import TrainConfig
+from .data import TRAIN_SPLIT_SIZE
+from .distributed import is_main_process
+from .job_status import write_status
+
+FILM_EVERY = 50  # steps between the frames of a job's training film
+
+
+def run_job(folder: Path, publish_to: Path) -> int:
+    """Body of the job process: train, publish the checkpoint, record the outcome."""
+    from .film import TrainingFilm
+    from .progress import EpochPreview, JsonLinesWriter, listeners
+    from .train import TrainingDiverged, train
+
+    if not is_main_process():  # another rank of a torchrun job trains its share; rank 0 reports
+        config, resume = _job_inputs(folder)
+        train(config, out_dir=folder / "checkpoint", resume=resume)
+        return 0
+    status = json.loads((folder / "status.json").read_text())
+    write_status(folder, status | {"state": "running", "pid": os.getpid()})
+    if os.environ.get("VAE_LAB_JOB_NICE"):  # public mode: the server's pages come first
+        os.nice(int(os.environ["VAE_LAB_JOB_NICE"]))
+
+    def cancelled(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, cancelled)
+    outcome = {"state": "failed", "message": ""}
+    try:
+        config, resume = _job_inputs(folder)
+        print(f"training {config.kind} '{config.name}' on {config.dataset}", flush=True)
+        result = train(config, out_dir=folder / "checkpoint", resume=resume,
+                       progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
+                                          EpochPreview(folder / "preview.png", config.dataset)),
+                       film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
+        outcome = {"state": "succeeded", **_publish(folder, publish_to), "warning": quality_warning(result.metrics)}
+        if result.capped:
+            outcome["message"] += capped_message(config, result.checkpoint.meta["training"]["epoch"],
+                                                 result.checkpoint.meta["training"]["step"])
+    except KeyboardInterrupt:
+        resumable = any((folder / "checkpoint").glob("*.json"))
+        outcome = {"state": "cancelled", "message": "cancelled; the last finished epoch can be resumed" if resumable
+                   else "cancelled before the first epoch ended: nothing to resume"}
+    except (ValueError, FileNotFoundError, checkpoints.CheckpointError, TrainingDiverged) as error:
+        outcome["message"] = str(error)  # a bad recipe, missing data or checkpoint, a diverged run: said plainly
+        print(f"error: {error}", flush=True)
+    except Exception as error:  # a bug: the message for the panel, the traceback for the log
+        outcome["message"] = f"{type(error).__name__}: {error}"
+        traceback.print_exc()
+    except BaseException as error:  # out of memory, interpreter exit: record them, whatever they are
+        outcome["message"] = f"{type(error).__name__}: {error}"
+        raise
+    finally:
+        write_status(folder, status | {"pid": os.getpid(), "finished": time.time()} | outcome)
+    return 0 if outcome["state"] == "succeeded" else 1
+
+
+def _job_inputs(folder: Path) -> tuple[TrainConfig, checkpoints.Checkpoint | None]:
+    resume = checkpoints.read(Path((folder / "resume").read_text().strip())) \
+        if (folder / "resume").is_file() else None
+    return TrainConfig.from_json(folder / "config.json"), resume
+
+
+def capped_message(config: TrainConfig, epoch: int, step: int) -> str:
+    """Where the wall-clock cap stopped a run: the epoch it cut short, and the step."""
+    total = config.epochs * math.ceil((config.train_limit or TRAIN_SPLIT_SIZE) / config.batch_size)
+    return (f" (stopped at the {config.max_minutes:g}-minute cap in epoch {epoch} of {config.epochs}, at step "
+            f"{step:,} of {total:,}; the model as it was then is saved)")
+
+
+CHANCE = 0.1  # ten classes
+
+
+def quality_warning(metrics: dict[str, float]) -> str:
+    """A plain sentence when the classifier reads the model's output (or a classifier's own test images)
+    barely better than chance; empty otherwise."""
+    accuracy = metrics.get("accuracy")
+    if accuracy is None or accuracy >= 2 * CHANCE:
+        return ""
+    return (f"This model is barely better than chance: the classifier reads {accuracy:.0%} of its test images "
+            f"correctly (chance is {CHANCE:.0%}). Train for more epochs or on more images.")
+
+
+def _publish(folder: Path, publish_to: Path) -> dict:
+    """Copy the finished checkpoint's files to the user checkpoint folder, the JSON last."""
+    source = checkpoints.read(next((folder / "checkpoint").glob("*.json")))
+    publish_to.mkdir(parents=True, exist_ok=True)
+    for role in source.meta["files"]:
+        checkpoints.atomic_write(publish_to / source.file(role).name,
+                                 lambda tmp, role=role: shutil.copyfile(source.file(role), tmp))
+    checkpoints.atomic_write(publish_to / source.json_path.name,
+                             lambda tmp: shutil.copyfile(source.json_path, tmp))
+    published = publish_to / source.json_path.name
+    return {"checkpoint": str(published), "message": f"saved as '{source.name}'"}  # no server folder in words
+
+
+if __name__ == "__main__":
+    sys.exit(run_job(Path(sys.argv[1]), Path(sys.argv[2])))
