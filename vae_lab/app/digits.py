@@ -17,11 +17,9 @@ from ..images import (MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts
                       to_mnist_digit)
 
 
-
 SOURCES = {"random": "Test set: random sample", "classes": "Test set: one per class",
            "index": "Test set: by index", "notebook": "The notebook's ten digits",
            "upload": "Upload images", "draw": "Draw {noun}"}
-
 
 
 @dataclass

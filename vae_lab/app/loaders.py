@@ -17,7 +17,6 @@ from ..data import ImageSplit, data_root, test_split
 from ..models import VAE, Classifier
 
 
-
 @st.cache_resource(max_entries=24, show_spinner=False)
 def _load(json_path: str, modified: float) -> torch.nn.Module:
     return checkpoints.load(json_path)

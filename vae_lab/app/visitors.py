@@ -10,7 +10,6 @@ from ..job_status import jobs_root
 from ..jobs import JobManager
 
 
-
 _last_sweep = [0.0]  # per server: when visitors' old models and jobs were last removed
 SWEEP_EVERY_S = 600
 
