@@ -130,6 +130,18 @@ def test_why_blurry_is_the_landing_page_and_every_sentence_quotes_the_view(app):
         assert f"{v.images - v.blur_cheaper:,} of 1,000 (median {v.median_ratio:.2f}" in many
     assert "The pixel-wise loss prefers the blur; the shipped perceptual losses prefer the shift." in many
 
+    from vae_lab import data
+    plain = checkpoints.load("plain")  # step 2: the plain VAE's posterior of this image, among step 1's images
+    with torch.no_grad():
+        posterior = plain.encode(x)
+        sigma = (0.5 * posterior.logvar).exp()[0]
+        kl = float(0.5 * (posterior.mu.square() + sigma.square() - 2 * sigma.log() - 1).sum())
+        codes = plain.encode(data.test_split("mnist").batch(slice(0, 1000))[0]).mu.numpy()
+    cloud = markdown_with(app, "The encoder does not give one point")
+    assert f"a cloud, of width **{float(sigma.mean()):.2f}**" in cloud
+    assert f"those 1,000 test images' codes spread **{float(codes.std(axis=0).mean()):.2f}**" in cloud
+    assert f"The KL term (**{kl:.1f}** nats" in cloud
+
     def says_cost(transform: str, amount: float) -> None:
         curves = lesson.curves(x, transform, judges)
         at = list(curves.amounts).index(amount)
