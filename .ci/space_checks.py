@@ -17,10 +17,12 @@ import json
 import re
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 import time
 import urllib.request
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -120,7 +122,11 @@ def check_first_page(page, problems: BrowserProblems, url: str, shots: Path) -> 
     settled = time.perf_counter() - started
     no_errors_shown(page, problems, "first page")
     page.screenshot(path=shots / "1-first-page.png", full_page=True)
-    (shots / "first-visit.json").write_text(json.dumps({"landing_page_settled_s": round(settled, 2)}) + "\n")
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parent).stdout.strip()
+    record = {"command": ".ci/space-image", "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "commit": commit, "landing_page_settled_s": round(settled, 2)}
+    (shots / "first-visit.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"first visit: the landing page settled {settled:.1f} s after the first request")
 
 

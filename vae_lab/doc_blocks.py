@@ -17,6 +17,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "docs/lesson.md", "docs/model-card.md", "docs/performance.md",
         "docs/time-to-quality.md")  # the files with blocks, relative to the checkout
 LANDING = CHECKOUT / "benchmarks" / "results" / "landing.json"  # benchmarks/landing.py's
+SPACE_FIRST_VISIT = CHECKOUT / "benchmarks" / "results" / "space_first_visit.json"  # .ci/space-image's, copied
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -40,7 +41,8 @@ def all_blocks() -> dict[str, str]:
         found[f"models:{dataset}"] = model_record.table(record)
     found["quick-recipes"] = quick_recipes_table(quick_record.load())
     if LANDING.is_file():
-        found["landing"] = landing_table(json.loads(LANDING.read_text()))
+        space = json.loads(SPACE_FIRST_VISIT.read_text()) if SPACE_FIRST_VISIT.is_file() else None
+        found["landing"] = landing_table(json.loads(LANDING.read_text()), space)
     return found
 
 
@@ -58,14 +60,18 @@ def quick_recipes_table(runs: dict[str, list[dict]]) -> str:
     return "\n".join(rows)
 
 
-def landing_table(result: dict) -> str:
-    """benchmarks/landing.py's figures against the lesson's bars."""
+def landing_table(result: dict, space: dict | None = None) -> str:
+    """benchmarks/landing.py's figures against the lesson's bars, and a fresh Space container's first visit
+    (.ci/space_checks.py's record) where there is one."""
     warm, crowd, empty = result["warm_visits_s"], result["concurrent"], result["empty_streamlit_page"]
     load = ", ".join(f"{value:.1f}" for value in result["load_average_before"])
     return "\n".join([
         f"Measured {result['created'][:16]} at {result['commit']} ({result['machine']}; load average before "
         f"{load}) with `{result['command']}`:", "",
         "| what | measured | bar |", "| --- | --- | --- |",
+        *([f"| a fresh Space container (`{space['command']}`: the image built, run and visited from outside, "
+           f"{space['created'][:16]} at {space['commit']}): first request to a settled landing page | "
+           f"{space['landing_page_settled_s']:.2f} s | 3 s |"] if space else []),
         f"| a fresh server (`vae-lab app`, empty caches): first request to a settled landing page | "
         f"{result['first_visit_s']:.2f} s | 5 s |",
         f"| a warm visit: a new browser session | {min(warm):.2f}-{max(warm):.2f} s (median "
