@@ -43,6 +43,7 @@ RUN useradd --create-home --uid 1000 user
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/vae_lab/data /home/user/data
 COPY --from=build --chown=user /opt/vae_lab/cache /home/user/.cache/vae_lab
+RUN chown user /home/user/.cache  # the user's own (COPY made it root's): matplotlib keeps its font cache there
 USER user
 ENV HOME=/home/user PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
     VAE_LAB_DATA=/home/user/data VAE_LAB_CHECKPOINTS=/home/user/checkpoints \
@@ -50,6 +51,7 @@ ENV HOME=/home/user PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
     # public-demo mode: per-visitor models and jobs, fair-use limits, low-priority training (vae_lab/public.py)
     VAE_LAB_PUBLIC=1
 WORKDIR /home/user
+RUN python -c "import matplotlib.figure"  # its font cache built into the image, not at every container start
 
 EXPOSE 8501
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \

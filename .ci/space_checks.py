@@ -228,7 +228,7 @@ def check_training_job(page, problems: BrowserProblems, shots: Path) -> None:
     expect(page.get_by_test_id("stProgress")).to_be_visible()
     outcome = page.get_by_text("It is in the model picker")
     expect(outcome).to_be_visible(timeout=600_000)
-    rows = page.locator("[data-testid=stMarkdownContainer] strong")
+    rows = page.get_by_test_id("stMain").locator("[data-testid=stMarkdownContainer] strong")  # not the job monitor's
     expect(rows.filter(has_text="space-ci-plain")).to_have_count(1)  # chosen in the picker: its row is shown
     idle(page)
     no_errors_shown(page, problems, "training job")
