@@ -20,7 +20,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import objective_for
-from vae_lab.config import KINDS, pick_device
+from vae_lab import kinds
+from vae_lab.config import pick_device
 
 
 def timed_round(objective, split, memory_format, order: torch.Tensor, batch_size: int) -> float:
@@ -37,7 +38,7 @@ def timed_round(objective, split, memory_format, order: torch.Tensor, batch_size
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--kinds", nargs="+", default=list(kinds.names()), choices=kinds.names())
     parser.add_argument("--rounds", type=int, default=6, help="timed rounds per layout")
     parser.add_argument("--images", type=int, default=1920, help="images per round")
     parser.add_argument("--batch-size", type=int, default=32)

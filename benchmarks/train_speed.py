@@ -26,7 +26,8 @@ from torchvision import datasets, transforms
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from vae_lab.data import data_root, load_split
 from vae_lab import distributed
-from vae_lab.config import KINDS, TrainConfig, pick_device
+from vae_lab import kinds
+from vae_lab.config import TrainConfig, pick_device
 from vae_lab.train import _compile, make_objective
 
 
@@ -94,7 +95,7 @@ def conventional_way(kind: str, device: torch.device, images: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
+    parser.add_argument("--kinds", nargs="+", default=list(kinds.names()), choices=kinds.names())
     parser.add_argument("--images", type=int, default=8192, help="images per measurement")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--batch-size", type=int, default=32, help="vae_lab's batch size (the recipes use 32)")

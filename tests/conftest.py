@@ -26,9 +26,10 @@ def full_data() -> None:
     """Skips, with the command that fetches them, where the data root lacks the full data sets; fails instead
     under CI (VAE_LAB_REQUIRE_DATA=1), where a missing data root would otherwise pass with a third of the suite
     skipped."""
-    from vae_lab.data import DATASETS, has_split, missing_data_notice
+    from vae_lab.data import has_split, missing_data_notice
+    from vae_lab.datasets import SHIPPED
 
-    for dataset in DATASETS:
+    for dataset in (d.name for d in SHIPPED):
         if not (has_split(dataset, train=True) and has_split(dataset, train=False)):
             if os.environ.get("VAE_LAB_REQUIRE_DATA") == "1":
                 pytest.fail(f"VAE_LAB_REQUIRE_DATA=1 and {missing_data_notice(dataset)}")

@@ -504,9 +504,9 @@ def test_fashion_mnist_has_models_on_every_page(app):
         assert not app.exception, (page, [e.value for e in app.exception])
         assert not app.error, (page, [e.value for e in app.error])
     app.switch_page(RECONSTRUCT).run()
-    from vae_lab.data import CLASS_NAMES
+    from vae_lab.datasets import FASHION_MNIST
     read = [c for c in captions(ok(app)) if "pred **" in c]
-    assert read and all(any(f"pred **{name}**" in c for name in CLASS_NAMES["fashion-mnist"]) for c in read)
+    assert read and all(any(f"pred **{name}**" in c for name in FASHION_MNIST.classes) for c in read)
 
 
 def link_app(monkeypatch, tmp_path, page: str, params: dict[str, str]) -> AppTest:

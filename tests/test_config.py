@@ -8,7 +8,8 @@ import torch
 
 from conftest import REPO
 from vae_lab import config as config_module
-from vae_lab.config import KINDS, TrainConfig, native_bf16, pick_device, recipe, resolve_precision
+from vae_lab import kinds
+from vae_lab.config import TrainConfig, native_bf16, pick_device, recipe, resolve_precision
 
 
 def test_config_rejects_unknown_keys_and_names_the_valid_ones():
@@ -69,7 +70,7 @@ def test_quick_recipes_apply_on_a_cpu_only():
     assert recipe("dfc", device="cuda", quick=True)["epochs"] == 12, "a GPU form never gets the CPU's short recipe"
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", kinds.names())
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_value_of_a_recipe_reaches_the_config(kind, quick):
     """A field with a non-None default would silently ignore its recipe (the quick hinge VAE-GAN's pixel term did)."""
@@ -120,12 +121,12 @@ def test_the_measured_figures_the_panel_states_are_of_the_quick_recipe_it_runs_f
     # A quick recipe changed, or a shipped model it starts from retrained, without its runs measured again would
     # have the panel state another run's figures (benchmarks/time_to_quality.py --quick --record measures them)
     from vae_lab import checkpoints, quick_record
-    from vae_lab.data import TRAIN_SPLIT_SIZE
+    from vae_lab.datasets import MNIST
     runs = quick_record.load()
     assert set(runs) == {"plain", "dfc", "vaegan-hinge", "vaegan-wgan"}
     for kind, kept in runs.items():
         values = recipe(kind, device="cpu", quick=True)
-        images = values["epochs"] * (values["train_limit"] or TRAIN_SPLIT_SIZE)
+        images = values["epochs"] * (values["train_limit"] or MNIST.train_size)
         for run in kept:
             assert run["images"] == images, (kind, run["images"], images)
             changed = {k: (v, run["recipe"].get(k)) for k, v in values.items() if k != "init_from"

@@ -5,7 +5,8 @@ import torch
 from torchvision import datasets
 
 from vae_lab import data
-from vae_lab.data import SAMPLE_DIR, SELECTED_TEST_DIGITS, DataMissingError, data_root, load_sample, load_split
+from vae_lab.datasets import MNIST
+from vae_lab.data import SAMPLE_DIR, DataMissingError, data_root, load_sample, load_split
 
 needs_full_data = pytest.mark.usefixtures("full_data")
 
@@ -87,7 +88,7 @@ def test_the_embedded_sample_works_without_a_data_root_and_holds_the_notebooks_d
     sample = data.test_split(dataset, root=tmp_path / "nothing here")
     assert sample.is_sample and len(sample) == 1000 and set(sample.labels.tolist()) == set(range(10))
     assert sample.images.dtype == torch.uint8 and sample.images.shape == (1000, 1, 28, 28)
-    assert [sample.number(sample.position(n)) for n in SELECTED_TEST_DIGITS] == list(SELECTED_TEST_DIGITS)
+    assert [sample.number(sample.position(n)) for n in MNIST.notebook_images] == list(MNIST.notebook_images)
     assert sample.position(9999) is None and not (tmp_path / "nothing here").exists(), "never a download"
     assert (SAMPLE_DIR / f"{dataset}-test-sample.safetensors.gz").stat().st_size < 500_000, "compressed"
     assert gzip.decompress((SAMPLE_DIR / f"{dataset}-test-sample.safetensors.gz").read_bytes())

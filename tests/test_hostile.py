@@ -28,9 +28,10 @@ ALICE, BOB = "a1" * 16, "b2" * 16
 def small_data(tmp_path_factory):
     """The first TEST_IMAGES test images and labels of MNIST and Fashion-MNIST (from the data root, else the
     embedded sample), as a data root of their own."""
-    from vae_lab.data import FOLDERS, test_split
+    from vae_lab.data import test_split
+    from vae_lab.datasets import SHIPPED
     root = tmp_path_factory.mktemp("small-data")
-    for dataset, folder in FOLDERS.items():
+    for dataset, folder in ((d.name, d.folder) for d in SHIPPED):
         split = test_split(dataset).subset(TEST_IMAGES)
         raw = root / folder / "raw"
         raw.mkdir(parents=True)

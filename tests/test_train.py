@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from vae_lab import checkpoints
+from vae_lab import checkpoints, judges
 from vae_lab.config import TrainConfig
 from vae_lab.objectives import VAEObjective
 from vae_lab.train import TrainingDiverged, make_objective, train
@@ -168,7 +168,7 @@ def test_every_frame_of_the_film_records_its_blur_and_the_share_read_correctly(t
     assert saved["images"] == MEASURED_IMAGES
     assert [frame["step"] for frame in saved["frames"]] == [1, 4, 8]
     images, labels = load_split("mnist", train=False).batch(slice(0, MEASURED_IMAGES))
-    judge = checkpoints.load_judge("mnist").classifier
+    judge = judges.load_judge("mnist").classifier
     _, measured = measure_reconstructions(checkpoints.load(done), images, judge=judge, with_ssim=False)
     expected = measured.summary(labels)
     assert saved["frames"][-1]["laplacian_variance"] == pytest.approx(expected["laplacian_variance"], rel=1e-5)

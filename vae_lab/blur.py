@@ -15,7 +15,6 @@ from collections.abc import Callable
 import numpy as np
 
 from . import checkpoints
-from .config import KINDS
 from .scorecard import Analysis, analyse, load_test_split, originals_laplacian_variance
 from .stats import PairedComparison, class_groups, p_text, per_class_table, standard_comparisons
 
@@ -92,9 +91,8 @@ def blur_study(names: list[str], *, dataset: str = "mnist", limit: int = 0, devi
 
 
 def vae_names(dataset: str = "mnist") -> list[str]:
-    """The VAE checkpoints of `dataset`, in the order plain, dfc, vaegan-hinge, vaegan-wgan, then by name."""
-    found = [c for c in checkpoints.available(dataset=dataset) if c.kind != "classifier"]
-    return [c.name for c in sorted(found, key=lambda c: (KINDS.index(c.kind), c.name))]
+    """The VAE checkpoints of `dataset`, kind by kind (plain, dfc, vaegan-hinge, vaegan-wgan), then by name."""
+    return [c.name for c in checkpoints.vaes(dataset=dataset)]
 
 
 def to_csv(rows: list[dict]) -> str:

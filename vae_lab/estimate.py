@@ -13,9 +13,8 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, quick_record
+from . import checkpoints, datasets, quick_record
 from .config import TrainConfig
-from .data import TEST_SPLIT_SIZE, TRAIN_SPLIT_SIZE
 from .job_status import jobs_root
 
 RECENT_RUNS = 5  # the latest recorded runs a rate is taken from: the machine's speed drifts over a day
@@ -35,8 +34,9 @@ def estimate_seconds(config: TrainConfig, device: torch.device) -> float | None:
     rates = recorded_rates(config, device) or (first_guess(config.kind) if device.type == "cpu" else None)
     if rates is None:
         return None
-    images = min(config.train_limit or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE)
-    test = min(config.test_limit or TEST_SPLIT_SIZE, TEST_SPLIT_SIZE)
+    dataset = datasets.get(config.dataset)
+    images = min(config.train_limit or dataset.train_size, dataset.train_size)
+    test = min(config.test_limit or dataset.test_size, dataset.test_size)
     validated = (config.epochs - 1) * min(config.interim_test_limit or test, test) + test
     seconds = rates["startup_s"] + config.epochs * images / rates["train"] + validated / rates["validation"]
     return seconds + (images / rates["posterior"] if rates["posterior"] else 0.0)
@@ -54,12 +54,18 @@ def _rates(runs: list[dict]) -> dict[str, float]:
     """Seconds of start-up, and images per second of training, validation and posterior fit, over `runs`'
     checkpoint records."""
     epochs = [epoch for meta in runs for epoch in meta["training"]["wall"]["epochs"]]
-    fits = [(min(meta["recipe"].get("train_limit") or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE),
-             meta["aggregate_posterior"]["fit_s"]) for meta in runs if "fit_s" in meta.get("aggregate_posterior", {})]
+    fits = [(_training_images(meta), meta["aggregate_posterior"]["fit_s"])
+            for meta in runs if "fit_s" in meta.get("aggregate_posterior", {})]
     return {"startup_s": sum(meta["training"]["wall"]["startup_s"] for meta in runs) / len(runs),
             "train": sum(e["images"] for e in epochs) / sum(e["train_s"] for e in epochs),
             "validation": sum(e["validation_images"] for e in epochs) / sum(e["validation_s"] for e in epochs),
             "posterior": sum(n for n, _ in fits) / sum(s for _, s in fits) if fits else 0.0}
+
+
+def _training_images(meta: dict) -> int:
+    """The training images a recorded run's posterior fit encoded: its recipe's limit, or the whole split."""
+    size = datasets.get(meta["dataset"]).train_size if meta.get("dataset") in datasets.names() else 0
+    return min(meta["recipe"].get("train_limit") or size, size) if size else meta["recipe"].get("train_limit", 0)
 
 
 def _recorded_runs() -> list[dict]:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import checkpoints
+from . import checkpoints, judges
 from .data import load_split
 from .images import gif_bytes, image_grid
 from .metrics import measure_reconstructions
@@ -39,7 +39,7 @@ class TrainingFilm:
         self.path, self.every, self.seed = Path(path), every, seed
         self.originals = split.batch(torch.tensor(split.one_per_class()))[0]
         self.measured, self.measured_labels = split.batch(slice(0, MEASURED_IMAGES))
-        judge = checkpoints.load_judge(dataset)  # None without a classifier: the frames then show blur alone
+        judge = judges.load_judge(dataset)  # None without a classifier: the frames then show blur alone
         self.judge = judge.classifier if judge is not None else None
         self.measures: list[dict[str, float]] = []
         self.latents: torch.Tensor | None = None  # drawn once the model's latent size is known

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
+from . import datasets
+
 MAX_UPLOAD_BYTES = 5 * 2**20
 # What a digit needs, with room for a phone photo (JPEGs are decoded at a reduced scale first, see
 # open_upload): anything larger is refused before decoding. A small file can claim many pixels, and
@@ -144,11 +146,12 @@ def digit_from_upload(data: bytes, *, name: str = "the file") -> np.ndarray:
 
 def digit_doubts(digit: np.ndarray, confidence: float | None = None, *, dataset: str = "mnist") -> list[str]:
     """Why an uploaded or drawn image may not be a handwritten digit, in words (empty when it looks like one):
-    the classifier's top probability `confidence` is low, or (for MNIST) its strokes are unlike MNIST's."""
+    the classifier's top probability `confidence` is low, or (for a handwritten data set: MNIST) its strokes are
+    unlike pen strokes."""
     doubts = []
     if confidence is not None and confidence < UNSURE_BELOW:
         doubts.append(f"the classifier is unsure (its best guess has {confidence:.0%})")
-    if dataset == "mnist":
+    if datasets.get(dataset).handwritten:
         ink = digit > INK_THRESHOLD
         share, level = float(ink.mean()), float(digit[ink].mean()) if ink.any() else 0.0
         low, high = MNIST_INK_SHARE

@@ -15,9 +15,8 @@ import time
 import traceback
 from pathlib import Path
 
-from . import checkpoints
+from . import checkpoints, datasets
 from .config import TrainConfig
-from .data import TRAIN_SPLIT_SIZE
 from .distributed import is_main_process
 from .job_status import write_status
 
@@ -81,7 +80,8 @@ def _job_inputs(folder: Path) -> tuple[TrainConfig, checkpoints.Checkpoint | Non
 
 def capped_message(config: TrainConfig, epoch: int, step: int) -> str:
     """Where the wall-clock cap stopped a run: the epoch it cut short, and the step."""
-    total = config.epochs * math.ceil((config.train_limit or TRAIN_SPLIT_SIZE) / config.batch_size)
+    images = config.train_limit or datasets.get(config.dataset).train_size
+    total = config.epochs * math.ceil(images / config.batch_size)
     return (f" (stopped at the {config.max_minutes:g}-minute cap in epoch {epoch} of {config.epochs}, at step "
             f"{step:,} of {total:,}; the model as it was then is saved)")
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from . import checkpoints
-from .config import default_name
+from . import checkpoints, kinds
+from .datasets import default_name
 from .losses import PerceptualLoss, bce_per_image
 from .metrics import laplacian, laplacian_variance
 from .models import VAE
@@ -130,11 +130,12 @@ class Judges:
     @classmethod
     def of(cls, dataset: str) -> Judges:
         """The shipped networks (a model of the same name in the user's folder does not replace them)."""
-        dfc_ckpt = checkpoints.shipped(default_name("dfc", dataset))
+        dfc_ckpt = checkpoints.shipped(default_name(kinds.DFC.name, dataset))
         classifier = checkpoints.load(checkpoints.shipped(dfc_ckpt.meta["perceptual"]["checkpoint"]))
-        gan_ckpt = checkpoints.shipped(default_name("vaegan-hinge", dataset))
+        gan_ckpt = checkpoints.shipped(default_name(kinds.HINGE.name, dataset))
         critic = checkpoints.load_into(checkpoints.build(gan_ckpt, "critic"), gan_ckpt, "critic").eval()
-        plain = checkpoints.load(checkpoints.shipped(default_name("plain", dataset))).eval().requires_grad_(False)
+        plain = checkpoints.load(checkpoints.shipped(default_name(kinds.PLAIN.name, dataset))).eval()
+        plain.requires_grad_(False)
         return cls(dataset, PerceptualLoss(classifier.requires_grad_(False), dfc_ckpt.meta["perceptual"]["layers"]),
                    PerceptualLoss(critic.requires_grad_(False), gan_ckpt.meta["perceptual"]["critic_layers"]), plain)
 
@@ -222,7 +223,7 @@ def verdict_summary(x: torch.Tensor, judges: Judges) -> dict[str, Verdict]:
 def test_bce(dataset: str) -> dict[str, float]:
     """The shipped plain and DFC VAEs' test-set BCE (nats per image), where their checkpoints have it."""
     found = {}
-    for kind in ("plain", "dfc"):
+    for kind in (kinds.PLAIN.name, kinds.DFC.name):
         try:
             value = checkpoints.find(default_name(kind, dataset)).metrics.get("bce")
         except checkpoints.CheckpointError:

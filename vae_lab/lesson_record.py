@@ -20,15 +20,14 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from . import checkpoints, lesson
-from .config import default_name
+from . import checkpoints, datasets, kinds, lesson
+from .datasets import default_name
 from .data import DEFAULT_DIGITS, load_sample, test_split
 from .images import image_grid
 from .metrics import laplacian_variance, readings
 
 RECORD_DIR = Path(__file__).resolve().parent / "records"
 MAX_SHIFTS = (1, 2)  # the page's choices for the optima's targets
-KINDS = ("plain", "dfc", "vaegan-hinge")  # the models the lesson's losses and optima come from
 
 
 def record_dir() -> Path:
@@ -38,7 +37,7 @@ def record_dir() -> Path:
 
 def inputs(dataset: str) -> dict[str, dict]:
     """Every shipped checkpoint file the lesson reads for `dataset`, name -> {role: {file, sha256}}."""
-    names = [default_name(kind, dataset) for kind in KINDS]
+    names = [default_name(kind.name, dataset) for kind in kinds.LESSON]
     dfc = checkpoints.shipped(names[1])
     names.append(dfc.meta["perceptual"]["checkpoint"])  # the DFC loss's classifier, which also reads the optima
     return {name: checkpoints.shipped(name).meta["files"] for name in names}
@@ -146,18 +145,14 @@ def load(dataset: str, folder: Path | None = None) -> Record | None:
     return record
 
 
-
 # --- the docs' figures, rendered from the records ------------------------------------------------------
-
-DATASET_LABELS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
-
 
 def _count(v: dict) -> str:
     return f"{v['images'] - v['blur_cheaper']:,} of {v['images']:,}"
 
 
 def verdict_table(records: dict[str, Record]) -> str:
-    head = "| loss |" + "".join(f" {DATASET_LABELS[d]}: blur costs more | median blur / shift |" for d in records)
+    head = "| loss |" + "".join(f" {datasets.label(d)}: blur costs more | median blur / shift |" for d in records)
     lines = [head, "| --- |" + " --- | --- |" * len(records)]
     for key in next(iter(records.values())).meta["verdicts"]:
         cells = "".join(f" {_count(r.meta['verdicts'][key])} | {r.meta['verdicts'][key]['median_ratio']:.3f} |"
@@ -168,7 +163,7 @@ def verdict_table(records: dict[str, Record]) -> str:
 
 def optima_table(record: Record, *, max_shift: int = 2) -> str:
     rows = [r for r in record.meta["optima"] if r["max_shift"] == max_shift and r["first_of_class"]]
-    lines = [f"| {DATASET_LABELS[record.meta['dataset']]} test image | targets (mean) | targets' pixel mean | "
+    lines = [f"| {datasets.label(record.meta['dataset'])} test image | targets (mean) | targets' pixel mean | "
              "BCE optimum | DFC optimum | critic optimum | BCE's largest gap to the mean | targets read as their "
              "class (mean) | DFC optimum read as its class | critic optimum read as its class |",
              "| --- |" + " ---: |" * 9]
@@ -196,7 +191,7 @@ def provenance(records: dict[str, Record]) -> str:
     parts = []
     for dataset, r in records.items():
         names = ", ".join(f"`{name}` ({files['model']['sha256'][:12]})" for name, files in r.meta["inputs"].items())
-        parts.append(f"{DATASET_LABELS[dataset]}: `{r.meta['command']}`, {r.meta['created'][:10]}, "
+        parts.append(f"{datasets.label(dataset)}: `{r.meta['command']}`, {r.meta['created'][:10]}, "
                      f"{r.meta['threads']} thread(s), from {names}")
     return "Written by `vae-lab lesson --write` (records in `vae_lab/records/`): " + "; ".join(parts) + "."
 
@@ -206,7 +201,7 @@ def summary_sentence(records: dict[str, Record]) -> str:
     parts = []
     for dataset, r in records.items():
         v = r.meta["verdicts"]
-        parts.append(f"on {DATASET_LABELS[dataset]}, BCE charges the blur more on {_count(v['bce'])} images "
+        parts.append(f"on {datasets.label(dataset)}, BCE charges the blur more on {_count(v['bce'])} images "
                      f"(median {v['bce']['median_ratio']:.2f} of a shift), the shipped DFC VAE's loss on "
                      f"{_count(v['dfc'])} (median {v['dfc']['median_ratio']:.2f}) and the hinge VAE-GAN's critic on "
                      f"{_count(v['critic'])} ({v['critic']['median_ratio']:.2f})")

@@ -11,22 +11,21 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, scorecard
-from .config import default_name
+from . import checkpoints, kinds, scorecard
+from .datasets import default_name
 from .stats import p_text, paired_comparison
 
-KINDS = ("plain", "dfc", "vaegan-hinge", "vaegan-wgan")  # the model card's rows, in its order
 
 
 def shipped_vaes(dataset: str) -> list[checkpoints.Checkpoint]:
-    names = [default_name(kind, dataset) for kind in KINDS]
+    names = [default_name(kind.name, dataset) for kind in kinds.MODEL_CARD]
     return [checkpoints.shipped(name) for name in names if name in checkpoints.shipped_names()]
 
 
 def build(dataset: str, *, command: str = "") -> dict:
     vaes = shipped_vaes(dataset)
     rows, analyses = [], {c.name: scorecard.analyse(c) for c in vaes}
-    reference = default_name("dfc", dataset)
+    reference = default_name(kinds.DFC.name, dataset)
     for ckpt in vaes:
         analysis = analyses[ckpt.name]
         row = {"name": ckpt.name, "kind": ckpt.kind, "images": len(analysis.per_image["bce"]),

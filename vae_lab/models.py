@@ -242,12 +242,14 @@ class Classifier(LayeredNet):
         super().__init__()
         self.num_classes = num_classes
         self.image_shape = tuple(image_shape)
+        # the notebook's convolutions are unpadded; images under 20 px would shrink to nothing, so theirs are padded
+        self.padding = 0 if min(self.image_shape[1:]) >= 20 else 1
         convs = nn.ModuleDict({
-            "conv1": nn.Sequential(nn.Conv2d(image_shape[0], 32, 3), nn.ReLU()),
+            "conv1": nn.Sequential(nn.Conv2d(image_shape[0], 32, 3, padding=self.padding), nn.ReLU()),
             "pool1": nn.MaxPool2d(2),
-            "conv2": nn.Sequential(nn.Conv2d(32, 64, 3), nn.ReLU()),
+            "conv2": nn.Sequential(nn.Conv2d(32, 64, 3, padding=self.padding), nn.ReLU()),
             "pool2": nn.MaxPool2d(2),
-            "conv3": nn.Sequential(nn.Conv2d(64, 64, 3), nn.ReLU()),
+            "conv3": nn.Sequential(nn.Conv2d(64, 64, 3, padding=self.padding), nn.ReLU()),
         })
         flat = _flat_size(nn.Sequential(*convs.values()), self.image_shape)
         self.layers = nn.ModuleDict({

@@ -11,7 +11,9 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import CheckpointError, load_judge
+from . import datasets, kinds
+from .checkpoints import CheckpointError
+from .judges import load_judge
 from .config import TrainConfig
 from .data import ImageSplit
 from .distributed import World
@@ -87,7 +89,8 @@ def split_averages(batches, split: ImageSplit) -> dict[str, float]:
 class ClassifierObjective(Objective):
     def __init__(self, config, device, autocast):
         super().__init__(config, device, autocast)
-        model = Classifier().to(device)
+        dataset = datasets.get(config.dataset)
+        model = Classifier(num_classes=len(dataset.classes), image_shape=dataset.image_shape).to(device)
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}
 
@@ -109,22 +112,24 @@ class ClassifierObjective(Objective):
 
 
 class VAEObjective(Objective):
-    """Plain VAE (summed BCE) or DFC VAE (perceptual feature distance), plus beta * KL."""
+    """A VAE whose reconstruction term compares the pixels (summed BCE) or a frozen classifier's features (the DFC
+    VAE's perceptual loss), plus beta * KL."""
 
     def __init__(self, config, device, autocast):
         super().__init__(config, device, autocast)
-        model = VAE(latent_dim=config.latent_dim).to(device)
+        model = VAE(latent_dim=config.latent_dim, image_shape=datasets.get(config.dataset).image_shape).to(device)
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}
         self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
         self.perceptual = None
-        if config.kind == "dfc":
+        if kinds.get(config.kind).uses_classifier:
             self.perceptual_model = self.judge if self.judge and self.judge.checkpoint.name == config.perceptual_model \
                 else load_judge(config.dataset, device, name=config.perceptual_model)
             if self.perceptual_model is None:
                 raise CheckpointError(
-                    f"the DFC VAE needs the {config.dataset} classifier checkpoint {config.perceptual_model!r} as "
-                    f"its perceptual model; train it first: python -m vae_lab train --kind classifier "
+                    f"the {kinds.label(config.kind)} needs the {config.dataset} classifier checkpoint "
+                    f"{config.perceptual_model!r} as its perceptual model; train it first: python -m vae_lab train "
+                    f"--kind {kinds.CLASSIFIER.name} "
                     f"--dataset {config.dataset}")
             # the model's layout: the frozen classifier's convolutions are much of the DFC step
             self.perceptual_model.classifier.to(memory_format=config.memory_format)

@@ -25,7 +25,7 @@ def fit_posterior(checkpoint: Checkpoint | str, *, split: ImageSplit | None = No
     Returns the updated checkpoint."""
     started = time.perf_counter()
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else checkpoints.find(checkpoint)
-    if ckpt.kind == "classifier":
+    if not ckpt.is_vae:
         raise ValueError(f"{ckpt.name} is a classifier: only a VAE has a latent space to fit")
     model = checkpoints.load(ckpt, device)
     split = split if split is not None else load_split(ckpt.dataset, train=True, device=device)

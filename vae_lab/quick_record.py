@@ -7,10 +7,13 @@ import json
 import os
 from pathlib import Path
 
+from . import kinds
+
 RECORD = Path(__file__).with_name("records") / "quick-recipes.json"
 RUNS_KEPT = 3  # per kind, the latest: older ones measured a recipe or a machine that may have changed
 # what each kind's figure is compared with on the page: the reference notebook's own models
-REFERENCES = {"plain": "the reference notebook's plain VAE: 113", "dfc": "the notebook's DFC VAE: 95.4%"}
+REFERENCES = {kinds.PLAIN.name: "the reference notebook's plain VAE: 113",
+              kinds.DFC.name: "the notebook's DFC VAE: 95.4%"}
 
 
 def load(path: Path = RECORD) -> dict[str, list[dict]]:
@@ -40,7 +43,7 @@ def _span(values: list[float], fmt: str) -> str:
 def quality(kind: str, runs: list[dict]) -> str:
     """What the runs reached, in words, beside what they are compared with."""
     metrics = [run["metrics"] for run in runs]
-    if kind == "plain":
+    if kinds.get(kind).reconstruction == kinds.PIXELS:  # judged by its own loss, in nats
         said = f"{_span([m['bce'] for m in metrics], '.1f')} nats of reconstruction loss"
     else:
         said = f"{_span([m['accuracy'] * 100 for m in metrics], '.2f')}% of its reconstructions read correctly"

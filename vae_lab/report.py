@@ -13,9 +13,9 @@ from pathlib import Path
 import plotly.offline
 import torch
 
-from . import checkpoints
+from . import checkpoints, datasets
 from .blur import BlurStudy, blur_study, to_csv, vae_names
-from .data import DATASET_LABELS, SELECTED_TEST_DIGITS, ImageSplit
+from .data import ImageSplit
 from .explore import PRESET_PAIRS, interpolation_images
 from .figures import (laplacian_boxplot, laplacian_histogram, static_laplacian_boxplot,
                       static_laplacian_histograms)
@@ -29,8 +29,9 @@ SOURCE_LABELS = {"prior": "prior", "posterior": "aggregate posterior"}
 
 def selected_digits(split: ImageSplit) -> list[int]:
     """The notebook's ten MNIST digits (0 to 9) when the split holds them, else one per class."""
-    chosen = [i for i in SELECTED_TEST_DIGITS if i < len(split)] if split.dataset == "mnist" else []
-    return chosen if len(chosen) == len(SELECTED_TEST_DIGITS) else split.one_per_class()
+    notebook = datasets.get(split.dataset).notebook_images
+    chosen = [i for i in notebook if i < len(split)]
+    return chosen if notebook and len(chosen) == len(notebook) else split.one_per_class()
 
 
 @torch.no_grad()
@@ -117,7 +118,7 @@ def _html(study: BlurStudy, figures: dict[str, bytes], digit_rows: list[str], in
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}
 img{{image-rendering:pixelated;max-width:100%}}</style></head><body>
 <h1>Why pixel-wise losses blur VAEs: the blur study</h1>
-<p>Models: {html.escape(", ".join(names))}. {DATASET_LABELS[study.dataset]} test set, {n_images} images;
+<p>Models: {html.escape(", ".join(names))}. {datasets.label(study.dataset)} test set, {n_images} images;
 reconstructions decode the posterior mean. Blur is measured as the variance of the Laplacian
 (<code>cv2.Laplacian(img, cv2.CV_32F).var()</code>): lower means blurrier.</p>
 <h2>Scorecard</h2>{_table(study.scorecard())}<ul>{fields}</ul>

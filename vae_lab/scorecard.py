@@ -25,7 +25,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
-from . import checkpoints
+from . import checkpoints, judges
 from .data import INFERENCE_BATCH, ImageSplit, has_split, test_split
 from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
                       reconstruction_metrics, score_samples)
@@ -81,13 +81,13 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
             use_cache: bool = True) -> Analysis:
     """The analysis of a VAE checkpoint on its data set's test split (the first `limit` images)."""
     ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint)
-    if ckpt.kind == "classifier":
+    if not ckpt.is_vae:
         raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
     stem = _cache_stem(ckpt, limit)
     cached = _read_cache(ckpt, stem) if use_cache and is_cached(ckpt, limit=limit) else None
     if cached is not None:
         return cached
-    judge = checkpoints.load_judge(ckpt.dataset, device, of=ckpt)
+    judge = judges.load_judge(ckpt.dataset, device, of=ckpt)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
     numbers = {"scorecard": analysis.scorecard, "sample_classes": analysis.sample_classes}
     try:
@@ -126,7 +126,7 @@ def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
 
 def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
     """A hash of every input of the checkpoint's numbers (see the module docstring)."""
-    judge = checkpoints.judge_of(ckpt)
+    judge = judges.judge_of(ckpt)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
     sample = "" if has_split(ckpt.dataset, train=False) else "|sample"
     return hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
@@ -233,7 +233,7 @@ def evaluate_checkpoint(name: str, *, device: str = "cpu", limit: int = 0) -> di
     """One table row: a VAE's scorecard plus the originals' Laplacian variance, or a classifier's accuracy."""
     ckpt = checkpoints.find(name)
     row = {"name": ckpt.name, "kind": ckpt.kind, "dataset": ckpt.dataset}
-    if ckpt.kind == "classifier":
+    if not ckpt.is_vae:
         split = load_test_split(ckpt.dataset, limit, device)
         model = checkpoints.load(ckpt, device)
         return row | {"images": len(split), "accuracy": classifier_accuracy(model, split)}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import __version__, checkpoints, distributed
+from . import __version__, checkpoints, distributed, kinds
 from .checkpoints import Checkpoint
 from .config import TrainConfig, pick_device, resolve_precision
 from .data import ImageSplit, load_split
@@ -59,11 +59,12 @@ class TrainingDiverged(RuntimeError):
 def make_objective(config: TrainConfig, device: torch.device, train_split: ImageSplit) -> Objective:
     bf16 = resolve_precision(config.precision, device) == "bf16"
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)  # noqa: E731
-    if config.kind == "classifier":
+    kind = kinds.get(config.kind)
+    if not kind.is_vae:
         return ClassifierObjective(config, device, autocast)
-    if config.kind in ("plain", "dfc"):
-        return VAEObjective(config, device, autocast)
-    return VAEGANObjective(config, device, autocast, train_split)
+    if kind.has_critic:
+        return VAEGANObjective(config, device, autocast, train_split)
+    return VAEObjective(config, device, autocast)
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -195,7 +196,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     if ckpt is None:
         raise ValueError(f"nothing to train: the checkpoint already has all {config.epochs} epochs; "
                          f"ask for more epochs to continue it")
-    if config.kind != "classifier":  # where the codes lie, for sampling from the aggregate posterior
+    if kinds.get(config.kind).is_vae:  # where the codes lie, for sampling from the aggregate posterior
         ckpt = fit_posterior(ckpt, split=train_split, device=device)
     emit(TrainEvent("done", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                     str(ckpt.json_path)))

@@ -17,7 +17,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .checkpoints import load_judge
+from . import datasets, kinds
+from .judges import load_judge
 from .data import ImageSplit
 from .losses import (adaptive_weight, feature_distance, generator_loss, gradient_penalty, hinge_critic_loss,
                      kl_divergence, wasserstein_critic_loss)
@@ -38,15 +39,16 @@ class VAEPass(NamedTuple):
 class VAEGANObjective(Objective):
     def __init__(self, config, device, autocast, train_split: ImageSplit):
         super().__init__(config, device, autocast)
-        vae = VAE(latent_dim=config.latent_dim).to(device)
-        critic = Critic(width=config.critic_width, depth=config.critic_depth).to(device)
+        shape = datasets.get(config.dataset).image_shape
+        vae = VAE(latent_dim=config.latent_dim, image_shape=shape).to(device)
+        critic = Critic(image_shape=shape, width=config.critic_width, depth=config.critic_depth).to(device)
         self.modules = {"model": vae, "critic": critic}
         self.optimizers = {
             "model": torch.optim.Adam(vae.parameters(), lr=config.lr),
             "critic": torch.optim.Adam(critic.parameters(), lr=config.critic_lr, betas=tuple(config.critic_betas)),
         }
         self.layer_weights = config.critic_layers  # checked against the critic's layers by the config
-        self.hinge = config.kind == "vaegan-hinge"
+        self.hinge = kinds.get(config.kind).adversary == "hinge"  # else Wasserstein with gradient penalty
         self.train_split = train_split  # extra critic steps draw their own random batches
         self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
 

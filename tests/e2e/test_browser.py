@@ -356,11 +356,11 @@ def pad_frame(page, *, showing: str = "", starting_from: str = ""):
 
 def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, server):
     import torch
-    from vae_lab import checkpoints
+    from vae_lab import judges
 
     page.goto(f"{server}/latent_explorer?dataset=mnist&source=index&indices=1%2C+2%2C+3")  # a new session, by link
     idle(page)
-    judge = checkpoints.load_judge("mnist").classifier
+    judge = judges.load_judge("mnist").classifier
     for digit, label in (("#1 (2)", 2), ("#3 (0)", 0)):
         choose(page, "Digit", digit, within="stMain")
         idle(page)

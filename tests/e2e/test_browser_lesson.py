@@ -10,7 +10,7 @@ from test_browser import chromium, server  # noqa: F401 (the same fixtures: a se
 
 from playwright.sync_api import expect
 from vae_lab import checkpoints, data, lesson, lesson_record
-from vae_lab.config import default_name
+from vae_lab.datasets import default_name
 from vae_lab.metrics import laplacian_variance
 
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}

@@ -12,7 +12,9 @@ from PIL import Image
 
 from . import links
 from .loaders import current_judge, test_set
-from ..data import DEFAULT_DIGITS, SELECTED_TEST_DIGITS, ImageSplit, noun
+from .. import datasets
+from ..data import DEFAULT_DIGITS, ImageSplit
+from ..datasets import noun
 from ..images import (MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts, enlarge, read_upload,
                       to_mnist_digit)
 
@@ -37,7 +39,7 @@ class Digits:
 
 def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
-    sources = [key for key in SOURCES if key != "notebook" or dataset == "mnist"]
+    sources = [key for key in SOURCES if key != "notebook" or datasets.get(dataset).notebook_images]
     links.seed("source", options=sources, what="digit source")
     source = st.sidebar.selectbox(noun(dataset, plural=True).capitalize(), sources, key="source",
                                   format_func=lambda key: SOURCES[key].format(noun=noun(dataset, article=True)))
@@ -56,7 +58,7 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     elif source == "classes":
         numbers = [split.number(p) for p in split.one_per_class()]
     elif source == "notebook":
-        numbers = list(SELECTED_TEST_DIGITS)
+        numbers = list(datasets.get(dataset).notebook_images)
     else:
         numbers = _indices_input(split)
     return digits_at(split, numbers)

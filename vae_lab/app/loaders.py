@@ -10,7 +10,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from .. import checkpoints, explore, lesson, lesson_record, scorecard
+from .. import checkpoints, explore, judges, lesson, lesson_record, scorecard
 from . import links
 from ..blur import BlurStudy
 from ..data import ImageSplit, data_root, test_split
@@ -42,14 +42,14 @@ def test_set(dataset: str) -> ImageSplit:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def judge(dataset: str, sha256: str) -> Classifier | None:
-    found = checkpoints.load_judge(dataset)
+    found = judges.load_judge(dataset)
     return found.classifier if found else None
 
 
 def current_judge(dataset: str) -> Classifier | None:
     """The data set's classifier, loaded once per server (a retrained one is reloaded); None if there is none,
     or if it cannot be loaded (the sidebar says why)."""
-    found = checkpoints.find_judge(dataset)
+    found = judges.find_judge(dataset)
     try:
         return judge(dataset, found.sha256) if found else None
     except checkpoints.CheckpointError:

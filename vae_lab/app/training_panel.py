@@ -9,8 +9,10 @@ import streamlit as st
 import torch
 
 from .. import checkpoints, public, quick_record
-from ..config import KINDS, TrainConfig, default_name, pick_device, recipe
-from ..data import DATASET_LABELS, TRAIN_SPLIT_SIZE, has_split, missing_data_notice
+from .. import datasets, kinds
+from ..config import TrainConfig, pick_device, recipe
+from ..data import has_split, missing_data_notice
+from ..datasets import default_name
 from ..distributed import World
 from ..estimate import estimate_seconds
 from ..figures import film_measures_chart, training_curves
@@ -19,7 +21,7 @@ from ..jobs import JobManager, device_choices
 from ..models import Classifier
 from . import links
 from .loaders import clear_caches
-from .ui import KIND_LABELS, model_label
+from .ui import model_label
 from .visitors import job_manager
 
 _published_jobs: set[str] = set()  # jobs whose model this server has picked up (caches are per server)
@@ -53,8 +55,11 @@ def render() -> None:
 
 def recipe_form() -> TrainConfig | None:
     """The form; the config it describes, or None (with the reason shown) if it is not valid."""
-    kind = st.selectbox("Kind", KINDS, index=KINDS.index("dfc"), format_func=KIND_LABELS.get, key="train_kind")
-    dataset = st.selectbox("Dataset", list(DATASET_LABELS), format_func=DATASET_LABELS.get, key="train_dataset")
+    offered = kinds.names()
+    kind = st.selectbox("Kind", offered, index=offered.index(kinds.DFC.name), format_func=kinds.label,
+                        key="train_kind")
+    dataset = st.selectbox("Dataset", datasets.names(), format_func=datasets.label, key="train_dataset")
+    entry = kinds.get(kind)
     choices = device_choices(torch.cuda.device_count())
     device_label = st.selectbox("Device", list(choices), key="train_device")
     device_choice, processes = choices[device_label]
@@ -77,7 +82,7 @@ def recipe_form() -> TrainConfig | None:
         return None
     if quick and limits is None:
         st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({defaults['epochs']} epoch(s), "
-                f"batch {defaults['batch_size']}) gives a usable {KIND_LABELS[kind]} in a few minutes; the full "
+                f"batch {defaults['batch_size']}) gives a usable {entry.label} in a few minutes; the full "
                 f"recipes behind the shipped models take much longer.")
     if st.session_state.get("train_recipe_for") != (kind, device.type):  # a new kind or device: its recipe's numbers
         st.session_state["train_recipe_for"] = (kind, device.type)
@@ -90,14 +95,15 @@ def recipe_form() -> TrainConfig | None:
     batch_size = right.number_input("Batch size", 8, 8192, key="train_batch_size")
     lr = left.number_input("Learning rate", 1e-5, 1e-1, format="%.4f", key="train_lr")
     latent_dim = right.number_input("Latent dim", 1, 64, key="train_latent_dim")
-    train_limit = st.number_input(f"Training images (0 = all {TRAIN_SPLIT_SIZE:,})", 0, TRAIN_SPLIT_SIZE,
+    train_size = datasets.get(dataset).train_size
+    train_limit = st.number_input(f"Training images (0 = all {train_size:,})", 0, train_size,
                                   step=1000, key="train_train_limit")
     values = {}
-    if kind != "classifier":
+    if entry.is_vae:
         values["init_from"] = start_from_input(kind, dataset, defaults["init_from"])
     if quick and quick_record.caption(kind):
         st.caption(measured_caption(kind, dataset, defaults, values["init_from"]))
-    if kind == "dfc":
+    if entry.uses_classifier:
         layers = perceptual_layers_input(defaults["perceptual_layers"])
         if layers is None:
             return None
@@ -129,7 +135,7 @@ def recipe_form() -> TrainConfig | None:
 
 def start_from_input(kind: str, dataset: str, recipe_start: str) -> str:
     """Scratch, or the name of a VAE of this data set to start from; the recipe's starting model by default."""
-    starts = [c for c in checkpoints.available(dataset=dataset) if c.kind != "classifier"]
+    starts = checkpoints.vaes(dataset=dataset)
     options = [""] + [c.name for c in starts]
     labels = {"": "scratch"} | {c.name: model_label(c.name, c.kind) for c in starts}
     default = default_name(recipe_start, dataset) if recipe_start else ""
@@ -174,7 +180,7 @@ def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
         events = manager.events(job_id)
         steps = [e for e in events if e["event"] == "step"]
         epochs = [e for e in events if e["event"] == "epoch"]
-        st.markdown(f"**{KIND_LABELS.get(status.kind, status.kind)} '{status.name}'**: {status.state}")
+        st.markdown(f"**{kinds.label(status.kind)} '{status.name}'**: {status.state}")
         if status.active:
             last = steps[-1] if steps else None
             done = last["step"] / last["total_steps"] if last else 0.0

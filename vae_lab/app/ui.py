@@ -8,21 +8,17 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from .. import checkpoints
+from .. import checkpoints, datasets, judges, kinds
 from . import links
 from .digits import Digits, digit_source
 from .loaders import judge, model, test_set, without_folders
 from .visitors import enter_session
-from ..config import KINDS
-from ..data import (CLASS_NAMES, DATASET_LABELS, FETCH_COMMAND, OFFLINE_SOURCES, noun,
-                    DataMissingError, data_root)
-
-KIND_LABELS = {"plain": "plain VAE", "dfc": "DFC VAE", "vaegan-hinge": "VAE-GAN, hinge",
-               "vaegan-wgan": "VAE-GAN, Wasserstein", "classifier": "classifier"}
+from ..data import FETCH_COMMAND, DataMissingError, data_root, offline_sources
+from ..datasets import noun
 
 
 def model_label(name: str, kind: str) -> str:
-    return f"{KIND_LABELS.get(kind, kind)}: {name}"
+    return f"{kinds.label(kind)}: {name}"
 
 
 NO_CHECKPOINTS = ("No trained models found in {dirs}. Train one from the sidebar's **Train a model** panel or "
@@ -42,7 +38,7 @@ class Selection:
 
     @property
     def class_names(self) -> list[str]:
-        return CLASS_NAMES[self.dataset]
+        return list(datasets.get(self.dataset).classes)
 
 
 def sidebar() -> Selection:
@@ -52,27 +48,27 @@ def sidebar() -> Selection:
     st.session_state["selection"] = chosen
     st.sidebar.title("vae_lab")
     found = checkpoints.available()
-    vaes = [c for c in found if c.kind != "classifier"]
+    vaes = [c for c in found if c.is_vae]
     if not vaes:
         st.sidebar.error(NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in checkpoints.checkpoint_dirs())))
         return chosen
-    datasets = sorted({c.dataset for c in vaes}, key=list(DATASET_LABELS).index)
-    links.seed("dataset", options=datasets, what="data set")
+    offered = sorted({c.dataset for c in vaes if c.dataset in datasets.names()}, key=datasets.order)
+    links.seed("dataset", options=offered, what="data set")
     new_model = st.session_state.pop("select_model", None)  # a training job just published this one
-    if new_model and new_model[0] in datasets:
+    if new_model and new_model[0] in offered:
         st.session_state["dataset"] = new_model[0]
-    chosen.dataset = st.sidebar.radio("Dataset", datasets, format_func=DATASET_LABELS.get, horizontal=True,
+    chosen.dataset = st.sidebar.radio("Dataset", offered, format_func=datasets.label, horizontal=True,
                                       key="dataset")
-    options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (KINDS.index(c.kind), c.name))
-    chosen.kinds = kinds = {c.name: c.kind for c in options}
+    options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (kinds.order(c.kind), c.name))
+    chosen.kinds = {c.name: c.kind for c in options}
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
-    links.seed(f"models-{chosen.dataset}", parse=links.names, options=kinds, what="models")
-    if new_model and new_model[1] in kinds:
+    links.seed(f"models-{chosen.dataset}", parse=links.names, options=chosen.kinds, what="models")
+    if new_model and new_model[1] in chosen.kinds:
         shown = st.session_state.get(f"models-{chosen.dataset}", default)
         st.session_state[f"models-{chosen.dataset}"] = [*shown, new_model[1]] if new_model[1] not in shown else shown
     chosen.models = st.sidebar.multiselect(
         "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
-        format_func=lambda name: model_label(name, kinds[name]),
+        format_func=lambda name: model_label(name, chosen.kinds[name]),
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
     chosen.models = _usable(chosen.models, chosen.dataset)
     try:
@@ -80,7 +76,7 @@ def sidebar() -> Selection:
         chosen.sample, chosen.test_images = split.is_sample, len(split)
     except DataMissingError as error:
         chosen.data_error = str(error)
-        short_notice(f"The {DATASET_LABELS[chosen.dataset]} test set could not be read.", details=chosen.data_error,
+        short_notice(f"The {datasets.label(chosen.dataset)} test set could not be read.", details=chosen.data_error,
                      level="error")
     if chosen.sample:
         short_notice(f"Using the embedded sample: {chosen.test_images:,} test images.",
@@ -97,10 +93,11 @@ def short_notice(line: str, *, details: str, level: str = "info") -> None:
 
 
 def data_details(dataset: str) -> str:
-    return (f"The data root `{data_root().resolve()}` holds no {DATASET_LABELS[dataset]} files, so the pages work "
+    folders = " and ".join(f"`{d.folder or d.name}/raw`" for d in datasets.SHIPPED)
+    return (f"The data root `{data_root().resolve()}` holds no {datasets.label(dataset)} files, so the pages work "
             f"on the sample of its test split that ships with vae_lab, and training needs the full data set. "
             f"Fetch it with `{FETCH_COMMAND}`, or point `VAE_LAB_DATA` at a folder with "
-            f"`MNIST/raw` and `FashionMNIST/raw`.\n\nOffline: {OFFLINE_SOURCES}")
+            f"{folders}.\n\nOffline: {offline_sources()}")
 
 
 def _usable(names: list[str], dataset: str) -> list[str]:
@@ -114,7 +111,7 @@ def _usable(names: list[str], dataset: str) -> list[str]:
             usable.append(name)
         except checkpoints.CheckpointError as error:
             problems.append((name, error, ""))
-    found = checkpoints.find_judge(dataset)
+    found = judges.find_judge(dataset)
     try:
         judge(dataset, found.sha256) if found else None
     except checkpoints.CheckpointError as error:

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from vae_lab.app import links, loaders, ui
-from vae_lab.data import noun
+from vae_lab.datasets import noun
 from vae_lab.blur import to_csv
 from vae_lab.figures import laplacian_boxplot, laplacian_histogram
 

@@ -3,8 +3,8 @@ import streamlit as st
 import torch
 
 from vae_lab.app import digits, links, loaders, ui
-from vae_lab.data import noun
-from vae_lab.data import SELECTED_TEST_DIGITS
+from vae_lab import datasets
+from vae_lab.datasets import noun
 from vae_lab.explore import PRESET_PAIRS, interpolation_images
 from vae_lab.images import gif_bytes, image_grid, png_bytes
 
@@ -15,7 +15,8 @@ st.caption(f"Decode evenly spaced points on the path between two {noun(chosen.da
 if not ui.require(chosen, digits=False):
     st.stop()
 
-presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if chosen.dataset == "mnist" and not chosen.data_error else []
+notebook = datasets.get(chosen.dataset).notebook_images  # the presets are pairs of them
+presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if notebook and not chosen.data_error else []
 modes = ["from the sidebar's digits", *[f"preset {p}" for p in presets]]  # (link values: never reworded)
 links.seed("interp_mode", options=modes, what="end points")
 mode = st.radio("Endpoints", modes, horizontal=True,
@@ -23,7 +24,7 @@ mode = st.radio("Endpoints", modes, horizontal=True,
                 key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
 if mode.startswith("preset"):
     a, b = PRESET_PAIRS[presets.index(mode.removeprefix("preset "))]
-    endpoints = digits.digits_at(loaders.test_set(chosen.dataset), [SELECTED_TEST_DIGITS[a], SELECTED_TEST_DIGITS[b]])
+    endpoints = digits.digits_at(loaders.test_set(chosen.dataset), [notebook[a], notebook[b]])
     start, end = endpoints.images[0], endpoints.images[1]
     labels = endpoints.captions
 else:

@@ -4,7 +4,7 @@ import streamlit as st
 import torch
 
 from vae_lab.app import links, loaders, ui
-from vae_lab.data import noun
+from vae_lab.datasets import noun
 from vae_lab.images import enlarge
 from vae_lab.explore import Projection, dimension_pair, pca, traversal_grid
 from vae_lab.figures import latent_scatter

@@ -3,9 +3,8 @@ import json
 
 import streamlit as st
 
-from vae_lab import checkpoints
+from vae_lab import checkpoints, datasets, kinds
 from vae_lab.app import loaders, ui
-from vae_lab.data import DATASET_LABELS
 from vae_lab.scorecard import SCORECARD_FIELDS
 
 st.header("Models")
@@ -16,7 +15,7 @@ if not found:
 
 if not ui.require(ui.selection(), digits=False, test_set=True):
     st.stop()
-analyses = loaders.analyses([c.name for c in found if c.kind != "classifier"])
+analyses = loaders.analyses([c.name for c in found if c.is_vae])
 # The table's columns: scorecard key -> (label with its unit, number format); the rest under "All measures".
 COLUMNS = {"bce": ("BCE (nats)", "%.1f"), "kl": ("KL (nats)", "%.1f"), "laplacian_variance": ("Laplacian var.", "%.4f"),
            "accuracy": ("Read correctly (%)", "%.1f"), "fid_reconstructions": ("FD, reconstr.", "%.1f"),
@@ -33,16 +32,16 @@ def scaled(key: str, value: float) -> float:
 
 
 vaes = [c for c in found if c.name in analyses]  # the others cannot be used, as the line above the table says
-st.dataframe([{"Model": c.name, "Kind": ui.KIND_LABELS.get(c.kind, c.kind), "Data set": DATASET_LABELS[c.dataset],
+st.dataframe([{"Model": c.name, "Kind": kinds.label(c.kind), "Data set": datasets.label(c.dataset),
                "Epochs": epochs(c), "Started from": c.meta.get("init_from", {}).get("checkpoint", "scratch"),
                **{label: scaled(key, analyses[c.name].scorecard.get(key, float("nan")))
                   for key, (label, _) in COLUMNS.items()}}
               for c in vaes], hide_index=True, width="stretch",
              column_config={label: st.column_config.NumberColumn(label, format=fmt, help=SCORECARD_FIELDS[key])
                             for key, (label, fmt) in COLUMNS.items()})
-classifiers = [c for c in found if c.kind == "classifier"]
+classifiers = [c for c in found if not c.is_vae]
 if classifiers:
-    st.dataframe([{"Classifier": c.name, "Data set": DATASET_LABELS[c.dataset], "Epochs": epochs(c),
+    st.dataframe([{"Classifier": c.name, "Data set": datasets.label(c.dataset), "Epochs": epochs(c),
                    "Test accuracy (%)": 100 * c.metrics.get("accuracy", float("nan"))} for c in classifiers],
                  hide_index=True, column_config={"Test accuracy (%)": st.column_config.NumberColumn(format="%.2f")})
 with st.expander("What the columns mean, and all measures"):
@@ -52,7 +51,7 @@ with st.expander("What the columns mean, and all measures"):
     st.dataframe([{"name": c.name, **analyses[c.name].scorecard} for c in vaes], hide_index=True)
 
 for ckpt in found:
-    with st.expander(f"{ckpt.name}: {ui.KIND_LABELS.get(ckpt.kind, ckpt.kind)} on {ckpt.dataset}"):
+    with st.expander(f"{ckpt.name}: {kinds.label(ckpt.kind)} on {ckpt.dataset}"):
         training = ckpt.meta.get("training", {})
         st.markdown(f"Trained {training.get('epoch')} epochs, {training.get('step')} steps in "
                     f"{training.get('elapsed_s')} s on `{training.get('device')}` "
@@ -61,8 +60,8 @@ for ckpt in found:
         if "init_from" in ckpt.meta:
             start = ckpt.meta["init_from"]
             st.markdown(f"Started from the weights of **{start['checkpoint']}** "
-                        f"({ui.KIND_LABELS.get(start['kind'], start['kind'])}, SHA-256 `{start['sha256'][:12]}`), "
-                        f"with a fresh optimiser{' and a new critic' if ckpt.kind.startswith('vaegan') else ''}.")
+                        f"({kinds.label(start['kind'])}, SHA-256 `{start['sha256'][:12]}`), "
+                        f"with a fresh optimiser{' and a new critic' if ckpt.has('critic') else ''}.")
         if "perceptual" in ckpt.meta:
             st.markdown(f"Perceptual loss: `{json.dumps(ckpt.meta['perceptual'])}`")
         st.markdown("**Recipe**")

@@ -2,7 +2,7 @@
 import streamlit as st
 
 from vae_lab.app import loaders, ui
-from vae_lab.data import noun
+from vae_lab.datasets import noun
 from vae_lab.images import image_grid, png_bytes
 from vae_lab.metrics import laplacian_variance, measure_reconstructions
 

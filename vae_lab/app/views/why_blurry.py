@@ -4,10 +4,10 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab import figures, lesson
+from vae_lab import figures, kinds, lesson
 from vae_lab.app import links, loaders, ui
 from vae_lab.checkpoints import CheckpointError
-from vae_lab.data import noun
+from vae_lab.datasets import noun
 from vae_lab.figures import feature_rows, heat_map, signed_map
 from vae_lab.images import enlarge, image_grid
 from vae_lab.metrics import laplacian_variance
@@ -127,7 +127,7 @@ def _first_codes(name: str, sha256: str, dataset: str, count: int, sample: bool)
 
 def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
     st.subheader("2. Why a VAE's code is unsure")
-    plain = next((m for m in chosen.models if chosen.kinds[m] == "plain"), None)
+    plain = next((m for m in chosen.models if chosen.kinds[m] == kinds.PLAIN.name), None)
     if plain is None:
         st.info("Choose a plain VAE in the sidebar to see its code of this image.")
         return
