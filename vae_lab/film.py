@@ -19,8 +19,7 @@ from .metrics import measure_reconstructions
 from .models import VAE, uncompiled
 
 SAMPLES = 10  # prior points decoded in every frame
-# test images each frame is measured on: 200 tell 0.5% apart; measured on 2026-12-02 (one float32 thread
-# beside the test suite) at about 0.5 s a frame for the DFC VAE, against 8 s of training between a job's frames
+# test images each frame is measured on: 200 tell 0.5% apart and cost a small share of the training between frames
 MEASURED_IMAGES = 200
 
 
