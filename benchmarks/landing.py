@@ -49,6 +49,13 @@ def browser_cpu_seconds() -> float:
     return total
 
 
+def cpu_times() -> tuple[int, int]:
+    """The machine's busy and total CPU ticks so far, over all its cores (/proc/stat's first line)."""
+    ticks = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = ticks[3] + ticks[4]  # idle and waiting for I/O
+    return sum(ticks) - idle, sum(ticks)
+
+
 async def settled_visit(browser, url: str, marker: str = MARKER) -> float:
     """Seconds from a new visitor's request to a settled landing page, or raise with what the page showed."""
     context = await browser.new_context(viewport={"width": 1280, "height": 2400})
@@ -77,7 +84,9 @@ async def measure(url: str, server_pid: int, sessions: int, warm_runs: int) -> d
         per_view_runs = [await settled_visit(browser, url) for _ in range(warm_runs)]
         cpu_per_view = (cpu_seconds(server_pid) - before) / warm_runs
         browser_per_view = (browser_cpu_seconds() - browser_before) / warm_runs
+        busy_before, total_before = cpu_times()
         results = await asyncio.gather(*(settled_visit(browser, url) for _ in range(sessions)), return_exceptions=True)
+        busy_after, total_after = cpu_times()
         await browser.close()
     times = sorted(r for r in results if isinstance(r, float))
     errors = [repr(r)[:300] for r in results if not isinstance(r, float)]
@@ -86,7 +95,11 @@ async def measure(url: str, server_pid: int, sessions: int, warm_runs: int) -> d
             "visitors_per_minute_on_2_cpus": round(2 * 60 / cpu_per_view, 1) if cpu_per_view else None,
             "concurrent": {"sessions": sessions, "errors": errors, "times_s": [round(t, 2) for t in times],
                            "p50_s": round(statistics.median(times), 2) if times else None,
-                           "p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2) if times else None}}
+                           "p95_s": round(times[min(len(times) - 1, int(0.95 * len(times)))], 2) if times else None,
+                           # how busy the cores were meanwhile, and the least time the sessions' CPU work needs
+                           # on them: every session's server and browser CPU of a warm view, spread over all cores
+                           "cores_busy_share": round((busy_after - busy_before) / (total_after - total_before), 3),
+                           "cpu_floor_s": round(sessions * (cpu_per_view + browser_per_view) / os.cpu_count(), 2)}}
 
 
 EMPTY_PAGE = 'import streamlit as st\nst.title("An empty page")\n'

@@ -10,36 +10,10 @@ import time
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from . import checkpoints
-from . import datasets, kinds
-from .config import DEVICES, PRECISIONS, TrainConfig, pick_device
+from . import checkpoints, datasets
+from .config import TrainConfig, pick_device
 
-HELP = {
-    "kind": f"what to train: {', '.join(kinds.names())}",
-    "epochs": "epochs (default: the kind's recipe)",
-    "batch_size": "the global batch size, split evenly over torchrun's processes (default: the kind's recipe)",
-    "lr": "learning rate (default: 1e-3, scaled with the batch on a GPU)",
-    "beta": "weight of the KL term (default: the kind's recipe: 8 for dfc, 1 otherwise)",
-    "kl_warmup_steps": "steps over which the KL weight ramps up to beta (default: the kind's recipe)",
-    "name": "checkpoint name (default: the kind, prefixed with the data set unless MNIST)",
-    "perceptual_model": "DFC: the classifier checkpoint whose features define the loss (default: the data set's)",
-    "perceptual_layers": "DFC: layers of the perceptual model, as LAYER=WEIGHT (or LAYER for weight 1)",
-    "critic_layers": "VAE-GAN: critic layers in the perceptual loss, as LAYER=WEIGHT (or LAYER for weight 1)",
-    "train_limit": "use only the first N training images (0 = all; default: the kind's recipe)",
-    "test_limit": "validate on only the first N test images (0 = all)",
-    "interim_test_limit": "epochs before the last validate on only the first N of those test images, a quick "
-                          "look that saves time (0 = all)",
-    "critic_steps": "critic updates per VAE update (default: the kind's recipe: hinge 1, wgan 2)",
-    "gamma": "weight of the generator loss, times the adaptive weight (default: the kind's recipe)",
-    "warmup_steps": "VAE-GAN: critic-only steps before the generator loss switches on (default: the recipe)",
-    "max_minutes": "wall-clock cap: the epoch in progress ends early, is validated and saved (0 = no cap)",
-    "lr_warmup_steps": "steps over which the learning rate ramps up from 0 (default: the kind's recipe)",
-    "quick": "on a CPU, take the quick recipe (a usable model in minutes) for what is not given",
-    "precision": "auto (bf16 where the hardware runs it natively, else fp32), fp32 or bf16",
-    "device": "auto (cuda, then mps, then cpu), cuda, mps or cpu",
-}
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
-CHOICES = {"kind": kinds.names(), "device": DEVICES, "precision": PRECISIONS, "lr_schedule": ("cosine", "constant")}
 
 
 def layer_weight(text: str) -> tuple[str, float]:
@@ -58,7 +32,8 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
         annotation = str(f.type).split(" |")[0]  # "int | None" -> "int", "list[float]" stays
         flag = "--" + f.name.replace("_", "-")
         shown = "" if default in (None, "") else f" (default: {default})"
-        help_text = HELP.get(f.name, f.name.replace("_", " ")) + shown
+        help_text = f.metadata["help"] + shown
+        choices = f.metadata["choices"]() if f.metadata["choices"] else None
         if annotation == "bool":
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif annotation.startswith("dict["):
@@ -67,8 +42,7 @@ def _config_arguments(parser: argparse.ArgumentParser) -> None:
         elif annotation.startswith("list["):
             parser.add_argument(flag, nargs="+", type=TYPES[annotation[5:-1]], default=None, help=help_text)
         else:
-            parser.add_argument(flag, type=TYPES[annotation], default=None, help=help_text,
-                                choices=CHOICES.get(f.name))
+            parser.add_argument(flag, type=TYPES[annotation], default=None, help=help_text, choices=choices)
     parser.add_argument("--bf16", dest="precision", action="store_const", const="bf16",
                         help="the same as --precision bf16")
 

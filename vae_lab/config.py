@@ -7,8 +7,10 @@ can get wrong is checked here, once, with a ValueError that says what to change.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -54,53 +56,75 @@ def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False
     return values
 
 
+def option(default, help: str, *, choices: Callable[[], tuple[str, ...]] | None = None):
+    """A TrainConfig field with its help text (the CLI's option is generated from it) and, for a choice, where
+    its choices come from. A mutable default is copied for every config."""
+    metadata = {"help": help, "choices": choices}
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; saved in the checkpoint's JSON as its recipe."""
 
-    kind: str = "dfc"  # a registered kind (kinds.py)
-    dataset: str = "mnist"  # a registered data set (datasets.py)
-    name: str = ""  # checkpoint name; default: the data set's name for a shipped model of the kind
-    epochs: int | None = None  # None: the kind's recipe (see `recipe`)
-    batch_size: int | None = None  # the global batch: under torchrun, split evenly over the processes
-    lr: float | None = None  # None: 1e-3, scaled up with the batch on a GPU (`lr_for_batch`)
-    lr_schedule: str = "cosine"  # cosine (decays to 0 over the run) | constant
-    lr_warmup_steps: int | None = None  # ramp the learning rate up linearly from 0 over these first steps
-    latent_dim: int = 5
-    # start the VAE from this checkpoint's weights (any VAE kind, same data set and latent size), with a fresh
-    # optimiser; "": from scratch; None: the recipe's (the quick CPU recipes start from a shipped model)
-    init_from: str | None = None
-    beta: float | None = None  # weight of the KL term
-    kl_warmup_steps: int | None = None  # ramp the KL weight linearly from 0 to beta over these first steps
-    # DFC: the frozen classifier checkpoint ("": the data set's own) and its layers -> weights in the loss
-    perceptual_model: str = ""
-    perceptual_layers: dict[str, float] | None = None  # None: the recipe's (conv1-conv3, weight 1 each)
-    # VAE-GAN: the critic, its layers -> weights in the perceptual loss, and its adversarial game
-    critic_width: int = 32  # channels of the critic's first conv (then 2x, 2x, 4x)
-    critic_depth: int = 3  # 3 or 4 conv layers
-    critic_layers: dict[str, float] = field(default_factory=lambda: {"conv1": 30.0, "conv2": 30.0, "conv3": 30.0})
-    critic_lr: float = 2e-4
-    critic_betas: list[float] = field(default_factory=lambda: [0.5, 0.9])
-    critic_steps: int | None = None  # critic updates per VAE update
-    gamma: float | None = None  # weight of the generator loss (times the adaptive weight, if on)
-    adaptive_weight: bool = True
-    warmup_steps: int | None = None  # critic-only steps before the generator loss switches on
-    gp_weight: float = 10.0  # Wasserstein gradient penalty
-    prior_fakes: bool = True  # also show the critic decoded prior samples as fakes (better samples)
-    pixel_weight: float | None = None  # weight of a pixel-wise BCE term beside the critic's features at step 0 ...
-    pixel_anneal_steps: int | None = None  # ... decaying linearly to 0 at this step (keeps the digit early on)
-    # the run
-    train_limit: int | None = None  # use only the first N training images (0 = all)
-    test_limit: int = 0  # validate on only the first N test images (0 = all)
-    interim_test_limit: int = 1000  # epochs before the last validate on only the first N of those (0 = all of them)
-    seed: int = 0
-    device: str = "auto"  # one of DEVICES: auto takes cuda, then mps, then cpu
-    quick: bool = False  # on a CPU, unset fields take the quick recipe instead of the full one
-    precision: str = "auto"  # one of PRECISIONS: auto is bf16 where the hardware runs it natively
-    channels_last: bool = True  # the models' and perceptual network's tensors: 1.0-1.4x on 2 CPU cores (README)
-    compile: bool = False  # torch.compile the model; falls back to eager if compiling fails
-    log_every: int = 10  # steps between progress events (each one syncs with the device)
-    max_minutes: float = 0.0  # wall-clock cap: the epoch in progress ends early, is validated and saved (0 = none)
+    kind: str = option("dfc", "what to train: a registered kind (kinds.py)", choices=kinds.names)
+    dataset: str = option("mnist", "what to train on: a registered data set (datasets.py)", choices=datasets.names)
+    name: str = option("", "checkpoint name (default: the kind, prefixed with the data set unless MNIST)")
+    epochs: int | None = option(None, "epochs (default: the kind's recipe)")
+    batch_size: int | None = option(None, "the global batch size, split evenly over torchrun's processes (default: "
+                                          "the kind's recipe)")
+    lr: float | None = option(None, "learning rate (default: the recipe's, else 1e-3; scaled with the batch on a GPU)")
+    lr_schedule: str = option("cosine", "cosine (decays to 0 over the run) or constant",
+                              choices=lambda: ("cosine", "constant"))
+    lr_warmup_steps: int | None = option(None, "steps over which the learning rate ramps up from 0 (default: the "
+                                               "kind's recipe)")
+    latent_dim: int = option(5, "latent size")
+    init_from: str | None = option(None, "start the VAE from this checkpoint's weights (any VAE kind, same data set "
+                                         "and latent size) with a fresh optimiser; '' from scratch (default: the "
+                                         "recipe's: the quick CPU recipes start from a shipped model)")
+    beta: float | None = option(None, "weight of the KL term (default: the kind's recipe)")
+    kl_warmup_steps: int | None = option(None, "steps over which the KL weight ramps up to beta (default: the "
+                                               "kind's recipe)")
+    perceptual_model: str = option("", "DFC: the classifier checkpoint whose features define the loss (default: "
+                                       "the data set's)")
+    perceptual_layers: dict[str, float] | None = option(None, "DFC: layers of the perceptual model, as LAYER=WEIGHT "
+                                                              "(or LAYER for weight 1; default: the recipe's)")
+    critic_width: int = option(32, "VAE-GAN: channels of the critic's first conv (then 2x, 2x, 4x)")
+    critic_depth: int = option(3, "VAE-GAN: the critic's conv layers, 3 or 4")
+    critic_layers: dict[str, float] = option({"conv1": 30.0, "conv2": 30.0, "conv3": 30.0},
+                                             "VAE-GAN: critic layers in the perceptual loss, as LAYER=WEIGHT (or "
+                                             "LAYER for weight 1)")
+    critic_lr: float = option(2e-4, "VAE-GAN: the critic's learning rate")
+    critic_betas: list[float] = option([0.5, 0.9], "VAE-GAN: the critic's Adam betas")
+    critic_steps: int | None = option(None, "VAE-GAN: critic updates per VAE update (default: the kind's recipe)")
+    gamma: float | None = option(None, "VAE-GAN: weight of the generator loss, times the adaptive weight (default: "
+                                       "the kind's recipe)")
+    adaptive_weight: bool = option(True, "VAE-GAN: scale the generator loss to the reconstruction's gradient")
+    warmup_steps: int | None = option(None, "VAE-GAN: critic-only steps before the generator loss switches on "
+                                            "(default: the recipe's)")
+    gp_weight: float = option(10.0, "Wasserstein VAE-GAN: weight of the gradient penalty")
+    prior_fakes: bool = option(True, "VAE-GAN: also show the critic decoded prior samples as fakes (better samples)")
+    pixel_weight: float | None = option(None, "VAE-GAN: weight of a pixel-wise BCE term beside the critic's "
+                                              "features at step 0 ...")
+    pixel_anneal_steps: int | None = option(None, "... decaying linearly to 0 at this step (keeps the digit early on)")
+    train_limit: int | None = option(None, "use only the first N training images (0 = all; default: the kind's "
+                                           "recipe)")
+    test_limit: int = option(0, "validate on only the first N test images (0 = all)")
+    interim_test_limit: int = option(1000, "epochs before the last validate on only the first N of those test "
+                                           "images, a quick look that saves time (0 = all)")
+    seed: int = option(0, "the seed of the weights, the batches and the noise")
+    device: str = option("auto", "auto (cuda, then mps, then cpu), cuda, mps or cpu", choices=lambda: DEVICES)
+    quick: bool = option(False, "on a CPU, take the quick recipe (a usable model in minutes) for what is not given")
+    precision: str = option("auto", "auto (bf16 where the hardware runs it natively, else fp32), fp32 or bf16",
+                            choices=lambda: PRECISIONS)
+    channels_last: bool = option(True, "channels-last tensors for the models and the perceptual network (faster "
+                                       "on CPUs: docs/performance.md)")
+    compile: bool = option(False, "torch.compile the model; falls back to eager if compiling fails")
+    log_every: int = option(10, "steps between progress events (each one syncs with the device)")
+    max_minutes: float = option(0.0, "wall-clock cap: the epoch in progress ends early, is validated and saved "
+                                     "(0 = no cap)")
 
     def __post_init__(self):
         kind = kinds.get(self.kind)
