@@ -226,4 +226,4 @@ def _missing_message(dataset: str, root: Path, error: Exception) -> str:
 
 def offline_sources() -> str:
     """Where each data set's files come from without the internet, in one line."""
-    return "; ".join(f"{d.label}: {d.offline_source}" for d in map(datasets.get, datasets.names()) if d.offline_source)
+    return "; ".join(f"{d.label}: {d.offline_source}" for d in datasets.values() if d.offline_source)

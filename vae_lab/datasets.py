@@ -8,8 +8,9 @@ size, is one `register(DataSet(...))`: its files are idx files of unsigned bytes
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from .registry import Registry
 
 ImageShape = tuple[int, int, int]  # (channels, height, width)
 
@@ -56,45 +57,20 @@ class DataSet:
         return f"{'an' if self.noun[0] in 'aeiou' else 'a'} {self.noun}" if article else self.noun
 
 
-_REGISTRY: dict[str, DataSet] = {}
+_DATASETS: Registry[DataSet] = Registry("dataset")
+get, names, values = _DATASETS.get, _DATASETS.names, _DATASETS.values
+label, order, unregister = _DATASETS.label, _DATASETS.order, _DATASETS.remove
 
 
 def register(dataset: DataSet) -> DataSet:
     """Add `dataset` (or replace the one of its name), after checking its shape and classes."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", dataset.name):
-        raise ValueError(f"a data set's name uses lower-case letters, digits and '-', got {dataset.name!r}")
     channels, height, width = dataset.image_shape
     if channels not in (1, 3) or height < 4 or width < 4 or height % 2 or width % 2:
         raise ValueError(f"data set {dataset.name!r}: images must be grey or colour (1 or 3 channels) with even "
                          f"sides of 4 pixels or more, got {dataset.image_shape}")
     if len(dataset.classes) < 2:
         raise ValueError(f"data set {dataset.name!r}: give at least two class names")
-    _REGISTRY[dataset.name] = dataset
-    return dataset
-
-
-def unregister(name: str) -> None:
-    """Remove a data set added by `register` (a test's toy data set)."""
-    _REGISTRY.pop(name, None)
-
-
-def get(name: str) -> DataSet:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown dataset {name!r}: choose one of {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
-
-
-def names() -> tuple[str, ...]:
-    return tuple(_REGISTRY)
-
-
-def label(name: str) -> str:
-    return _REGISTRY[name].label if name in _REGISTRY else name
-
-
-def order(name: str) -> int:
-    """A sort key that lists data sets in the registry's order, unknown ones last."""
-    return list(_REGISTRY).index(name) if name in _REGISTRY else len(_REGISTRY)
+    return _DATASETS.add(dataset)
 
 
 def default_name(kind: str, dataset: str) -> str:

@@ -88,8 +88,8 @@ def landing_table(result: dict, space: dict | None = None) -> str:
         f"| {crowd['sessions']} browser sessions at once, on the same 2 cores as the server | p50 "
         f"{crowd['p50_s']:.1f} s, p95 {crowd['p95_s']:.1f} s, {len(crowd['errors'])} errors | p95 5 s, 0 errors |",
         *([f"| the least time their CPU work needs on these cores ({crowd['sessions']} x the server's and the "
-           f"browser's CPU per warm view, over {result['machine'].split(' CPUs')[0]} cores); how busy the cores "
-           f"were meanwhile | {crowd['cpu_floor_s']:.1f} s; {crowd['cores_busy_share']:.0%} busy | |"]
+           f"browser's CPU per warm view, over all the cores); how busy the cores were meanwhile | "
+           f"{crowd['cpu_floor_s']:.1f} s; {crowd['cores_busy_share']:.0%} busy | |"]
           if "cpu_floor_s" in crowd else [])])
 
 

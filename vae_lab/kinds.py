@@ -7,10 +7,11 @@ set's judge and the DFC VAE's perceptual model. A new kind, a beta-VAE say, is o
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from collections.abc import Mapping
+
+from .registry import Registry
 
 PIXELS, CLASSIFIER_FEATURES, CRITIC_FEATURES = "pixels", "classifier features", "critic features"
 RECONSTRUCTIONS = (PIXELS, CLASSIFIER_FEATURES, CRITIC_FEATURES)
@@ -44,53 +45,30 @@ class Kind:
         return bool(self.adversary)
 
 
-_REGISTRY: dict[str, Kind] = {}
+_KINDS: Registry[Kind] = Registry("kind")
+get, label, order, unregister = _KINDS.get, _KINDS.label, _KINDS.order, _KINDS.remove
 
 
 def register(kind: Kind) -> Kind:
     """Add `kind` (or replace the one of its name), after checking that its two axes fit together."""
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", kind.name):
-        raise ValueError(f"a kind's name uses lower-case letters, digits and '-', got {kind.name!r}")
     if kind.reconstruction not in ("", *RECONSTRUCTIONS) or kind.adversary not in ADVERSARIES:
         raise ValueError(f"kind {kind.name!r}: reconstruction must be one of {RECONSTRUCTIONS} (or '' for a "
                          f"classifier) and adversary one of {ADVERSARIES}")
     if (kind.reconstruction == CRITIC_FEATURES) != kind.has_critic:
         raise ValueError(f"kind {kind.name!r}: a critic's features and an adversary go together (the game trains the "
                          f"critic whose features the loss compares)")
-    _REGISTRY[kind.name] = Kind(kind.name, kind.label, kind.reconstruction, kind.adversary,
-                                MappingProxyType(dict(kind.recipe)), MappingProxyType(dict(kind.quick_recipe)))
-    return _REGISTRY[kind.name]
-
-
-def unregister(name: str) -> None:
-    """Remove a kind added by `register` (a test's toy kind)."""
-    _REGISTRY.pop(name, None)
-
-
-def get(name: str) -> Kind:
-    if name not in _REGISTRY:
-        raise ValueError(f"unknown kind {name!r}: choose one of {', '.join(_REGISTRY)}")
-    return _REGISTRY[name]
+    return _KINDS.add(replace(kind, recipe=MappingProxyType(dict(kind.recipe)),
+                              quick_recipe=MappingProxyType(dict(kind.quick_recipe))))
 
 
 def names(*, vae_only: bool = False) -> tuple[str, ...]:
     """Every registered kind's name, in the registry's order (classifier, plain, DFC, the VAE-GANs, then new ones)."""
-    return tuple(name for name, kind in _REGISTRY.items() if kind.is_vae or not vae_only)
-
-
-def label(name: str) -> str:
-    """What the pages call a kind; the name itself for a kind this installation does not know."""
-    return _REGISTRY[name].label if name in _REGISTRY else name
+    return tuple(kind.name for kind in _KINDS.values() if kind.is_vae or not vae_only)
 
 
 def is_vae(name: str) -> bool:
     """Whether a checkpoint of this kind is a VAE (an unknown kind is taken for one: only the classifier is not)."""
-    return _REGISTRY[name].is_vae if name in _REGISTRY else True
-
-
-def order(name: str) -> int:
-    """A sort key that lists models kind by kind, in the registry's order, unknown kinds last."""
-    return list(_REGISTRY).index(name) if name in _REGISTRY else len(_REGISTRY)
+    return _KINDS.get(name).is_vae if name in _KINDS else True
 
 
 # The VAE-GANs start from the data set's shipped DFC VAE, whose decoder already draws the right class: a new
