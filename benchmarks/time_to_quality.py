@@ -29,6 +29,7 @@ START = time.perf_counter()
 import argparse  # noqa: E402
 import functools  # noqa: E402
 import os  # noqa: E402
+from dataclasses import replace  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
@@ -98,7 +99,7 @@ def main() -> None:
     if args.kind not in KINDS:
         parser.error(f"--kind: one of {', '.join(KINDS)}")
     config, _ = config_from_args(args)
-    config.name = "ttq"
+    config = replace(config, name="ttq").resolved()
     print(f"{torch.get_num_threads()} CPU threads, torch {torch.__version__}: {config}", flush=True)
     state = {"training": 0.0, "epoch_start": time.perf_counter(), "reached": None, "metrics": None}
     per_epoch = min(config.train_limit or TRAIN_SPLIT_SIZE, TRAIN_SPLIT_SIZE)

@@ -35,7 +35,7 @@ def objective_for(kind: str, device: torch.device, *, batch_size: int, bf16: boo
                   compile: bool = False):
     config = TrainConfig(kind=kind, batch_size=batch_size, precision="bf16" if bf16 else "fp32",
                          channels_last=channels_last, device=device.type, compile=compile,
-                         warmup_steps=0)
+                         warmup_steps=0).resolved(device)
     split = load_split("mnist", train=True, device=device)
     objective = make_objective(config, device, split)
     fmt = config.memory_format

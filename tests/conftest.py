@@ -64,5 +64,5 @@ def tiny_config():
     def make(**overrides) -> TrainConfig:
         values = dict(epochs=1, batch_size=32, train_limit=256, test_limit=128, device="cpu", log_every=1,
                       init_from="")
-        return TrainConfig(**(values | overrides))
+        return TrainConfig(**(values | overrides)).resolved()
     return make

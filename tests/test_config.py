@@ -53,20 +53,22 @@ def test_validation_survives_python_dash_O():
 
 
 def test_config_defaults_depend_on_kind_and_dataset():
-    assert TrainConfig(kind="vaegan-wgan").critic_steps == 2
-    assert TrainConfig(kind="vaegan-hinge").critic_steps == 1
-    assert TrainConfig(kind="plain").kl_warmup_steps == 2000 and TrainConfig(kind="classifier").kl_warmup_steps == 0
-    assert TrainConfig(kind="vaegan-hinge", critic_steps=3).critic_steps == 3  # what you set wins
-    assert TrainConfig(kind="plain", dataset="fashion-mnist").name == "fashion-mnist-plain"
-    assert TrainConfig(kind="dfc", dataset="fashion-mnist").perceptual_model == "fashion-mnist-classifier"
-    assert TrainConfig(kind="dfc").perceptual_model == "classifier"
-    assert TrainConfig(kind="dfc").beta == 8.0 and TrainConfig(kind="plain").beta == 1.0
-    assert TrainConfig(kind="dfc", beta=2.0).beta == 2.0
+    assert TrainConfig(kind="vaegan-wgan").resolved().critic_steps == 2
+    assert TrainConfig(kind="vaegan-hinge").resolved().critic_steps == 1
+    assert TrainConfig(kind="plain").resolved().kl_warmup_steps == 2000
+    assert TrainConfig(kind="classifier").resolved().kl_warmup_steps == 0
+    assert TrainConfig(kind="vaegan-hinge", critic_steps=3).resolved().critic_steps == 3  # what you set wins
+    assert TrainConfig(kind="plain", dataset="fashion-mnist").resolved().name == "fashion-mnist-plain"
+    assert TrainConfig(kind="dfc", dataset="fashion-mnist").resolved().perceptual_model == "fashion-mnist-classifier"
+    assert TrainConfig(kind="dfc").resolved().perceptual_model == "classifier"
+    assert TrainConfig(kind="dfc").resolved().beta == 8.0 and TrainConfig(kind="plain").resolved().beta == 1.0
+    assert TrainConfig(kind="dfc", beta=2.0).resolved().beta == 2.0
 
 
 def test_quick_recipes_apply_on_a_cpu_only():
-    assert TrainConfig(kind="dfc", device="cpu", quick=True).epochs == recipe("dfc", quick=True)["epochs"] < 12
-    assert TrainConfig(kind="dfc", device="cpu").epochs == 12
+    quick = TrainConfig(kind="dfc", device="cpu", quick=True).resolved()
+    assert quick.epochs == recipe("dfc", quick=True)["epochs"] < 12
+    assert TrainConfig(kind="dfc", device="cpu").resolved().epochs == 12
     assert recipe("dfc", device="cuda", quick=True)["epochs"] == 12, "a GPU form never gets the CPU's short recipe"
 
 
@@ -74,7 +76,7 @@ def test_quick_recipes_apply_on_a_cpu_only():
 @pytest.mark.parametrize("quick", [False, True])
 def test_every_value_of_a_recipe_reaches_the_config(kind, quick):
     """A field with a non-None default would silently ignore its recipe (the quick hinge VAE-GAN's pixel term did)."""
-    config = TrainConfig(kind=kind, device="cpu", quick=quick)
+    config = TrainConfig(kind=kind, device="cpu", quick=quick).resolved()
     assert {key: getattr(config, key) for key in recipe(kind, quick=quick)} == recipe(kind, quick=quick)
 
 
@@ -82,8 +84,8 @@ def test_the_gpu_recipe_is_chosen_when_cuda_is_present(monkeypatch):
     """No GPU here: fake the device query and check what a GPU run would be given."""
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert pick_device("auto").type == "cuda"
-    gpu = TrainConfig(kind="dfc", quick=True)
-    cpu = TrainConfig(kind="dfc", device="cpu")
+    gpu = TrainConfig(kind="dfc", quick=True).resolved()
+    cpu = TrainConfig(kind="dfc", device="cpu").resolved()
     assert gpu.batch_size == cpu.batch_size * config_module.GPU_BATCH_FACTOR
     assert gpu.lr == pytest.approx(cpu.lr * config_module.GPU_BATCH_FACTOR ** 0.5)
     assert gpu.epochs == cpu.epochs == 12
@@ -96,7 +98,7 @@ def test_device_auto_falls_back_to_cpu_here():
         with pytest.raises(RuntimeError, match="no CUDA GPU"):
             pick_device("cuda")
         with pytest.raises(ValueError, match="no CUDA GPU"):
-            TrainConfig(device="cuda")
+            TrainConfig(device="cuda").resolved()
 
 
 def test_auto_precision_is_bf16_exactly_where_the_cpu_computes_it_natively(monkeypatch):
@@ -136,3 +138,15 @@ def test_the_measured_figures_the_panel_states_are_of_the_quick_recipe_it_runs_f
                 start = checkpoints.shipped(run["init_from"]["name"])
                 assert run["init_from"]["sha256"] == start.sha256, f"{kind}: {start.name} was retrained since"
 
+
+
+def test_a_config_is_a_plain_value_until_it_is_resolved(monkeypatch):
+    """`TrainConfig(kind="dfc")` means the same on a laptop and on a GPU box; `resolved()` is the one step that
+    takes the recipe of the device a run goes on, and it changes nothing the second time."""
+    config = TrainConfig(kind="dfc")
+    assert config.epochs is None and config.batch_size is None and config.name == ""
+    cpu = config.resolved(torch.device("cpu"))
+    assert cpu.resolved(torch.device("cpu")) == cpu and cpu.name == "dfc" and cpu.batch_size is not None
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert TrainConfig(kind="dfc") == config
+    assert config.resolved().batch_size == cpu.batch_size * config_module.GPU_BATCH_FACTOR

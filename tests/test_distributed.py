@@ -81,7 +81,7 @@ def assert_close(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], initial
 @pytest.mark.parametrize("kind", list(RECIPES))
 def test_two_processes_train_the_weights_one_process_trains(kind, two_processes, tiny_checkpoints, tmp_path):
     root, _ = two_processes
-    config = TrainConfig(**BASE | RECIPES[kind])
+    config = TrainConfig(**BASE | RECIPES[kind]).resolved()
     single = train(config, out_dir=tmp_path).checkpoint
     out = root / kind / "out"
     assert sorted(p.name for p in out.glob("*.json")) == [f"{config.name}.json"], "rank 0 alone writes"
@@ -99,7 +99,7 @@ def test_two_processes_train_the_weights_one_process_trains(kind, two_processes,
 def test_a_run_on_two_processes_resumes_on_one(two_processes, tiny_checkpoints, tmp_path):
     """Everything a checkpoint keeps is the global run's (steps, batch, weights, optimiser state)."""
     root, _ = two_processes
-    config = TrainConfig(**BASE | RECIPES["plain"] | {"epochs": 2})
+    config = TrainConfig(**BASE | RECIPES["plain"] | {"epochs": 2}).resolved()
     written_by_two = checkpoints.read(root / "plain" / "out" / "plain.json")
     resumed = train(config, out_dir=tmp_path / "resumed", resume=written_by_two)
     straight = train(config, out_dir=tmp_path / "straight")

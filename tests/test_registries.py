@@ -89,7 +89,7 @@ def test_a_new_kind_and_data_set_train_save_load_and_analyse_end_to_end(toy):
                               device="cpu", log_every=5), out_dir=folder)
     assert judge.checkpoint.name == "toy-squares-classifier"  # the data set's own judge, found by that name
     assert judge.metrics["accuracy"] > 0.9, "left or right is easy: a classifier that cannot tell is broken"
-    config = TrainConfig(kind=kind.name, dataset=dataset.name, latent_dim=2, device="cpu", log_every=5)
+    config = TrainConfig(kind=kind.name, dataset=dataset.name, latent_dim=2, device="cpu", log_every=5).resolved()
     assert config.beta == 1.0 and config.epochs == 4, "the kind's recipe fills the fields left unset"
     result = train(config, out_dir=folder)
     ckpt = checkpoints.find("toy-squares-toy-beta-vae")

@@ -134,6 +134,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     config, resume = config_from_args(args)
     device = pick_device(config.device)
+    config = config.resolved(device)
     if is_main_process():  # under torchrun, rank 0 speaks for every rank
         processes = os.environ.get("WORLD_SIZE", "1")
         print(f"training {config.kind} '{config.name}' on {config.dataset} with {device}"
@@ -176,6 +177,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if args.record:
         from . import model_record
         print(f"wrote {model_record.write(model_record.build(args.record))}", file=sys.stderr)
+        for path in model_record.ship_analyses(args.record):
+            print(f"wrote {path}", file=sys.stderr)
         return 0
     names = args.names or [c.name for c in checkpoints.available()]
     start = time.perf_counter()
@@ -201,7 +204,7 @@ def run_lesson(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from . import lesson, lesson_record
+    from . import lesson, lesson_record, transforms
     from .data import test_split
 
     if args.write:
@@ -226,8 +229,8 @@ def run_lesson(args: argparse.Namespace) -> int:
                           "optima": rows, "threads": torch.get_num_threads()}, indent=2))
         return 0
     source = "the embedded sample's" if split.is_sample else "the"
-    print(f"{args.dataset}: a Gaussian blur (sigma {lesson.STRONG_BLUR[1]:g}) against a shift right by "
-          f"{lesson.REFERENCE[1]:g} px, {source} first {len(x)} test images")
+    print(f"{args.dataset}: a Gaussian blur (sigma {transforms.STRONG_BLUR[1]:g}) against a shift right by "
+          f"{transforms.REFERENCE[1]:g} px, {source} first {len(x)} test images")
     print(f"{'loss':<24} {'blur costs more':>16} {'median blur/shift':>18}")
     for key, v in verdicts.items():
         print(f"{lesson.loss_label(key):<24} {v.images - v.blur_cheaper:>10} of {v.images:<4} {v.median_ratio:>18.3f}")

@@ -1,6 +1,7 @@
 """What defines a training run: the config dataclass, the device and the precision.
 
-A field left unset (None) takes its value from the kind's recipe (kinds.py) for the device the run goes on:
+A field left unset (None) takes its value from the kind's recipe (kinds.py) for the device the run goes on,
+in one explicit step, `TrainConfig.resolved()`:
 the full recipes are the measured ones behind the shipped checkpoints, the quick ones give a
 usable model in a few minutes on two CPU cores (the sidebar's default there). Everything a user
 can get wrong is checked here, once, with a ValueError that says what to change.
@@ -11,7 +12,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -127,52 +128,58 @@ class TrainConfig:
                                      "(0 = no cap)")
 
     def __post_init__(self):
+        """Checks every value that is set; an unset one (None) is checked once `resolved()` has filled it."""
         kind = kinds.get(self.kind)
-        dataset = datasets.get(self.dataset)
+        datasets.get(self.dataset)
         _check_choice("device", self.device, DEVICES)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
-        try:
-            device = pick_device(self.device)
-        except RuntimeError as error:
-            raise ValueError(str(error)) from error
-        values = recipe(self.kind, device=device, quick=self.quick)
-        if self.init_from is None:  # a recipe names the kind of model it starts from: the data set's shipped one
-            self.init_from = dataset.checkpoint_name(values["init_from"]) if values["init_from"] else ""
-        for key, value in values.items():
-            if getattr(self, key) is None:
-                setattr(self, key, dict(value) if isinstance(value, dict) else value)  # a copy of a mapping
-        if self.lr is None:
-            self.lr = BASE_LR
-        self.name = self.name or dataset.checkpoint_name(self.kind)
-        self.perceptual_model = self.perceptual_model or dataset.checkpoint_name(kinds.CLASSIFIER.name)
-        if not re.fullmatch(r"[A-Za-z0-9_-]+", self.name):
+        if self.name and not re.fullmatch(r"[A-Za-z0-9_-]+", self.name):
             raise ValueError(f"checkpoint name {self.name!r} may use only letters, digits, '-' and '_'")
         for key in ("epochs", "batch_size", "latent_dim", "critic_steps", "log_every"):
-            if getattr(self, key) < 1:
+            if _given(self, key) and getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
         for key in ("kl_warmup_steps", "lr_warmup_steps", "warmup_steps", "train_limit", "test_limit",
-                    "interim_test_limit", "pixel_anneal_steps"):
-            if getattr(self, key) < 0:
+                    "interim_test_limit", "pixel_anneal_steps", "beta"):
+            if _given(self, key) and getattr(self, key) < 0:
                 raise ValueError(f"{key} must be 0 or more, got {getattr(self, key)}")
-        if self.pixel_weight < 0 or (self.pixel_weight and not self.pixel_anneal_steps):
+        if _given(self, "pixel_weight") and (self.pixel_weight < 0 or (
+                self.pixel_weight and _given(self, "pixel_anneal_steps") and not self.pixel_anneal_steps)):
             raise ValueError(f"pixel_weight must be 0 or more, with pixel_anneal_steps set to when it reaches 0; got "
                              f"{self.pixel_weight} over {self.pixel_anneal_steps} steps")
         if self.max_minutes < 0:
             raise ValueError(f"max_minutes must be 0 (no cap) or more, got {self.max_minutes}")
-        if not self.lr > 0:
+        if _given(self, "lr") and not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.beta < 0:
-            raise ValueError(f"beta must be 0 or more, got {self.beta}")
         if self.critic_depth not in (3, 4):
             raise ValueError(f"critic_depth must be 3 or 4, got {self.critic_depth}")
         if self.init_from and not kind.is_vae:
             raise ValueError(f"init_from starts a VAE from another VAE's weights; a classifier always starts "
                              f"from scratch: leave init_from empty (got {self.init_from!r})")
-        if kind.uses_classifier:
+        if kind.uses_classifier and _given(self, "perceptual_layers"):
             _check_layers("perceptual", self.perceptual_layers, _layer_names("classifier", 3))
         if kind.has_critic:
             _check_layers("critic", self.critic_layers, _layer_names("critic", self.critic_depth))
+
+    def resolved(self, device: torch.device | None = None) -> TrainConfig:
+        """This config with every unset field taken from the kind's recipe for `device` (default: the one the
+        config names), and the checkpoint's and perceptual model's names from the data set. The explicit step
+        that the CLI, the panel and `train()` take: a TrainConfig itself means the same on every machine."""
+        if device is None:
+            try:
+                device = pick_device(self.device)
+            except RuntimeError as error:
+                raise ValueError(str(error)) from error
+        dataset = datasets.get(self.dataset)
+        values = recipe(self.kind, device=device, quick=self.quick)
+        # a recipe names the kind of model it starts from: the data set's shipped one
+        values["init_from"] = dataset.checkpoint_name(values["init_from"]) if values["init_from"] else ""
+        filled = {key: copy.deepcopy(value) for key, value in values.items() if getattr(self, key, 0) is None}
+        if self.lr is None and "lr" not in filled:
+            filled["lr"] = BASE_LR
+        filled["name"] = self.name or dataset.checkpoint_name(self.kind)
+        filled["perceptual_model"] = self.perceptual_model or dataset.checkpoint_name(kinds.CLASSIFIER.name)
+        return replace(self, **filled)
 
     @property
     def memory_format(self) -> torch.memory_format:
@@ -192,6 +199,10 @@ class TrainConfig:
     @classmethod
     def from_json(cls, path: Path) -> TrainConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _given(config: TrainConfig, key: str) -> bool:
+    return getattr(config, key) is not None
 
 
 def _check_choice(key: str, value: str, choices: tuple[str, ...]) -> None:

@@ -31,6 +31,7 @@ def estimate_seconds(config: TrainConfig, device: torch.device) -> float | None:
     """Seconds the whole run will take: start-up, every epoch's training and validation (the epochs before
     the last look at `interim_test_limit` test images), and the posterior fit. None when this device type
     has neither a recorded run of the kind nor a first guess."""
+    config = config.resolved(device)
     rates = recorded_rates(config, device) or (first_guess(config.kind) if device.type == "cpu" else None)
     if rates is None:
         return None

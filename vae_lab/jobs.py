@@ -47,6 +47,7 @@ class JobManager:
     def start(self, config: TrainConfig, *, resume: Path | None = None, processes: int = 1) -> JobStatus:
         """Launch a job, or raise JobError if one is already running (checked under a file lock).
         `processes` > 1: torchrun trains it on that many GPUs, `config.batch_size` being the global batch."""
+        config = config.resolved()  # the job's folder holds the values it will train with
         World(size=processes).check_batch(config.batch_size)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "lock", "w") as lock:

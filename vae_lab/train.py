@@ -94,6 +94,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     started = time.perf_counter()
     out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
     world, device = distributed.join(pick_device(config.device))
+    config = config.resolved(device)  # the recipe's values for what is unset, for the device this runs on
     world.check_batch(config.batch_size)
     if not world.main:  # rank 0 alone reports, validates and writes
         progress, film = None, None
