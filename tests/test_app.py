@@ -110,7 +110,7 @@ def why_view(at: AppTest, dataset: str = "mnist"):
 def test_why_blurry_is_the_landing_page_and_every_sentence_quotes_the_view(app):
     """Every number the page states is the one the core computes for the chosen image, change, amount, layers
     and model, as each control changes."""
-    from vae_lab import lesson, lesson_record
+    from vae_lab import lesson, lesson_record, transforms
     from vae_lab.metrics import laplacian_variance
     assert ok(app).header[0].value == "Why are VAEs blurry?"
     x, judges = why_view(app)
@@ -146,7 +146,7 @@ def test_why_blurry_is_the_landing_page_and_every_sentence_quotes_the_view(app):
         curves = lesson.curves(x, transform, judges)
         at = list(curves.amounts).index(amount)
         text = markdown_with(app, "2-pixel shifts under BCE")
-        t = lesson.TRANSFORMS[transform]
+        t = transforms.TRANSFORMS[transform]
         assert f"**{t.label} by {amount:g}**" in text
         for key, words in (("bce", "under BCE"), ("dfc", "under the DFC loss"), ("critic", "under the critic's")):
             assert f"**{curves.normalised[key][at]:.2f}** {'2-pixel shifts ' * (key == 'bce')}{words}" in text, key
@@ -156,7 +156,7 @@ def test_why_blurry_is_the_landing_page_and_every_sentence_quotes_the_view(app):
         app.selectbox(key="why_transform").set_value(transform).run()
         app.slider(key=f"why_amount_{transform}").set_value(amount).run()
         says_cost(transform, amount)
-        assert any(c == f"{lesson.TRANSFORMS[transform].label}: {amount:g}" for e in pictures(ok(app).main)
+        assert any(c == f"{transforms.TRANSFORMS[transform].label}: {amount:g}" for e in pictures(ok(app).main)
                    for c in e.captions)
     chart = next(c for e in pictures(app.main) for c in e.captions if c.startswith("Each loss over"))
     assert chart.startswith("Each loss over shift down (pixels)") and "the line marks 1." in chart
@@ -171,7 +171,7 @@ def test_why_blurry_is_the_landing_page_and_every_sentence_quotes_the_view(app):
         optima = [c for e in pictures(ok(app).main) for c in e.captions if "'s decoder: Laplacian" in c]
         assert [f"{stored[loss].laplacian_variance:.3f}" in c for loss, c in zip(lesson.OPTIMA, optima)] == [True] * 3
         assert any(c.startswith(f"{(2 * max_shift + 1) ** 2} targets") for e in pictures(app.main) for c in e.captions)
-    noisy = lesson.noise(x, 0.2)
+    noisy = transforms.noise(x, 0.2)
     noise_text = markdown_with(app, "What the Laplacian variance misses")
     assert f"to **{float(laplacian_variance(noisy)[0]):.3f}**" in noise_text
 
@@ -363,7 +363,8 @@ def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_pick
     assert any("It is in the model picker" in s.value for s in ok(app).sidebar.success)
     frames = JobManager().film_measures(job.id)["frames"]
     assert frames and all(0 <= frame["read_correctly"] <= 1 for frame in frames), "each frame measured"
-    assert any("frame by frame" in c.value for c in app.sidebar.caption), "and the monitor shows the measures"
+    assert any("frame by frame" in c.value for c in app.main.caption), "and the page shows the measures"
+    assert app.get("plotly_chart") and app.main.expander[0].label.startswith("Training panel-plain")
     assert "panel-plain" in app.sidebar.multiselect(key="models-mnist").value  # chosen, not only offered
     for _ in range(2):
         assert any("It is in the model picker" in s.value for s in ok(app.run()).sidebar.success)

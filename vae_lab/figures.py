@@ -67,7 +67,7 @@ def training_curves(steps: list[dict], epochs: list[dict], keys: list[str]) -> g
         if any(val in e["metrics"] for e in epochs):
             figure.add_trace(go.Scatter(x=[e["step"] for e in epochs], y=[e["metrics"].get(val) for e in epochs],
                                         mode="markers", name=val, marker={"color": color, "size": 9}))
-    # Readable in the sidebar's width: the legend under the plot, not beside it, and the y-axis over the run
+    # The legend under the plot, not beside it, and the y-axis over the run
     # after its first tenth of steps, whose start (thousands, for a perceptual loss) would flatten the rest.
     later = [value for s in steps[len(steps) // 10:] for key in keys
              if isinstance(value := s["metrics"].get(key), (int, float)) and math.isfinite(value)]

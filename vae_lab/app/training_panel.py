@@ -1,4 +1,5 @@
-"""The sidebar's "Train a model" panel: a recipe form while idle, a live monitor while a job runs.
+"""The sidebar's "Train a model" panel: a recipe form while idle, the job's live status while it runs, and its
+loss curves and film at the top of the page's main area, where they have room.
 
 The form builds a `TrainConfig` (its one validation); the job manager writes it into the job's
 folder, and the job process hands it to `train()`.
@@ -16,7 +17,7 @@ from ..datasets import default_name
 from ..distributed import World
 from ..estimate import estimate_seconds
 from ..figures import film_measures_chart, training_curves
-from ..job_status import JobError, seconds_left
+from ..job_status import JobError, JobStatus, seconds_left
 from ..jobs import JobManager, device_choices
 from ..models import Classifier
 from . import links
@@ -30,16 +31,21 @@ _published_jobs: set[str] = set()  # jobs whose model this server has picked up 
 def render() -> None:
     manager = job_manager()
     latest = manager.latest()
-    if latest is not None and not latest.active and not manager.dismissed(latest.id):
+    shown = latest is not None and (latest.active or not manager.dismissed(latest.id))
+    if shown:  # the curves and the film want the page's width, not the sidebar's
+        with st.expander(f"Training {latest.name}: loss curves and film", icon=":material/monitoring:",
+                         expanded=latest.active):
+            job_details(manager, latest.id, live=latest.active)
+    if shown and not latest.active:
         with st.sidebar.container(border=True):  # the outcome stays, whatever the panel below does
-            job_monitor(manager, latest.id, live=False)
+            job_status(manager, latest.id, live=False)
             if st.button("Dismiss", icon=":material/close:", key="train_dismiss"):
                 manager.dismiss(latest.id)
                 st.rerun(scope="app")
     with st.sidebar.expander("Train a model", icon=":material/model_training:",
                              expanded=bool(latest and latest.active)):
         if latest and latest.active:
-            job_monitor(manager, latest.id, live=True)
+            job_status(manager, latest.id, live=True)
             return
         config = recipe_form()
         if config is None:
@@ -60,6 +66,46 @@ def recipe_form() -> TrainConfig | None:
                         key="train_kind")
     dataset = st.selectbox("Dataset", datasets.names(), format_func=datasets.label, key="train_dataset")
     entry = kinds.get(kind)
+    chosen = device_input()
+    if chosen is None:
+        return None
+    device_choice, device, where = chosen
+    quick = device.type == "cpu"
+    defaults = recipe(kind, device=device, quick=quick)
+    limits = public.PublicSettings.from_env() if public.enabled() else None
+    if not notices(entry, dataset, defaults, limits, quick=quick):
+        return None
+    numbers = number_inputs(kind, dataset, device, defaults)
+    values = {}
+    if entry.is_vae:
+        values["init_from"] = start_from_input(kind, dataset, defaults["init_from"])
+    if quick and quick_record.caption(kind):
+        st.caption(measured_caption(kind, dataset, defaults, values["init_from"]))
+    if entry.uses_classifier:
+        layers = perceptual_layers_input(defaults["perceptual_layers"])
+        if layers is None:
+            return None
+        values["perceptual_layers"] = layers
+    name = name_input(kind, public=limits is not None)
+    if name is None:
+        return None
+    try:
+        config = TrainConfig(kind=kind, dataset=dataset, name=name, device=device_choice, quick=quick,
+                             max_minutes=limits.job_minutes if limits else 0.0, **numbers, **values).resolved(device)
+        World(size=st.session_state["train_processes"]).check_batch(config.batch_size)
+    except ValueError as error:
+        st.error(str(error))
+        return None
+    single = st.session_state["train_processes"] == 1
+    estimate = estimate_seconds(config, device) if single else None  # no measured multi-GPU speed
+    st.caption(f"Runs on **{where}**. " + (f"Estimated time: about {duration(estimate)}." if estimate else
+                                           "No measured speed for this device yet: the time left shows once "
+                                           "training starts."))
+    return config
+
+
+def device_input() -> tuple[str, torch.device, str] | None:
+    """The device chosen (its config value, the device, and how to name it), or None if it is not here."""
     choices = device_choices(torch.cuda.device_count())
     device_label = st.selectbox("Device", list(choices), key="train_device")
     device_choice, processes = choices[device_label]
@@ -69,9 +115,12 @@ def recipe_form() -> TrainConfig | None:
     except RuntimeError as error:
         st.error(str(error))
         return None
-    quick = device.type == "cpu"
-    defaults = recipe(kind, device=device, quick=quick)
-    limits = public.PublicSettings.from_env() if public.enabled() else None
+    return device_choice, device, device_label if processes > 1 else str(device)
+
+
+def notices(entry: kinds.Kind, dataset: str, defaults: dict, limits: public.PublicSettings | None, *,
+            quick: bool) -> bool:
+    """What a visitor should know before choosing numbers; False when the data set is not here to train on."""
     if limits is not None:
         st.info(f"Public demo: your models are yours alone (this browser) and are removed after "
                 f"{limits.keep_hours:g} h. One job trains on this server at a time, for at most "
@@ -79,12 +128,17 @@ def recipe_form() -> TrainConfig | None:
                 f"{limits.jobs_per_hour} per visitor per hour.")
     if not has_split(dataset, train=True):  # say so before a job starts, not after it fails
         st.info(missing_data_notice(dataset))
-        return None
+        return False
     if quick and limits is None:
         st.info(f"No GPU here, so this trains on the CPU. The quick CPU recipe ({defaults['epochs']} epoch(s), "
                 f"batch {defaults['batch_size']}) gives a usable {entry.label} in a few minutes; the full "
                 f"recipes behind the shipped models take much longer.")
-    if st.session_state.get("train_recipe_for") != (kind, device.type):  # a new kind or device: its recipe's numbers
+    return True
+
+
+def number_inputs(kind: str, dataset: str, device: torch.device, defaults: dict) -> dict:
+    """Epochs, batch, learning rate, latent size and images: the recipe's for a newly chosen kind or device."""
+    if st.session_state.get("train_recipe_for") != (kind, device.type):
         st.session_state["train_recipe_for"] = (kind, device.type)
         for key in ("epochs", "batch_size", "train_limit"):
             st.session_state[f"train_{key}"] = defaults[key]
@@ -98,39 +152,21 @@ def recipe_form() -> TrainConfig | None:
     train_size = datasets.get(dataset).train_size
     train_limit = st.number_input(f"Training images (0 = all {train_size:,})", 0, train_size,
                                   step=1000, key="train_train_limit")
-    values = {}
-    if entry.is_vae:
-        values["init_from"] = start_from_input(kind, dataset, defaults["init_from"])
-    if quick and quick_record.caption(kind):
-        st.caption(measured_caption(kind, dataset, defaults, values["init_from"]))
-    if entry.uses_classifier:
-        layers = perceptual_layers_input(defaults["perceptual_layers"])
-        if layers is None:
-            return None
-        values["perceptual_layers"] = layers
+    return {"epochs": int(epochs), "batch_size": int(batch_size), "lr": float(lr), "latent_dim": int(latent_dim),
+            "train_limit": int(train_limit)}
+
+
+def name_input(kind: str, *, public: bool) -> str | None:
+    """The new model's name (a free one by default), or None if a visitor chose a shipped model's."""
     taken = {c.name for c in checkpoints.available()}
     suggested = next(f"my-{kind}-{i}" for i in range(1, 1000) if f"my-{kind}-{i}" not in taken)
     name = st.text_input("Name", suggested, key=f"train_name_{kind}")
-    if limits is not None and name in checkpoints.shipped_names():  # every visitor's numbers rest on these
+    if public and name in checkpoints.shipped_names():  # every visitor's numbers rest on these
         st.error(f"{name!r} is the name of a shipped model; choose another name for yours.")
         return None
     if name in taken:
         st.warning(f"A checkpoint named {name!r} exists; yours will replace it in the model picker.")
-    try:
-        config = TrainConfig(kind=kind, dataset=dataset, name=name, epochs=int(epochs), batch_size=int(batch_size),
-                             lr=float(lr), latent_dim=int(latent_dim), device=device_choice, quick=quick,
-                             train_limit=int(train_limit), max_minutes=limits.job_minutes if limits else 0.0,
-                             **values)
-        World(size=processes).check_batch(config.batch_size)
-    except ValueError as error:
-        st.error(str(error))
-        return None
-    estimate = estimate_seconds(config, device) if processes == 1 else None  # no measured multi-GPU speed
-    where = device_label if processes > 1 else device
-    st.caption(f"Runs on **{where}**. " + (f"Estimated time: about {duration(estimate)}." if estimate else
-                                           "No measured speed for this device yet: the time left shows once "
-                                           "training starts."))
-    return config
+    return name
 
 
 def start_from_input(kind: str, dataset: str, recipe_start: str) -> str:
@@ -171,75 +207,109 @@ def perceptual_layers_input(default: dict[str, float]) -> dict[str, float] | Non
     return dict(zip(layers, weights))
 
 
-def job_monitor(manager: JobManager, job_id: str, *, live: bool) -> None:
-    """The job's status; while it runs, redrawn every second without rerunning the page."""
+def job_status(manager: JobManager, job_id: str, *, live: bool) -> None:
+    """The job's state, progress and outcome in the sidebar; while it runs, redrawn every second without
+    rerunning the page."""
 
     @st.fragment(run_every=1.0 if live else None)
-    def monitor() -> None:
+    def status_now() -> None:
         status = manager.status(job_id)
-        events = manager.events(job_id)
-        steps = [e for e in events if e["event"] == "step"]
-        epochs = [e for e in events if e["event"] == "epoch"]
         st.markdown(f"**{kinds.label(status.kind)} '{status.name}'**: {status.state}")
         if status.active:
-            last = steps[-1] if steps else None
-            done = last["step"] / last["total_steps"] if last else 0.0
-            eta = seconds_left(last)
-            text = (f"epoch {last['epoch']}/{last['epochs']}, step {last['step']}/{last['total_steps']}, "
-                    f"{last['images_per_s']:,.0f} img/s" + (f", about {duration(eta)} left" if eta else "")
-                    if last else "starting...")
-            st.progress(done, text=text)
+            steps = [e for e in manager.events(job_id) if e["event"] == "step"]
+            progress_bar(steps[-1] if steps else None)
             if st.button("Cancel", icon=":material/stop:", key="train_cancel"):
                 manager.cancel(job_id)
                 st.rerun(scope="app")
-        if steps:
+        elif status.state == "succeeded":
+            succeeded(status, job_id)
+        elif status.state in ("failed", "cancelled"):
+            (st.warning if status.state == "cancelled" else st.error)(status.message)
+            st.code(manager.log_tail(job_id), language=None)
+            resume_button(manager, job_id)
+
+    status_now()
+
+
+def progress_bar(last: dict | None) -> None:
+    """Where the job is: its epoch and step, its speed and the time left, from its last step event."""
+    if last is None:
+        st.progress(0.0, text="starting...")
+        return
+    eta = seconds_left(last)
+    st.progress(last["step"] / last["total_steps"],
+                text=f"epoch {last['epoch']}/{last['epochs']}, step {last['step']}/{last['total_steps']}, "
+                     f"{last['images_per_s']:,.0f} img/s" + (f", about {duration(eta)} left" if eta else ""))
+
+
+def succeeded(status: JobStatus, job_id: str) -> None:
+    """The finished job's model joins the picker: the server's caches learn of it once, and this session
+    chooses it once."""
+    st.success(f"Done: {status.message}. It is in the model picker.")
+    if status.warning:
+        st.warning(status.warning)
+    if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions
+        _published_jobs.add(job_id)
+        clear_caches()
+    if st.session_state.get("job_seen") != job_id:  # once per session: choose it in the model picker
+        st.session_state["job_seen"] = job_id
+        st.session_state["select_model"] = checkpoints.read(status.checkpoint).dataset, status.name
+        st.rerun(scope="app")
+
+
+def resume_button(manager: JobManager, job_id: str) -> None:
+    """A failed or cancelled job that saved an epoch goes on from it, with the recipe it was started with."""
+    resumable = manager.resumable(job_id)
+    if resumable is None or not st.button("Resume from the last good epoch", key="train_resume"):
+        return
+    try:
+        recipe_values = checkpoints.read(resumable).meta["recipe"]
+        manager.start(TrainConfig.from_dict(recipe_values), resume=resumable)
+    except (JobError, OSError, checkpoints.CheckpointError, ValueError) as error:  # busy, as for a start
+        st.error(str(error))
+        return
+    st.rerun(scope="app")
+
+
+def job_details(manager: JobManager, job_id: str, *, live: bool) -> None:
+    """The job's loss curves and film, at the page's width; while it runs, redrawn every 2 seconds."""
+
+    @st.fragment(run_every=2.0 if live else None)
+    def details_now() -> None:
+        events = manager.events(job_id)
+        steps = [e for e in events if e["event"] == "step"]
+        epochs = [e for e in events if e["event"] == "epoch"]
+        if not steps:
+            st.caption("The curves start with the first training steps.")
+        else:
             shown = ("loss", "reconstruction", "perceptual", "kl", "critic_loss")
             keys = [k for k in shown if k in steps[-1]["metrics"]]
             st.plotly_chart(training_curves(steps, epochs, keys), key=f"curves-{job_id}-{len(steps)}")
         film = manager.film(job_id)
         if film:
-            st.image(film, caption="The training so far: test images, their reconstructions, and fixed prior "
-                                   "points decoded, a frame every 50 steps", width="stretch")
-            st.download_button("Download the training as GIF", film, file_name=f"{status.name}-training.gif",
-                               mime="image/gif", icon=":material/movie:", key=f"film-{job_id}")
-            measures = manager.film_measures(job_id)
-            if measures and measures["frames"]:
-                st.plotly_chart(film_measures_chart(measures["frames"]),
-                                key=f"film-measures-{job_id}-{len(measures['frames'])}")
-                st.caption(f"Blur and meaning, frame by frame, on the first {measures['images']:,} test images: "
-                           "a perceptual loss should raise the Laplacian variance (sharper reconstructions) "
-                           "while the classifier still reads them as the digits they came from.")
-        else:
-            preview = manager.preview(job_id)
-            if preview:
-                st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions",
-                         width="stretch")
-        if status.state == "succeeded":
-            st.success(f"Done: {status.message}. It is in the model picker.")
-            if status.warning:
-                st.warning(status.warning)
-            if job_id not in _published_jobs:  # once per job and server: caches are shared by all sessions
-                _published_jobs.add(job_id)
-                clear_caches()
-            if st.session_state.get("job_seen") != job_id:  # once per session: choose it in the model picker
-                st.session_state["job_seen"] = job_id
-                st.session_state["select_model"] = checkpoints.read(status.checkpoint).dataset, status.name
-                st.rerun(scope="app")
-        elif status.state in ("failed", "cancelled"):
-            (st.warning if status.state == "cancelled" else st.error)(status.message)
-            st.code(manager.log_tail(job_id), language=None)
-            resumable = manager.resumable(job_id)
-            if resumable is not None and st.button("Resume from the last good epoch", key="train_resume"):
-                try:
-                    recipe_values = checkpoints.read(resumable).meta["recipe"]
-                    manager.start(TrainConfig.from_dict(recipe_values), resume=resumable)
-                except (JobError, OSError, checkpoints.CheckpointError, ValueError) as error:  # busy, as for a start
-                    st.error(str(error))
-                    return
-                st.rerun(scope="app")
+            film_view(manager, job_id, film)
+            return
+        preview = manager.preview(job_id)
+        if preview:
+            st.image(preview, caption=f"after epoch {len(epochs)}: originals, then reconstructions", width="stretch")
+
+    details_now()
 
 
-    monitor()
+def film_view(manager: JobManager, job_id: str, film: bytes) -> None:
+    """The film so far beside its frames' blur and meaning."""
+    left, right = st.columns(2)
+    left.image(film, caption="The training so far: test images, their reconstructions, and fixed prior points "
+                             "decoded, a frame every 50 steps", width="stretch")
+    left.download_button("Download the training as GIF", film, file_name=f"{manager.status(job_id).name}-training.gif",
+                         mime="image/gif", icon=":material/movie:", key=f"film-{job_id}")
+    measures = manager.film_measures(job_id)
+    if measures and measures["frames"]:
+        right.plotly_chart(film_measures_chart(measures["frames"]),
+                           key=f"film-measures-{job_id}-{len(measures['frames'])}")
+        right.caption(f"Blur and meaning, frame by frame, on the first {measures['images']:,} test images: "
+                      "a perceptual loss should raise the Laplacian variance (sharper reconstructions) "
+                      "while the classifier still reads them as the digits they came from.")
 
 
 def duration(seconds: float) -> str:
