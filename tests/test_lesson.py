@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vae_lab import data, lesson
+from vae_lab import data, lesson, transforms
 from vae_lab.metrics import laplacian_variance
 
 
@@ -20,27 +20,28 @@ def digits():
 
 def test_transforms_do_what_their_sliders_say(digits):
     x = digits[:1]
-    moved = lesson.apply(x, "shift_x", 2)
+    moved = transforms.apply(x, "shift_x", 2)
     assert torch.equal(moved[..., 2:], x[..., :-2]) and moved[..., :2].abs().sum() == 0
-    assert torch.equal(lesson.apply(x, "shift_y", 3)[..., 3:, :], x[..., :-3, :])
-    for transform in lesson.TRANSFORMS:  # every slider's zero (or its lowest value for shifts) is the image itself
-        if lesson.TRANSFORMS[transform].low <= 0 <= lesson.TRANSFORMS[transform].high:
-            assert torch.allclose(lesson.apply(x, transform, 0.0), x, atol=1e-6), transform
-    blurred = lesson.apply(x, "blur", 2.0)
+    assert torch.equal(transforms.apply(x, "shift_y", 3)[..., 3:, :], x[..., :-3, :])
+    for transform in transforms.TRANSFORMS:  # every slider's zero (or its lowest value for shifts) is the image itself
+        if transforms.TRANSFORMS[transform].low <= 0 <= transforms.TRANSFORMS[transform].high:
+            assert torch.allclose(transforms.apply(x, transform, 0.0), x, atol=1e-6), transform
+    blurred = transforms.apply(x, "blur", 2.0)
     assert laplacian_variance(blurred) < 0.2 * laplacian_variance(x)
     assert abs(blurred.sum() - x.sum()) < 0.02 * x.sum()  # blurring spreads the ink, keeps (nearly) all of it
-    assert lesson.apply(x, "stroke", 1.0).sum() > x.sum() > lesson.apply(x, "stroke", -1.0).sum()
-    noisy = lesson.apply(x, "noise", 0.3)
-    assert noisy.min() >= 0 and noisy.max() <= 1 and torch.equal(noisy, lesson.apply(x, "noise", 0.3))
-    rotated = lesson.apply(x, "rotate", 30.0)
-    assert not torch.allclose(rotated, x) and torch.allclose(lesson.apply(rotated, "rotate", 0.0), rotated, atol=1e-6)
+    assert transforms.apply(x, "stroke", 1.0).sum() > x.sum() > transforms.apply(x, "stroke", -1.0).sum()
+    noisy = transforms.apply(x, "noise", 0.3)
+    assert noisy.min() >= 0 and noisy.max() <= 1 and torch.equal(noisy, transforms.apply(x, "noise", 0.3))
+    rotated = transforms.apply(x, "rotate", 30.0)
+    assert not torch.allclose(rotated, x)
+    assert torch.allclose(transforms.apply(rotated, "rotate", 0.0), rotated, atol=1e-6)
 
 
 def test_amounts_outside_a_slider_and_unknown_names_say_what_to_choose(digits):
     with pytest.raises(ValueError, match="from 0 to 2"):
-        lesson.apply(digits[:1], "blur", 5.0)
+        transforms.apply(digits[:1], "blur", 5.0)
     with pytest.raises(ValueError, match="choose from"):
-        lesson.apply(digits[:1], "smudge", 1.0)
+        transforms.apply(digits[:1], "smudge", 1.0)
     with pytest.raises(ValueError, match="largest shift from 1 to 4"):
         lesson.shifted_targets(digits[:1], max_shift=0)
 
@@ -87,7 +88,7 @@ def test_the_bce_optimum_is_the_blurry_mean_and_the_perceptual_optima_are_sharp_
 
 def test_layer_views_add_up_to_the_loss_and_their_shares_to_one(digits, judges):
     x = digits[3:4]
-    rec = lesson.apply(x, "blur", 1.0)
+    rec = transforms.apply(x, "blur", 1.0)
     for network in ("dfc", "critic"):
         loss = judges.perceptual(network)
         views = lesson.layer_views(loss, x, rec)

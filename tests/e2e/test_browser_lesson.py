@@ -9,7 +9,7 @@ from test_browser import SHOTS, browser_page, choose, choose_dataset, idle, no_e
 from test_browser import chromium, server  # noqa: F401 (the same fixtures: a server and a browser per module)
 
 from playwright.sync_api import expect
-from vae_lab import checkpoints, data, lesson, lesson_record
+from vae_lab import checkpoints, data, lesson, lesson_record, transforms
 from vae_lab.datasets import default_name
 from vae_lab.metrics import laplacian_variance
 
@@ -64,7 +64,7 @@ def test_every_sentence_of_the_landing_page_quotes_the_view(chromium, server, da
             curves = lesson.curves(x, transform, judges)
             at = list(curves.amounts).index(amount)
             text = text_of(page, f"For this {item},")
-            assert f"{lesson.TRANSFORMS[transform].label} by {amount:g}" in text, text
+            assert f"{transforms.TRANSFORMS[transform].label} by {amount:g}" in text, text
             for key in ("bce", "dfc", "critic"):
                 assert f"{curves.normalised[key][at]:.2f}" in text, (key, text)
 

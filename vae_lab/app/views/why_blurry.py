@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab import figures, kinds, lesson
+from vae_lab import figures, kinds, lesson, transforms
 from vae_lab.app import links, loaders, ui
 from vae_lab.checkpoints import CheckpointError
 from vae_lab.datasets import noun
@@ -58,17 +58,18 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
                f"shift\" for every loss.")
     controls, pictures = st.columns([1, 2])
     with controls:
-        links.seed("why_transform", options=lesson.TRANSFORMS, what="change")
-        transform = st.selectbox("Change", list(lesson.TRANSFORMS), format_func=lambda k: lesson.TRANSFORMS[k].label,
-                                 index=list(lesson.TRANSFORMS).index("blur"), key="why_transform")
-        t = lesson.TRANSFORMS[transform]
+        links.seed("why_transform", options=transforms.TRANSFORMS, what="change")
+        offered = list(transforms.TRANSFORMS)
+        transform = st.selectbox("Change", offered, format_func=lambda k: transforms.TRANSFORMS[k].label,
+                                 index=offered.index("blur"), key="why_transform")
+        t = transforms.TRANSFORMS[transform]
         amount_key = f"why_amount_{transform}"
         links.seed(amount_key, parse=float, options=set(t.amounts.tolist()), what="amount")
         amount = st.slider(f"Amount ({t.unit})", float(t.low), float(t.high), float(t.high), float(t.step),
                            key=amount_key)
         links.seed("why_each_layer", parse=links.flag)
         each_layer = st.toggle("Show each layer's curve", value=False, key="why_each_layer")
-    changed = lesson.apply(x, transform, amount)
+    changed = transforms.apply(x, transform, amount)
     with pictures:
         shown = [("the original", enlarge(x[0])), (f"{t.label}: {amount:g}", enlarge(changed[0])),
                  ("pixel difference (red brighter)", signed_map((changed - x)[0, 0].numpy(), limit=1.0)),
@@ -204,7 +205,7 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
                 f"({_sharpness(found['critic'].laplacian_variance, targets_lv)}). That is why the DFC VAE has the "
                 f"worse BCE{paradox} and yet looks sharper: BCE rewards hedging between the possible images, and a "
                 f"sharp guess pays for every pixel it misses.")
-    noisy = lesson.noise(x, NOISE_PROBE)
+    noisy = transforms.noise(x, NOISE_PROBE)
     probe, text = st.columns([1, 3])
     probe.image(enlarge(noisy[0]), width="stretch", caption=f"noise of sigma {NOISE_PROBE:g} added")
     noisy_label, noisy_confidence = reading(judge, noisy, chosen.class_names)[0]
@@ -255,20 +256,7 @@ def what_features_see(x: torch.Tensor, judges: lesson.Judges, chosen, reconstruc
     loss = judges.perceptual(network, weights)
     views = lesson.layer_views(loss, x, reconstructions[name])
     share = lesson.shares(views)
-    pixel_left, pixel_right, pixel_diff, _ = st.columns(4)
-    pixel_left.image(enlarge(x[0]), caption="the original", width="stretch")
-    pixel_right.image(enlarge(reconstructions[name][0]), caption=f"{name}'s reconstruction", width="stretch")
-    pixel_diff.image(signed_map((reconstructions[name] - x)[0, 0].numpy(), limit=1.0), width="stretch",
-                     caption="pixel difference (red: brighter)")
-    for view in views:
-        maps, difference = st.columns([4, 1])
-        channels = view.strongest(8)
-        maps.image(feature_rows(view.original, view.reconstruction, channels,
-                                scale=2 if view.original.shape[-1] > 12 else 6), width="stretch",
-                   caption=f"{view.layer} (weight {view.weight:g}, {share[view.layer]:.0%} of the loss): the "
-                           f"{len(channels)} channels that differ most, original above, reconstruction below")
-        difference.image(heat_map(view.difference, scale=max(1, 56 // view.difference.shape[-1])), width="stretch",
-                         caption=f"{view.layer}: squared difference")
+    feature_maps(x, reconstructions[name], name, views, share)
     per_model = {m: {v.layer: v.loss for v in lesson.layer_views(loss, x, r)} for m, r in reconstructions.items()}
     totals = {m: sum(values.values()) for m, values in per_model.items()}
     bces = {m: float(lesson.pixel_bce(x, r)[0]) for m, r in reconstructions.items()}
@@ -284,6 +272,24 @@ def what_features_see(x: torch.Tensor, judges: lesson.Judges, chosen, reconstruc
                 + agreement
                 + f" The layers' shares for {name}: "
                 + ", ".join(f"{layer} {value:.0%}" for layer, value in share.items()) + ".")
+
+
+def feature_maps(x: torch.Tensor, reconstruction: torch.Tensor, name: str, views, share: dict[str, float]) -> None:
+    """The pixels, then each layer's most different channels and its squared difference."""
+    pixel_left, pixel_right, pixel_diff, _ = st.columns(4)
+    pixel_left.image(enlarge(x[0]), caption="the original", width="stretch")
+    pixel_right.image(enlarge(reconstruction[0]), caption=f"{name}'s reconstruction", width="stretch")
+    pixel_diff.image(signed_map((reconstruction - x)[0, 0].numpy(), limit=1.0), width="stretch",
+                     caption="pixel difference (red: brighter)")
+    for view in views:
+        maps, difference = st.columns([4, 1])
+        channels = view.strongest(8)
+        maps.image(feature_rows(view.original, view.reconstruction, channels,
+                                scale=2 if view.original.shape[-1] > 12 else 6), width="stretch",
+                   caption=f"{view.layer} (weight {view.weight:g}, {share[view.layer]:.0%} of the loss): the "
+                           f"{len(channels)} channels that differ most, original above, reconstruction below")
+        difference.image(heat_map(view.difference, scale=max(1, 56 // view.difference.shape[-1])), width="stretch",
+                         caption=f"{view.layer}: squared difference")
 
 
 def takeaway(item: str) -> None:
