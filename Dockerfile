@@ -32,11 +32,12 @@ COPY pyproject.toml README.md /tmp/build/src/
 COPY vae_lab /tmp/build/src/vae_lab
 COPY checkpoints /tmp/build/src/checkpoints
 RUN pip install --no-deps /tmp/build/src
-# The data sets (the app's visitors never wait for a download; fetch-data gets what the context lacks), and
-# each shipped model's analysis on the whole test set, computed once here so that Blur analysis, Samples and
-# Models open at once.
+# The data sets (the app's visitors never wait for a download; fetch-data gets what the context lacks). Each
+# shipped model's analysis on the whole test set ships in the package (checkpoints/analyses); `vae-lab evaluate`
+# reads them here, and computes and caches any that a changed model or data set needs, so that Blur analysis,
+# Samples and Models open at once.
 COPY --from=context-data /opt/data /opt/vae_lab/data
-RUN vae-lab fetch-data && vae-lab evaluate && pip uninstall --yes torchvision
+RUN vae-lab fetch-data && vae-lab evaluate && mkdir -p /opt/vae_lab/cache && pip uninstall --yes torchvision
 
 FROM ${BASE_IMAGE}
 RUN useradd --create-home --uid 1000 user

@@ -87,3 +87,26 @@ def test_an_unknown_docs_block_is_named():
     inside_a_list = "1. Item:\n   <!-- figures:summary -->\n   old\n   <!-- /figures -->\n   more\n"
     assert doc_blocks.render_docs(inside_a_list, {"summary": "new\ntwo"}) == (
         "1. Item:\n   <!-- figures:summary -->\n   new\n   two\n   <!-- /figures -->\n   more\n")
+
+
+def test_every_shipped_vae_ships_its_analysis_and_it_is_what_the_analysis_computes_now(full_data, monkeypatch,
+                                                                                      tmp_path):
+    """A new server reads the shipped VAEs' analyses instead of computing them for minutes: each one must be there
+    under its model's current key, agree with the model card's record, and (checked on one model) be what the
+    analysis computes today."""
+    from vae_lab import checkpoints, scorecard
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "empty-cache"))
+    for dataset in DATASETS:
+        rows = {row["name"]: row for row in model_record.read(dataset, lesson_record.RECORD_DIR)["rows"]}
+        for ckpt in model_record.shipped_vaes(dataset):
+            assert scorecard.is_cached(ckpt), (f"{ckpt.name}'s analysis does not ship: run `vae-lab evaluate "
+                                               f"--record {dataset}`")
+            shipped = scorecard.analyse(ckpt)
+            assert shipped.scorecard == {key: rows[ckpt.name][key] for key in shipped.scorecard}
+    assert not (tmp_path / "empty-cache").exists(), "read from the package, nothing computed"
+    plain = checkpoints.shipped("plain")
+    shipped, now = scorecard.analyse(plain), scorecard.analyse(plain, use_cache=False)
+    for key, value in shipped.scorecard.items():
+        assert now.scorecard[key] == pytest.approx(value, rel=1e-3, abs=1e-6), key
+    for key, values in shipped.per_image.items():
+        assert np.allclose(now.per_image[key], values, rtol=1e-3, atol=1e-4), key

@@ -1,6 +1,7 @@
 """The model card's figures for the shipped VAEs, as data: `vae-lab evaluate --record DATASET` measures every
 shipped VAE of the data set on its whole test split (the scorecard, and a paired t-test of its sharpness against
-the DFC VAE's) and stores them with the checkpoints' hashes in `vae_lab/records/models-<dataset>.json`;
+the DFC VAE's) and stores them with the checkpoints' hashes in `vae_lab/records/models-<dataset>.json`, and
+the analyses themselves beside the shipped weights (checkpoints/analyses), where a new server reads them;
 `vae-lab docs` writes docs/model-card.md's tables from it (`vae_lab.doc_blocks`)."""
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import torch
 
 from . import checkpoints, kinds, scorecard
+from .data import has_split, missing_data_notice
 from .datasets import default_name
 from .stats import p_text, paired_comparison
 
@@ -42,6 +44,22 @@ def build(dataset: str, *, command: str = "") -> dict:
             "command": command or " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "torch": torch.__version__,
             "originals_laplacian_variance": originals, "rows": rows}
+
+
+def ship_analyses(dataset: str, folder: Path = scorecard.SHIPPED_ANALYSES) -> list[Path]:
+    """Store the shipped VAEs' analyses on the whole test split beside their weights (replacing their older
+    ones), so that a new server reads them instead of computing them; the files written."""
+    if not has_split(dataset, train=False):
+        raise ValueError(f"the shipped analyses are of the whole test split: {missing_data_notice(dataset)}")
+    written = []
+    for ckpt in shipped_vaes(dataset):
+        stem = folder / f"{ckpt.name}-{scorecard.cache_key(ckpt)}"
+        for old in folder.glob(f"{ckpt.name}-*.*"):
+            if old.name.rpartition("-")[0] == ckpt.name and old.with_suffix("") != stem:
+                old.unlink()
+        scorecard.store(scorecard.analyse(ckpt), stem)
+        written += [stem.with_suffix(".json"), stem.with_suffix(".safetensors")]
+    return written
 
 
 def path(dataset: str, folder: Path | None = None) -> Path:

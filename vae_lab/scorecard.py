@@ -32,6 +32,9 @@ from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacia
 from .models import VAE, Classifier
 
 CACHE_VERSION = 3  # bump when any metric's definition changes
+# The shipped VAEs' analyses on their whole test splits, as `vae-lab evaluate --record` wrote them: a new
+# server's Models, Samples and Blur analysis pages open at once instead of after minutes of analysis.
+SHIPPED_ANALYSES = checkpoints.SHIPPED_DIR / "analyses"
 log = logging.getLogger(__name__)
 SAMPLE_SEED = 0  # the samples behind every sample measure
 NEIGHBOURS = 3  # k of the k-NN manifolds behind precision and recall
@@ -83,17 +86,15 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
     ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint)
     if not ckpt.is_vae:
         raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
-    stem = _cache_stem(ckpt, limit)
-    cached = _read_cache(ckpt, stem) if use_cache and is_cached(ckpt, limit=limit) else None
+    found = _stored_stem(ckpt, limit) if use_cache else None
+    cached = _read_cache(ckpt, found) if found is not None else None
     if cached is not None:
         return cached
     judge = judges.load_judge(ckpt.dataset, device, of=ckpt)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
-    numbers = {"scorecard": analysis.scorecard, "sample_classes": analysis.sample_classes}
+    stem = _cache_stem(ckpt, limit)
     try:
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        checkpoints.atomic_write(stem.with_suffix(".safetensors"), lambda tmp: save_file(analysis.per_image, str(tmp)))
-        checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(numbers)))
+        store(analysis, stem)
     except OSError as error:  # a read-only or full disk: the numbers are still right, only not kept
         if stem.parent not in _unwritable:
             _unwritable.add(stem.parent)
@@ -118,10 +119,26 @@ def _read_cache(ckpt: checkpoints.Checkpoint, stem: Path) -> Analysis | None:
         return None
 
 
+def store(analysis: Analysis, stem: Path) -> None:
+    """Write an analysis as `stem`.safetensors (the per-image arrays) and `stem`.json (the numbers), atomically."""
+    numbers = {"scorecard": analysis.scorecard, "sample_classes": analysis.sample_classes}
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    checkpoints.atomic_write(stem.with_suffix(".safetensors"), lambda tmp: save_file(analysis.per_image, str(tmp)))
+    checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(numbers)))
+
+
 def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
-    """Whether `analyse` would read this checkpoint's analysis from the disk cache."""
-    stem = _cache_stem(ckpt, limit)
-    return stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file()
+    """Whether `analyse` would read this checkpoint's analysis from the disk instead of computing it."""
+    return _stored_stem(ckpt, limit) is not None
+
+
+def _stored_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path | None:
+    """Where the analysis is stored: the cache, else the shipped analyses (a shipped model's, on its whole test
+    split: the key names the weights, the posterior, the judge and the split, so any change misses it)."""
+    for stem in (_cache_stem(ckpt, limit), SHIPPED_ANALYSES / _cache_stem(ckpt, limit).name):
+        if stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file():
+            return stem
+    return None
 
 
 def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:

@@ -88,7 +88,7 @@ def analysis(name: str) -> scorecard.Analysis:
 
 def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
     """Several models' analyses; those not yet in memory are announced in a progress bar (model k of n),
-    since computing one takes about 10 s on two CPU cores."""
+    since computing one runs the model over the whole test set."""
     found, bar = {}, None
     for k, name in enumerate(names):
         try:
