@@ -106,12 +106,12 @@ def test_a_crashing_job_reports_why(manager, tiny_config):
     assert "error:" in manager.log_tail(status.id)
 
 
-def test_a_killed_process_is_reported_as_failed(manager, tiny_config):
+def test_a_killed_process_is_reported_as_interrupted(manager, tiny_config):
     status = manager.start(tiny_config(kind="plain", name="job-killed", epochs=50, train_limit=2048))
     wait(manager, status.id, until=lambda s: s.state == "running")
     os.kill(status.pid, signal.SIGKILL)
-    failed = wait(manager, status.id)
-    assert failed.state == "failed" and "without reporting" in failed.message
+    ended = wait(manager, status.id)
+    assert ended.state == "interrupted" and "the process was killed" in ended.message
 
 
 def test_near_chance_models_are_named():
@@ -131,3 +131,80 @@ def test_the_job_monitors_loss_chart_reads_in_the_sidebar():
     low, high = figure.layout.yaxis.range
     assert high < 200 and low < 8.0, (low, high)
     assert figure.layout.legend.orientation == "h"
+
+
+def _job_folder(manager, config):
+    """A job's folder as `JobManager.start` writes it, without starting its process (the test runs its body)."""
+    import json
+    from dataclasses import asdict
+
+    from vae_lab.job_status import JobStatus, write_status
+    folder = manager.root / f"job-{config.name}"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps(asdict(config.resolved())))
+    write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time()))
+    return folder
+
+
+def test_a_full_disk_keeps_the_last_good_epoch_and_fails_the_job_saying_so(manager, tiny_config, monkeypatch):
+    """ENOSPC while the second epoch's checkpoint is written: the first epoch's files stay whole and loadable, no
+    temporary file is left, and the job fails with "the disk is full" (the job process's body, run here)."""
+    import errno
+
+    from vae_lab import job_process
+    from vae_lab.job_status import read_status
+    folder = _job_folder(manager, tiny_config(kind="plain", name="full-disk", epochs=2))
+    real_write, written = checkpoints.atomic_write, []
+
+    def fills_up(path, write):
+        if path.parent.name == "checkpoint" and any(p.parent == path.parent and p.suffix == ".json" for p in written):
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        written.append(path)
+        real_write(path, write)
+
+    monkeypatch.setattr(checkpoints, "atomic_write", fills_up)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the job process's SIGTERM handler: not pytest's
+    assert job_process.run_job(folder, manager.publish_to) == 1
+    status = read_status(folder)
+    assert status.state == "failed" and status.message.startswith("the disk is full"), status
+    kept = checkpoints.read(next((folder / "checkpoint").glob("*.json")))
+    assert kept.meta["training"]["epoch"] == 1 and checkpoints.load(kept.json_path).latent_dim == 5
+    assert not list(folder.rglob("*.tmp")) and not manager.publish_to.exists()
+    assert manager.resumable(folder.name) == kept.json_path
+
+
+def test_a_job_the_disk_could_not_even_record_is_said_to_have_filled_it(manager, tiny_config, monkeypatch):
+    """When not even the final status fits, the job process exits with EXIT_DISK_FULL and the server (its parent)
+    says why; a process that died unannounced with a saved epoch is "interrupted at epoch k of n"."""
+    import subprocess
+
+    from vae_lab import jobs
+    from vae_lab.job_status import EXIT_DISK_FULL, read_status, write_status
+    folder = _job_folder(manager, tiny_config(kind="plain", name="silent", epochs=3))
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    write_status(folder, read_status(folder).__dict__ | {"state": "running", "pid": dead.pid})
+    monkeypatch.setitem(jobs._children, dead.pid, type("Ended", (), {"returncode": EXIT_DISK_FULL})())
+    assert manager.status(folder.name).message.startswith("the disk is full")
+
+    other = _job_folder(manager, tiny_config(kind="plain", name="killed", epochs=3))
+    from vae_lab.train import train
+    train(tiny_config(kind="plain", name="killed", epochs=1), out_dir=other / "checkpoint")
+    write_status(other, read_status(other).__dict__ | {"state": "running", "pid": dead.pid})
+    monkeypatch.setitem(jobs._children, dead.pid, type("Killed", (), {"returncode": -9})())
+    status = manager.status(other.name)
+    assert (status.state, status.message.split(" (")[0]) == ("interrupted", "interrupted at epoch 1 of 3"), status
+
+
+def test_a_pid_reused_after_a_restart_is_not_taken_for_the_job(manager, tiny_config):
+    """After a container restart a new process may get the old job's pid: the start time recorded with the pid
+    tells them apart, so the job is not shown running for ever."""
+    from vae_lab.job_status import process_started, read_status, write_status
+    folder = _job_folder(manager, tiny_config(kind="plain", name="reused", epochs=2))
+    me = os.getpid()
+    write_status(folder, read_status(folder).__dict__ | {"state": "running", "pid": me,
+                                                         "pid_started": process_started(me) - 1})
+    assert manager.status(folder.name).state == "interrupted"
+    write_status(folder, read_status(folder).__dict__ | {"state": "running", "pid": me,
+                                                         "pid_started": process_started(me)})
+    assert manager.status(folder.name).state == "running", "the job's own process, still running"

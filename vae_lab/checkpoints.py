@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 import warnings
 from collections import defaultdict
 from contextvars import ContextVar
@@ -309,6 +310,20 @@ def _write_tensors(folder: Path, name: str, role: str, tensors: dict[str, torch.
     cpu_tensors = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     atomic_write(folder / filename, lambda tmp: save_file(cpu_tensors, str(tmp)))
     return {"file": filename, "sha256": sha256_file(folder / filename)}
+
+
+def remove_stale_temporaries(folder: Path, *, older_than_s: float = 600) -> list[Path]:
+    """Remove the temporary files of `atomic_write`s that a killed process left anywhere under `folder` (a write
+    takes seconds, so one older than `older_than_s` has no writer left); the files removed."""
+    removed = []
+    for path in folder.rglob(".*.tmp") if folder.is_dir() else []:
+        try:
+            if path.is_file() and time.time() - path.stat().st_mtime > older_than_s:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
+    return removed
 
 
 def atomic_write(path: Path, write) -> None:

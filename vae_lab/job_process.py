@@ -5,6 +5,7 @@ published to the user checkpoint folder, so the model picker never lists a model
 its last good epoch in checkpoint/, from which it can be resumed."""
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -18,7 +19,7 @@ from pathlib import Path
 from . import checkpoints, datasets
 from .config import TrainConfig
 from .distributed import is_main_process
-from .job_status import write_status
+from .job_status import EXIT_DISK_FULL, process_started, write_status
 
 FILM_EVERY = 50  # steps between the frames of a job's training film
 
@@ -34,7 +35,8 @@ def run_job(folder: Path, publish_to: Path) -> int:
         train(config, out_dir=folder / "checkpoint", resume=resume)
         return 0
     status = json.loads((folder / "status.json").read_text())
-    write_status(folder, status | {"state": "running", "pid": os.getpid()})
+    status |= {"pid": os.getpid(), "pid_started": process_started(os.getpid())}
+    write_status(folder, status | {"state": "running"})
     if os.environ.get("VAE_LAB_JOB_NICE"):  # public mode: the server's pages come first
         os.nice(int(os.environ["VAE_LAB_JOB_NICE"]))
 
@@ -61,6 +63,14 @@ def run_job(folder: Path, publish_to: Path) -> int:
     except (ValueError, FileNotFoundError, checkpoints.CheckpointError, TrainingDiverged) as error:
         outcome["message"] = str(error)  # a bad recipe, missing data or checkpoint, a diverged run: said plainly
         print(f"error: {error}", flush=True)
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            outcome["message"] = f"{type(error).__name__}: {error}"
+            traceback.print_exc()
+        else:  # every file is written atomically: the last good epoch's files are what is on disk
+            outcome["message"] = "the disk is full: the job stopped, its last good epoch is kept; free some " \
+                                 "space, then resume it"
+            print(f"error: {error}", flush=True)
     except Exception as error:  # a bug: the message for the panel, the traceback for the log
         outcome["message"] = f"{type(error).__name__}: {error}"
         traceback.print_exc()
@@ -68,7 +78,12 @@ def run_job(folder: Path, publish_to: Path) -> int:
         outcome["message"] = f"{type(error).__name__}: {error}"
         raise
     finally:
-        write_status(folder, status | {"pid": os.getpid(), "finished": time.time()} | outcome)
+        try:
+            write_status(folder, status | {"finished": time.time()} | outcome)
+        except OSError as error:  # even the status does not fit: the server learns why from the exit status
+            if error.errno == errno.ENOSPC:
+                sys.exit(EXIT_DISK_FULL)
+            raise
     return 0 if outcome["state"] == "succeeded" else 1
 
 

@@ -3,7 +3,7 @@
 A job is a folder under the jobs root:
 
     config.json    the TrainConfig recipe
-    status.json    state (running, succeeded, failed, cancelled), pid, times, message, checkpoint
+    status.json    state (running, succeeded, failed, cancelled, interrupted), pid, times, message, checkpoint
     events.jsonl   every progress event of the trainer, one JSON object per line
     preview.png    reconstructions of fixed test digits, rewritten after each epoch
     film.gif       the training as a film (see film.py)
@@ -21,6 +21,8 @@ from pathlib import Path
 from . import checkpoints
 
 ACTIVE = ("starting", "running")
+ENDED = ("succeeded", "failed", "cancelled", "interrupted")
+EXIT_DISK_FULL = 28  # the job process's exit status when the disk was too full even for its final status (ENOSPC)
 
 
 def jobs_root() -> Path:
@@ -30,7 +32,7 @@ def jobs_root() -> Path:
 @dataclass(frozen=True)
 class JobStatus:
     id: str
-    state: str  # starting | running | succeeded | failed | cancelled
+    state: str  # starting | running | succeeded | failed | cancelled | interrupted (its process died unannounced)
     name: str  # the checkpoint being trained
     kind: str
     pid: int = 0
@@ -40,6 +42,7 @@ class JobStatus:
     checkpoint: str = ""  # the published checkpoint JSON, once it succeeded
     warning: str = ""  # a succeeded job whose model is near chance level says so here
     owner: str = ""  # public mode: the visitor (browser session) who started it; only they see it
+    pid_started: int = 0  # the process's start time (clock ticks after boot): tells it from a later one with its pid
 
     @property
     def active(self) -> bool:
@@ -62,6 +65,14 @@ def read_status(folder: Path) -> JobStatus:
 def write_status(folder: Path, status: JobStatus | dict) -> None:
     values = asdict(status) if isinstance(status, JobStatus) else status
     checkpoints.atomic_write(folder / "status.json", lambda tmp: tmp.write_text(json.dumps(values, indent=2)))
+
+
+def process_started(pid: int) -> int:
+    """When process `pid` started, in clock ticks after boot (/proc/PID/stat's 22nd field); 0 where unknown."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
+    except (OSError, IndexError, ValueError):
+        return 0
 
 
 def seconds_left(step: dict | None) -> float | None:

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from . import checkpoints
 from .config import TrainConfig
 from .distributed import World
-from .job_status import JobError, JobStatus, jobs_root, read_status, seconds_left, write_status
+from .job_status import (EXIT_DISK_FULL, JobError, JobStatus, jobs_root, process_started, read_status, seconds_left,
+                         write_status)
 
 if TYPE_CHECKING:
     from .public import PublicSettings
@@ -78,7 +79,7 @@ class JobManager:
             _children[process.pid] = process
             # reaped the moment it ends, so that it never lingers as a zombie (<defunct>) until a page runs
             threading.Thread(target=process.wait, daemon=True, name=f"vae_lab-job-{process.pid}").start()
-            write_status(folder, self._read(folder) | {"pid": process.pid})
+            write_status(folder, self._read(folder) | {"pid": process.pid, "pid_started": process_started(process.pid)})
         return self.status(folder.name)
 
     # -- reading -----------------------------------------------------------------------------
@@ -116,18 +117,37 @@ class JobManager:
                 f"wait for it or cancel it first")
 
     def status(self, job_id: str) -> JobStatus:
-        """The job's recorded status, corrected if its process died without saying so."""
+        """The job's recorded status, corrected if its process died without saying so: after a restart of the
+        server (or of its container), a kill or running out of memory, it was interrupted at its last saved epoch;
+        when the disk was too full for its final words, it says so."""
         folder = self.folder(job_id)
         status = read_status(folder)
-        if status.active and status.pid and not _alive(status.pid):
+        if status.active and status.pid and not _alive(status.pid, status.pid_started):
             time.sleep(0.2)  # the process may be writing its final status right now
             status = read_status(folder)
             if status.active:
-                status = JobStatus(**(asdict(status) | {
-                    "state": "failed", "finished": time.time(),
-                    "message": "the training process ended without reporting (killed, or out of memory)"}))
-                write_status(folder, status)
+                status = JobStatus(**(asdict(status) | {"finished": time.time()} | self._unannounced_end(status)))
+                try:
+                    write_status(folder, status)
+                except OSError as error:  # a full disk: said on every read until there is room again
+                    log.warning("cannot record %s's end (%s)", job_id, error)
         return status
+
+    def _unannounced_end(self, status: JobStatus) -> dict:
+        child = _children.get(status.pid)
+        if child is not None and child.returncode == EXIT_DISK_FULL:
+            return {"state": "failed", "message": "the disk is full: the job stopped, its last good epoch is kept; "
+                                                  "free some space, then resume it"}
+        saved = self.resumable(status.id)
+        epochs = json.loads((self.folder(status.id) / "config.json").read_text()).get("epochs")
+        if saved is None:
+            return {"state": "interrupted", "message": "interrupted before its first epoch ended (the server "
+                                                       "restarted, or the process was killed or ran out of "
+                                                       "memory): nothing to resume, start it again"}
+        epoch = checkpoints.read(saved).meta["training"]["epoch"]
+        return {"state": "interrupted", "message": f"interrupted at epoch {epoch} of {epochs} (the server restarted, "
+                                                   f"or the process was killed or ran out of memory): resume it "
+                                                   f"from there"}
 
     def events(self, job_id: str) -> list[dict]:
         path = self.folder(job_id) / "events.jsonl"
@@ -211,7 +231,9 @@ def launch_command(folder: Path, publish_to: Path, *, processes: int = 1) -> lis
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes), *job]
 
 
-def _alive(pid: int) -> bool:
+def _alive(pid: int, started: int = 0) -> bool:
+    """Whether the job's process runs: this server's child, or (after a restart) a process with its pid that
+    started when it did; another process that reuses the pid after a restart is not it."""
     if pid in _children:
         return _children[pid].returncode is None  # set by the thread that waits for it
     try:
@@ -220,6 +242,8 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
+    if started and process_started(pid) not in (0, started):
+        return False
     try:  # a zombie (finished, not yet reaped by its parent) is not running
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except OSError:

@@ -223,8 +223,8 @@ def job_status(manager: JobManager, job_id: str, *, live: bool) -> None:
                 st.rerun(scope="app")
         elif status.state == "succeeded":
             succeeded(status, job_id)
-        elif status.state in ("failed", "cancelled"):
-            (st.warning if status.state == "cancelled" else st.error)(status.message)
+        else:  # failed, cancelled or interrupted
+            (st.error if status.state == "failed" else st.warning)(status.message)
             st.code(manager.log_tail(job_id), language=None)
             resume_button(manager, job_id)
 

@@ -1,15 +1,17 @@
 """Public mode's side of a page run: who the visitor is (a cookie), their job manager, and the sweep."""
 from __future__ import annotations
 
+import logging
 import time
 
 import streamlit as st
 
-from .. import checkpoints, public
+from .. import checkpoints, public, scorecard
 from ..job_status import jobs_root
 from ..jobs import JobManager
 
 
+log = logging.getLogger(__name__)
 _last_sweep = [0.0]  # per server: when visitors' old models and jobs were last removed
 SWEEP_EVERY_S = 600
 
@@ -40,8 +42,17 @@ def _remember_visitor(settings: public.PublicSettings) -> None:
         </script>""", unsafe_allow_javascript=True)
 
 
+@st.cache_resource(show_spinner=False)
+def _tidy_after_restart() -> None:
+    """Once per server: the half-written files of processes that a restart or a kill cut short are removed."""
+    for folder in (checkpoints.user_root(), jobs_root(), scorecard.cache_dir()):
+        for path in checkpoints.remove_stale_temporaries(folder):
+            log.info("removed %s, left half-written by an earlier process", path)
+
+
 def enter_session() -> None:
     """At the start of every run: in public mode, this visitor's model folder; now and then, the sweep."""
+    _tidy_after_restart()
     if not public.enabled():
         checkpoints.use_session_dir(None)
         return
