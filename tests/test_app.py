@@ -563,6 +563,40 @@ def test_public_mode_keeps_each_visitors_models_to_themselves(monkeypatch, tmp_p
     assert any("Public demo" in i.value and "yours alone" in i.value for i in sessions[bob].sidebar.info)
 
 
+def test_a_visitor_downloads_a_model_and_brings_it_back_where_the_demos_disk_is_not_kept(monkeypatch, tmp_path):
+    """No volume mounted: the Models page says that models last until the demo restarts, offers each of the
+    visitor's own models as a zip, and takes such a zip back into the visitor's picker; a bad one gets one line."""
+    from vae_lab import model_files, public
+    monkeypatch.setenv("VAE_LAB_PUBLIC", "1")
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    monkeypatch.setenv("VAE_LAB_JOBS", str(tmp_path / "jobs"))
+    monkeypatch.delenv("VAE_LAB_STATE", raising=False)
+    monkeypatch.setattr(public, "STATE_MOUNT", tmp_path / "no-volume")
+    alice, bob = "a" * 16, "b" * 16
+    shipped = checkpoints.find("plain")
+    meta = {k: v for k, v in shipped.meta.items() if k not in ("files", "format", "aggregate_posterior")}
+    kept = checkpoints.save(tmp_path / "checkpoints" / "visitors" / alice, "alices-plain", meta=meta,
+                            modules={"model": checkpoints.load(shipped)})
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.session_state["visitor"] = alice
+    at.switch_page("vae_lab/app/views/models.py")
+    ok(at.run())
+    assert public.NOT_KEPT in [c.value for c in at.caption]
+    assert [b.label for b in at.get("download_button")] == ["Download alices-plain"]
+
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+    at.session_state["visitor"] = bob
+    at.switch_page("vae_lab/app/views/models.py")
+    ok(at.run())
+    assert "plain VAE: alices-plain" not in at.multiselect(key="models-mnist").options
+    at.file_uploader(key="model_upload").set_value(("x.zip", b"not a zip", "application/zip")).run()
+    assert len(at.error) == 1 and "not a zip file" in at.error[0].value and not at.exception
+    at.file_uploader(key="model_upload").set_value(("alices-plain.zip", model_files.to_zip(kept),
+                                                    "application/zip")).run()
+    assert any("is back in the model picker" in s.value for s in ok(at).success)
+    assert "plain VAE: alices-plain" in at.multiselect(key="models-mnist").options
+
+
 def test_training_panel_offers_all_gpus_where_several_are_visible(full_data, app, monkeypatch):
     assert not any("GPUs" in o for o in app.sidebar.selectbox(key="train_device").options)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # as on a node with 4 GPUs

@@ -10,6 +10,8 @@ What changes in public mode, and the settings that tune it (environment variable
   at most VAE_LAB_PUBLIC_JOBS_PER_HOUR (3) jobs per visitor per hour, at lower priority (nice 10) and on
   VAE_LAB_JOB_THREADS threads (default: one fewer than the box has cores), so pages stay responsive.
 Uploads, drawings and job logs live in the visitor's session or job, never shown to another visitor.
+Where a persistent volume is mounted (VAE_LAB_STATE, or a Space's /data), the models, jobs and analyses are kept
+there, across restarts; elsewhere the page says that they last until the demo restarts, and offers downloads.
 """
 from __future__ import annotations
 
@@ -54,6 +56,37 @@ class PublicSettings:
 
 def enabled() -> bool:
     return os.environ.get("VAE_LAB_PUBLIC", "") not in ("", "0", "false", "no")
+
+
+STATE_MOUNT = Path("/data")  # where a Hugging Face Space's persistent storage appears
+NOT_KEPT = ("Models trained here last until the demo restarts: download yours (Models page) to keep it, and "
+            "upload it there to bring it back.")
+
+
+def state_root() -> Path | None:
+    """Where visitors' models, jobs and the analysis cache outlive the container: $VAE_LAB_STATE, else, in public
+    mode, a writable /data (a Space's persistent storage); None where nothing is kept across a restart."""
+    given = os.environ.get("VAE_LAB_STATE", "")
+    if given:
+        return Path(given).expanduser()
+    if enabled() and STATE_MOUNT.is_dir() and os.access(STATE_MOUNT, os.W_OK):
+        return STATE_MOUNT / "vae_lab"
+    return None
+
+
+def use_persistent_state() -> Path | None:
+    """At the server's start: the checkpoints, jobs and cache folders inside the state root, if there is one, for
+    this process and every job it starts; the root, or None."""
+    root = state_root()
+    if root is None:
+        return None
+    for variable, folder in (("VAE_LAB_CHECKPOINTS", "checkpoints"), ("VAE_LAB_JOBS", "jobs"),
+                             ("VAE_LAB_CACHE", "cache")):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        os.environ[variable] = str(root / folder)
+    os.environ["VAE_LAB_STATE"] = str(root)  # what the pages read: models are kept here
+    log.info("visitors' models, jobs and analyses are kept in %s", root)
+    return root
 
 
 def job_threads() -> int:

@@ -125,7 +125,8 @@ def notices(entry: kinds.Kind, dataset: str, defaults: dict, limits: public.Publ
         st.info(f"Public demo: your models are yours alone (this browser) and are removed after "
                 f"{limits.keep_hours:g} h. One job trains on this server at a time, for at most "
                 f"{limits.job_minutes:g} minutes (then the epoch in progress ends and the model is saved), "
-                f"{limits.jobs_per_hour} per visitor per hour.")
+                f"{limits.jobs_per_hour} per visitor per hour." + (
+                    "" if public.state_root() else f" {public.NOT_KEPT}"))
     if not has_split(dataset, train=True):  # say so before a job starts, not after it fails
         st.info(missing_data_notice(dataset))
         return False

@@ -3,7 +3,7 @@ import json
 
 import streamlit as st
 
-from vae_lab import checkpoints, datasets, kinds
+from vae_lab import checkpoints, datasets, kinds, model_files, public
 from vae_lab.app import loaders, ui
 from vae_lab.scorecard import SCORECARD_FIELDS
 
@@ -68,3 +68,32 @@ for ckpt in found:
         st.json(ckpt.meta.get("recipe", {}), expanded=False)
         st.markdown("**Test metrics at save time**")
         st.json(ckpt.metrics, expanded=False)
+
+
+def your_models() -> None:
+    """Your own models as zips to keep, and a zip brought back; where the demo's disk is not kept, says so."""
+    st.subheader("Your models")
+    if "model_upload_message" in st.session_state:  # said after the rerun that put the model in the picker
+        st.success(st.session_state.pop("model_upload_message"))
+    if public.enabled() and public.state_root() is None:
+        st.caption(public.NOT_KEPT)
+    own = [c for c in checkpoints.available() if c.json_path.parent == checkpoints.user_dir()]
+    for ckpt in own:
+        st.download_button(f"Download {ckpt.name}", model_files.to_zip(ckpt), file_name=f"{ckpt.name}.zip",
+                           mime="application/zip", icon=":material/download:", key=f"download-{ckpt.name}")
+    upload = st.file_uploader("Bring back a model you downloaded (.zip)", type="zip", key="model_upload")
+    if upload is not None and st.session_state.get("model_upload_done") != upload.file_id:
+        refused = checkpoints.shipped_names() if public.enabled() else set()
+        try:
+            added = model_files.from_zip(upload.getvalue(), checkpoints.user_dir(), refused_names=refused)
+        except model_files.ModelFileError as error:
+            st.error(str(error))
+            return
+        st.session_state["model_upload_done"] = upload.file_id
+        st.session_state["model_upload_message"] = (f"{added.name} ({kinds.label(added.kind)} on "
+                                                    f"{datasets.label(added.dataset)}) is back in the model picker.")
+        loaders.clear_caches()
+        st.rerun()
+
+
+your_models()
