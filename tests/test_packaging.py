@@ -120,3 +120,31 @@ def test_the_package_has_no_import_cycle_and_the_core_never_imports_the_ui_jobs_
         assert not graph[name] & above_the_core, f"{name} imports {graph[name] & above_the_core}"
         assert "import streamlit" not in (REPO / (name.replace(".", "/") + ".py")).read_text(), \
             f"{name} imports Streamlit"
+
+
+def test_lab_py_says_which_pytorch_build_it_installs_why_and_how_to_choose_the_other(monkeypatch, capsys):
+    """A fresh clone on a machine without a GPU got the 6 GB CUDA build without a word when PyTorch's CPU index
+    did not answer: now it says so, and VAE_LAB_TORCH chooses."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("lab_script", REPO / "lab.py")
+    lab = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lab)
+    calls = []
+    monkeypatch.setattr(lab, "run", lambda command: calls.append(command) or 0)
+    monkeypatch.setattr(lab.shutil, "which", lambda name: None)  # no nvidia-smi
+    monkeypatch.delenv("VAE_LAB_TORCH", raising=False)
+    monkeypatch.setattr(lab, "reachable", lambda url: False)
+    lab.install_torch(["pip"], test=False)
+    said = capsys.readouterr().err
+    assert calls == [["pip", "torch"]] and "CPU index" in said and "did not answer" in said
+    assert "VAE_LAB_TORCH=cpu" in said and "carries CUDA" in said
+    calls.clear()
+    monkeypatch.setattr(lab, "reachable", lambda url: True)
+    lab.install_torch(["pip"], test=True)
+    said = capsys.readouterr().err
+    assert calls == [["pip", "--index-url", lab.CPU_INDEX, "torch", "torchvision"]]
+    assert "no NVIDIA GPU was found" in said and "VAE_LAB_TORCH=cuda" in said
+    calls.clear()
+    monkeypatch.setenv("VAE_LAB_TORCH", "cuda")
+    lab.install_torch(["pip"], test=False)
+    assert calls == [["pip", "torch"]] and "as VAE_LAB_TORCH=cuda asks" in capsys.readouterr().err

