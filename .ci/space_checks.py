@@ -1,11 +1,13 @@
 """The Space image's checks, from outside its running container (`.ci/space-image` runs this against the
 published port): the health endpoint; the first page in Chromium; the first visits to Blur analysis,
-Samples and Models, fast because their analyses were computed at build time (the server never shows its
+Samples and Models, fast because their analyses ship with the package (the server never shows its
 "Analysing ..." progress); an upload through a cross-site iframe, read as a digit; a quick training job
-in public mode, started and finished. Every page must show no exception and no element error, and the
-browser must see no script error and no failed request to the app.
+in public mode, started and finished. With --restarted, after the container's restart: the same visitor
+finds that model (the volume at /data kept it). Every page must show no exception and no element error,
+and the browser must see no script error and no failed request to the app.
 
-    python .ci/space_checks.py --url http://127.0.0.1:8501 --shots tests/output/space
+    python .ci/space_checks.py --url http://127.0.0.1:8501 --shots tests/output/space --visitor /tmp/v.json
+    docker restart ... && python .ci/space_checks.py ... --visitor /tmp/v.json --restarted
 """
 from __future__ import annotations
 
@@ -237,10 +239,27 @@ def check_training_job(page, problems: BrowserProblems, shots: Path) -> None:
           f"{time.perf_counter() - started:.1f} s")
 
 
+def check_model_kept(page, problems: BrowserProblems, url: str, shots: Path) -> None:
+    """After the container's restart, the same visitor (their cookie) finds the model they trained: the volume at
+    /data kept it, and the page does not say that models last only until a restart."""
+    page.goto(url)
+    page.get_by_role("link", name="Models").click()
+    expect(page.get_by_role("button", name="Download space-ci-plain")).to_be_visible()
+    expect(page.get_by_text("last until the demo restarts")).to_have_count(0)
+    idle(page)
+    no_errors_shown(page, problems, "after the restart")
+    page.screenshot(path=shots / "7-kept-after-restart.png", full_page=True)
+    print("after `docker restart`: the visitor's model space-ci-plain is still theirs (the volume at /data)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="the app as the container publishes it")
     parser.add_argument("--shots", type=Path, required=True, help="folder for screenshots")
+    parser.add_argument("--visitor", type=Path, required=True,
+                        help="where the visitor's cookies are kept between the two runs (written, then read)")
+    parser.add_argument("--restarted", action="store_true",
+                        help="the second run, after `docker restart`: the visitor's model is still there")
     args = parser.parse_args()
     args.shots.mkdir(parents=True, exist_ok=True)
     check_health(args.url)
@@ -249,16 +268,22 @@ def main() -> None:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                      storage_state=args.visitor if args.restarted else None)
+        page = context.new_page()
         page.set_default_timeout(120_000)
         expect.set_options(timeout=120_000)  # a busy CI machine is slow
         page.add_init_script(WATCH_PROGRESS)
         problems.watch(page)
         try:
+            if args.restarted:
+                check_model_kept(page, problems, args.url, args.shots)
+                return
             check_first_page(page, problems, args.url, args.shots)
             check_analysed_pages_are_fast(page, problems, args.shots)
             check_upload_in_cross_site_iframe(browser, problems, args.url, args.shots)
             check_training_job(page, problems, args.shots)
+            context.storage_state(path=args.visitor)
         except Exception:
             page.screenshot(path=args.shots / "failed.png", full_page=True)
             raise
