@@ -392,3 +392,28 @@ def test_a_capped_jobs_message_names_the_step_it_stopped_at_and_no_server_folder
     assert done.message == (f"saved as 'capped' (stopped at the 0.05-minute cap in epoch 1 of 2, at step {step:,} "
                             f"of 60,000; the model as it was then is saved)")
     assert str(tmp_path) not in done.message and ALICE not in done.message
+
+
+# --- 14. foreign files in the state folders (a volume that outlives the container holds anything) -------------
+
+def test_foreign_files_in_the_state_folders_are_skipped_and_every_page_keeps_working(demo, caplog):
+    """Whatever else a persistent volume holds (an operator's notes, a half-copied folder, another program's
+    files) is skipped, never fatal: the sweep, the job list, the model picker and the analyses all go on."""
+    from vae_lab.app import visitors
+    jobs, models, cache = demo / "jobs", demo / "checkpoints", demo / "cache"
+    for folder in (jobs / "stray-folder", models / "visitors" / "not-a-visitor", cache):
+        folder.mkdir(parents=True, exist_ok=True)
+    (jobs / "notes.txt").write_text("backup on Monday")
+    (jobs / "20260101-000000-job" / "status.json").parent.mkdir()
+    (jobs / "20260101-000000-job" / "status.json").write_bytes(b"\x00\xff" * 10)
+    (models / "visitors" / "README").write_text("not a folder")
+    (models / "visitors" / ALICE).mkdir(parents=True)
+    (models / "visitors" / ALICE / "foreign.json").write_text('{"something": "else"}')
+    (models / "visitors" / ALICE / "empty.safetensors").write_bytes(b"")
+    (cache / "foreign.json").write_text("[]")
+    (cache / "plain-000000000000000000000000.safetensors").write_bytes(b"garbage")
+    visitors._last_sweep[0] = 0.0  # a restarted server sweeps at its first visit
+    for page in ("reconstruct", "models", "blur_analysis"):
+        at = ok(visit(ALICE, page))
+        assert not at.error or all("cannot be used" in e.value for e in at.error), [e.value for e in at.error]
+    assert (jobs / "notes.txt").exists() and (models / "visitors" / "README").exists(), "not ours to remove"

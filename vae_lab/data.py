@@ -14,6 +14,7 @@ licences), and `test_split` falls back to it when the data root holds no test sp
 from __future__ import annotations
 
 import gzip
+import hashlib
 import math
 import os
 import shutil
@@ -154,6 +155,25 @@ def has_split(dataset: str, *, train: bool, root: Path | str | None = None) -> b
     """Whether the data root holds the split's files (complete or not: reading them checks that)."""
     files = _split_files(datasets.get(dataset).name, train, Path(root) if root else data_root())
     return all(path.exists() for path in files)
+
+
+def split_fingerprint(dataset: str, *, train: bool = False) -> str:
+    """What a split's numbers depend on: the SHA-256 of its files (the first 16 hex digits), "sample" for the
+    embedded sample where the data root holds none. Hashed once per file state."""
+    if not has_split(dataset, train=train):
+        return "sample"
+    files = _split_files(datasets.get(dataset).name, train, data_root())
+    return _files_digest(tuple((str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) for path in files))
+
+
+@lru_cache(maxsize=16)
+def _files_digest(states: tuple[tuple[str, int, int], ...]) -> str:
+    digest = hashlib.sha256()
+    for path, _, _ in states:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    return digest.hexdigest()[:16]
 
 
 @lru_cache(maxsize=2)

@@ -4,9 +4,9 @@ An analysis holds per-image arrays (for paired statistics and the app's plots), 
 means, the judge's accuracy, the Frechet distances, what the judge reads in samples from the prior
 and from the fitted aggregate posterior, their precision and recall) and the samples' class shares.
 The cache key is the checkpoint's weights and posterior hashes, the judge's weights hash, the data
-set, the number of test images (and whether they are the embedded sample: without a data root the
-analysis runs on it) and CACHE_VERSION, so a retrained model, refitted posterior or judge is never
-served stale numbers.
+set, the number of test images, the test split's files (their hash, or the embedded sample: without a
+data root the analysis runs on it) and CACHE_VERSION, so a retrained model, refitted posterior or judge,
+or another test set, is never served stale numbers.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from safetensors import SafetensorError
 from safetensors.numpy import load_file, save_file
 
 from . import checkpoints, judges
-from .data import INFERENCE_BATCH, ImageSplit, has_split, test_split
+from .data import INFERENCE_BATCH, ImageSplit, has_split, split_fingerprint, test_split
 from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
                       reconstruction_metrics, score_samples)
 from .models import VAE, Classifier
@@ -145,9 +145,9 @@ def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
     """A hash of every input of the checkpoint's numbers (see the module docstring)."""
     judge = judges.judge_of(ckpt)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
-    sample = "" if has_split(ckpt.dataset, train=False) else "|sample"
+    test_set = split_fingerprint(ckpt.dataset)
     return hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
-                          f"{ckpt.dataset}|{limit}{sample}".encode()).hexdigest()[:24]
+                          f"{ckpt.dataset}|{limit}|{test_set}".encode()).hexdigest()[:24]
 
 
 def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
