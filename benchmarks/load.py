@@ -8,7 +8,9 @@ training job (capped by VAE_LAB_PUBLIC_JOB_MINUTES). Printed per N: errors, p50/
 interaction to its updated page, apart for the times with and without a job training, and the
 server's peak memory (its resident set, VmHWM). With --hostile, one more visitor sends the worst
 inputs known (tests/test_hostile.py) over and over while the others work: crafted links, a PNG
-text-chunk bomb and a 25-megapixel PNG; the others' error count must stay 0.
+text-chunk bomb and a 25-megapixel PNG; the others' error count must stay 0. Writes its figures to
+benchmarks/results/load.json (or --out), with the machine, the date and the commit; `vae-lab docs` puts
+them in docs/performance.md.
 
     VAE_LAB_DATA=../shared/data python benchmarks/load.py [--sessions 1 4 8] [--seconds 120] [--hostile]
 """
@@ -18,6 +20,8 @@ import argparse
 import asyncio
 import io
 import json
+import os
+import platform
 import statistics
 import struct
 import subprocess
@@ -25,6 +29,7 @@ import sys
 import time
 import zlib
 from collections import defaultdict
+from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
@@ -210,7 +215,26 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def run(n: int, seconds: float, job_minutes: float, *, hostile: bool = False) -> None:
+def p95(values: list[float]) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+
+
+def figures(recorder: Recorder) -> dict:
+    """Per interaction and whether a job trained meanwhile: count, p50 and p95 seconds; and over all of them."""
+    rows = [{"interaction": what, "job_training": busy, "count": len(values),
+             "p50_s": round(statistics.median(values), 2), "p95_s": round(p95(values), 2)}
+            for (what, busy), values in sorted(recorder.timings.items())]
+    overall = {}
+    for busy in (False, True):
+        values = [v for (_, b), vs in recorder.timings.items() if b == busy for v in vs]
+        if values:
+            overall["with_job" if busy else "without_job"] = {
+                "count": len(values), "p50_s": round(statistics.median(values), 2), "p95_s": round(p95(values), 2)}
+    return {"interactions": rows, "overall": overall}
+
+
+async def run(n: int, seconds: float, job_minutes: float, *, hostile: bool = False) -> dict:
     from playwright.async_api import async_playwright
     env = {"VAE_LAB_PUBLIC": "1", "VAE_LAB_PUBLIC_JOB_MINUTES": str(job_minutes),
            "VAE_LAB_CACHE": str(Path.home() / ".cache" / "vae_lab")}  # analyses computed once, as the Space's build
@@ -234,11 +258,14 @@ async def run(n: int, seconds: float, job_minutes: float, *, hostile: bool = Fal
             print(f"  hostile visitor's error: {error}")
         for (what, _), values in sorted(stranger.timings.items()):
             print(f"  {what:28} {'':>5} {len(values):6} {statistics.median(values):7.2f}")
+    measured = figures(recorder)
     print(f"  {'interaction':28} {'job':>5} {'count':>6} {'p50 s':>7} {'p95 s':>7}")
-    for (what, busy), values in sorted(recorder.timings.items()):
-        values = sorted(values)
-        p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-        print(f"  {what:28} {'yes' if busy else 'no':>5} {len(values):6} {statistics.median(values):7.2f} {p95:7.2f}")
+    for row in measured["interactions"]:
+        print(f"  {row['interaction']:28} {'yes' if row['job_training'] else 'no':>5} {row['count']:6} "
+              f"{row['p50_s']:7.2f} {row['p95_s']:7.2f}")
+    return {"visitors": n, "seconds": seconds, "errors": recorder.errors, "hostile": hostile,
+            "hostile_errors": stranger.errors if hostile else [],
+            "server_peak_memory_mb": round(memory) if memory == memory else None, **measured}
 
 
 def main() -> None:
@@ -247,11 +274,20 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="how long the visitors keep going, per N")
     parser.add_argument("--job-minutes", type=float, default=1.5, help="the public training cap for the job")
     parser.add_argument("--hostile", action="store_true", help="one more visitor, sending the worst inputs")
+    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "load.json")
     args = parser.parse_args()
     subprocess.run([sys.executable, "-m", "vae_lab", "evaluate"], cwd=REPO, check=True,
                    capture_output=True)  # warm the analysis cache (a no-op once warm)
-    for n in args.sessions:
-        asyncio.run(run(n, args.seconds, args.job_minutes, hostile=args.hostile))
+    load_before = os.getloadavg()
+    runs = [asyncio.run(run(n, args.seconds, args.job_minutes, hostile=args.hostile)) for n in args.sessions]
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True).stdout
+    record = {"command": " ".join(["python", "benchmarks/load.py", *sys.argv[1:]]),
+              "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit.strip(),
+              "machine": f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}",
+              "load_average_before": load_before, "job_minutes": args.job_minutes, "runs": runs}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

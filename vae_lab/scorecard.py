@@ -89,6 +89,7 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
     found = _stored_stem(ckpt, limit) if use_cache else None
     cached = _read_cache(ckpt, found) if found is not None else None
     if cached is not None:
+        ckpt.tensors("model")  # its weights still there and whole, or the error that computing it would give
         return cached
     judge = judges.load_judge(ckpt.dataset, device, of=ckpt)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
