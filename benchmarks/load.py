@@ -131,7 +131,7 @@ async def visitor(browser, url: str, recorder: Recorder, until: float, *, trains
         await recorder.time("switch model", lambda: _switch_model(page),
                             lambda: page.locator("iframe[title*=latent_pad]").wait_for())
         for name, marker in (("Interpolation", "Download as animated GIF"), ("Samples", "What the numbers mean"),
-                             ("Blur analysis", "Paired comparisons"), ("Models", "What the columns mean"),
+                             ("Blur analysis", "Paired comparisons"), ("Models", "Your models"),
                              ("Reconstruct", "Download the grid as PNG")):
             await recorder.time(f"page: {name}", lambda n=name: link(n).click(),
                                 lambda m=marker: page.get_by_text(m, exact=True).first.wait_for())
