@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from vae_lab import checkpoints
+from vae_lab import checkpoints, optimizer_state
 from vae_lab.checkpoints import CheckpointError
 from vae_lab.models import VAE
 
@@ -98,9 +98,9 @@ def test_optimizer_state_round_trip():
     opt = torch.optim.Adam(model.parameters(), lr=0.1, betas=(0.5, 0.9))
     model(torch.rand(4, 3)).sum().backward()
     opt.step()
-    tensors, groups = checkpoints.optimizer_tensors({"model": opt})
+    tensors, groups = optimizer_state.optimizer_tensors({"model": opt})
     fresh = torch.optim.Adam(model.parameters(), lr=1.0)
-    checkpoints.restore_optimizers({"model": fresh}, tensors, json.loads(json.dumps(groups)))
+    optimizer_state.restore_optimizers({"model": fresh}, tensors, json.loads(json.dumps(groups)))
     assert fresh.param_groups[0]["lr"] == 0.1 and list(fresh.param_groups[0]["betas"]) == [0.5, 0.9]
     for a, b in zip(opt.state.values(), fresh.state.values()):
         assert all(torch.equal(torch.as_tensor(a[k]), torch.as_tensor(b[k])) for k in a)

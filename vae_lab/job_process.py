@@ -64,13 +64,7 @@ def run_job(folder: Path, publish_to: Path) -> int:
         outcome["message"] = str(error)  # a bad recipe, missing data or checkpoint, a diverged run: said plainly
         print(f"error: {error}", flush=True)
     except OSError as error:
-        if error.errno != errno.ENOSPC:
-            outcome["message"] = f"{type(error).__name__}: {error}"
-            traceback.print_exc()
-        else:  # every file is written atomically: the last good epoch's files are what is on disk
-            outcome["message"] = "the disk is full: the job stopped, its last good epoch is kept; free some " \
-                                 "space, then resume it"
-            print(f"error: {error}", flush=True)
+        outcome["message"] = os_error_message(error)
     except Exception as error:  # a bug: the message for the panel, the traceback for the log
         outcome["message"] = f"{type(error).__name__}: {error}"
         traceback.print_exc()
@@ -85,6 +79,16 @@ def run_job(folder: Path, publish_to: Path) -> int:
                 sys.exit(EXIT_DISK_FULL)
             raise
     return 0 if outcome["state"] == "succeeded" else 1
+
+
+def os_error_message(error: OSError) -> str:
+    """What the panel says of a failed read or write; a full disk in plain words (every file is written
+    atomically, so the last good epoch's files are what is on disk)."""
+    if error.errno == errno.ENOSPC:
+        print(f"error: {error}", flush=True)
+        return "the disk is full: the job stopped, its last good epoch is kept; free some space, then resume it"
+    traceback.print_exc()
+    return f"{type(error).__name__}: {error}"
 
 
 def _job_inputs(folder: Path) -> tuple[TrainConfig, checkpoints.Checkpoint | None]:

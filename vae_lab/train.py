@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import __version__, checkpoints, distributed, kinds
+from . import __version__, checkpoints, distributed, kinds, optimizer_state
 from .checkpoints import Checkpoint
 from .config import TrainConfig, pick_device, resolve_precision
 from .data import ImageSplit, load_split
@@ -218,7 +218,7 @@ def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, ste
           images_per_s: float, device: torch.device, precision: str, processes: int, lineage: dict,
           wall: dict) -> Checkpoint:
     config = objective.config
-    opt_tensors, opt_groups = checkpoints.optimizer_tensors(objective.optimizers)
+    opt_tensors, opt_groups = optimizer_state.optimizer_tensors(objective.optimizers)
     meta = {
         "kind": config.kind, "dataset": config.dataset, **objective.meta(), **lineage,
         "recipe": asdict(config), "metrics": metrics,
@@ -248,7 +248,7 @@ def _restore(objective: Objective, ckpt: Checkpoint) -> tuple[int, int, float]:
     training = ckpt.meta["training"]
     if ckpt.has("train_state"):
         state = {k: v.to(objective.device) for k, v in ckpt.tensors("train_state").items()}
-        checkpoints.restore_optimizers(objective.optimizers, state, training["optimizers"])
+        optimizer_state.restore_optimizers(objective.optimizers, state, training["optimizers"])
     return training["epoch"], training["step"], training["elapsed_s"]
 
 
