@@ -96,7 +96,8 @@ class Recorder:
             await done()
             self.timings[what, busy or self.training()].append(time.perf_counter() - start)
         except Exception as error:  # a timeout or a missing element: an error of the demo
-            self.errors.append(f"{what}: {type(error).__name__}: {str(error).splitlines()[0]}")
+            self.errors.append(f"{what} ({'a job training' if busy or self.training() else 'no job'}): "
+                               f"{type(error).__name__}: {str(error).splitlines()[0]}")
 
 
 async def no_exception(page, recorder: Recorder, where: str) -> None:
