@@ -389,6 +389,7 @@ def test_a_capped_jobs_message_names_the_step_it_stopped_at_and_no_server_folder
     done = wait(manager, manager.start(config).id)
     step = checkpoints.read(done.checkpoint).meta["training"]["step"]
     assert done.state == "succeeded" and step < 30_000, "the cap cut the first epoch short"
+    assert (publish_to / "capped.json").is_file(), "and the model as it was then is published"
     assert done.message == (f"saved as 'capped' (stopped at the 0.05-minute cap in epoch 1 of 2, at step {step:,} "
                             f"of 60,000; the model as it was then is saved)")
     assert str(tmp_path) not in done.message and ALICE not in done.message
