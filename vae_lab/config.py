@@ -22,6 +22,7 @@ from . import datasets, kinds
 from .models import Classifier, Critic
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
+CHECKPOINT_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what a checkpoint's name may use (it is also its file names)
 PRECISIONS = ("auto", "fp32", "bf16")
 
 # On a GPU: the full recipe with batches 8x larger and the learning rate scaled by sqrt(8) (untested
@@ -134,7 +135,7 @@ class TrainConfig:
         _check_choice("device", self.device, DEVICES)
         _check_choice("precision", self.precision, PRECISIONS)
         _check_choice("lr_schedule", self.lr_schedule, ("cosine", "constant"))
-        if self.name and not re.fullmatch(r"[A-Za-z0-9_-]+", self.name):
+        if self.name and not CHECKPOINT_NAME.fullmatch(self.name):
             raise ValueError(f"checkpoint name {self.name!r} may use only letters, digits, '-' and '_'")
         for key in ("epochs", "batch_size", "latent_dim", "critic_steps", "log_every"):
             if _given(self, key) and getattr(self, key) < 1:

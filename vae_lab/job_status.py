@@ -21,7 +21,6 @@ from pathlib import Path
 from . import checkpoints
 
 ACTIVE = ("starting", "running")
-ENDED = ("succeeded", "failed", "cancelled", "interrupted")
 EXIT_DISK_FULL = 28  # the job process's exit status when the disk was too full even for its final status (ENOSPC)
 
 
@@ -67,12 +66,22 @@ def write_status(folder: Path, status: JobStatus | dict) -> None:
     checkpoints.atomic_write(folder / "status.json", lambda tmp: tmp.write_text(json.dumps(values, indent=2)))
 
 
+def process_stat(pid: int) -> list[str]:
+    """/proc/PID/stat's fields after the command's name (the state letter first); [] where it cannot be read."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return []
+
+
 def process_started(pid: int) -> int:
     """When process `pid` started, in clock ticks after boot (/proc/PID/stat's 22nd field); 0 where unknown."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[19])
-    except (OSError, IndexError, ValueError):
-        return 0
+    return started_ticks(process_stat(pid))
+
+
+def started_ticks(fields: list[str]) -> int:
+    """A process's start time from its `process_stat` fields; 0 where unknown."""
+    return int(fields[19]) if len(fields) > 19 and fields[19].isdigit() else 0
 
 
 def seconds_left(step: dict | None) -> float | None:

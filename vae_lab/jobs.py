@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from . import checkpoints
 from .config import TrainConfig
 from .distributed import World
-from .job_status import (EXIT_DISK_FULL, JobError, JobStatus, jobs_root, process_started, read_status, seconds_left,
-                         write_status)
+from .job_status import (EXIT_DISK_FULL, JobError, JobStatus, jobs_root, process_started, process_stat, read_status,
+                         seconds_left, started_ticks, write_status)
 
 if TYPE_CHECKING:
     from .public import PublicSettings
@@ -242,9 +242,7 @@ def _alive(pid: int, started: int = 0) -> bool:
         return False
     except PermissionError:
         return True
-    if started and process_started(pid) not in (0, started):
+    fields = process_stat(pid)
+    if started and started_ticks(fields) not in (0, started):
         return False
-    try:  # a zombie (finished, not yet reaped by its parent) is not running
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
+    return not fields or fields[0] != "Z"  # a zombie (finished, not yet reaped by its parent) is not running

@@ -15,9 +15,11 @@ import zipfile
 from pathlib import Path
 
 from . import checkpoints, datasets, kinds
+from .config import CHECKPOINT_NAME
 
 MAX_ZIP_BYTES = 20 * 2**20  # the zip as uploaded
 MAX_UNPACKED_BYTES = 60 * 2**20  # its files together, unpacked (the largest shipped model's are under 3 MB)
+FILE_NAME = re.compile(r"[A-Za-z0-9_.-]+")  # a plain file name: no folder, nothing a shell or a path reads
 MAX_ENTRIES = 8  # a JSON and at most a model, a posterior, a critic, a training state and a judge's files
 
 
@@ -51,13 +53,13 @@ def from_zip(data: bytes, folder: Path, *, refused_names: set[str] = frozenset()
         raise ModelFileError(f"the zip holds {len(entries)} files and {sum(e.file_size for e in entries):,} bytes "
                              f"unpacked: a model's zip holds at most {MAX_ENTRIES} files, "
                              f"{MAX_UNPACKED_BYTES // 2**20} MB unpacked")
-    if any(not re.fullmatch(r"[A-Za-z0-9_.-]+", e.filename) or e.filename.startswith(".") for e in entries):
+    if any(not FILE_NAME.fullmatch(e.filename) or e.filename.startswith(".") for e in entries):
         raise ModelFileError("the zip may hold only plain file names (no folders): upload the .zip that "
                              "'Download' gave you")
     if len(jsons) != 1:
         raise ModelFileError(f"a model's zip holds one checkpoint JSON, this one {len(jsons)}")
     name = Path(jsons[0]).stem
-    if not re.fullmatch(r"[A-Za-z0-9_-]+", name) or name in refused_names:
+    if not CHECKPOINT_NAME.fullmatch(name) or name in refused_names:
         raise ModelFileError(f"{name!r} cannot be used as a model's name here (it is a shipped model's): rename "
                              f"the JSON and its files in the zip")
     with tempfile.TemporaryDirectory(prefix="vae_lab-upload-") as unpacked:
@@ -80,7 +82,7 @@ def _checked(path: Path) -> checkpoints.Checkpoint:
     try:
         ckpt = checkpoints.read(path)
         for role, entry in ckpt.meta["files"].items():
-            if not re.fullmatch(r"[A-Za-z0-9_.-]+", str(entry.get("file", ""))):
+            if not FILE_NAME.fullmatch(str(entry.get("file", ""))):
                 raise ModelFileError(f"the checkpoint names an odd file for its {role}: {entry.get('file')!r}")
         kinds.get(ckpt.kind)
         datasets.get(ckpt.dataset)

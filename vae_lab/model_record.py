@@ -53,7 +53,7 @@ def ship_analyses(dataset: str, folder: Path = scorecard.SHIPPED_ANALYSES) -> li
         raise ValueError(f"the shipped analyses are of the whole test split: {missing_data_notice(dataset)}")
     written = []
     for ckpt in shipped_vaes(dataset):
-        stem = folder / f"{ckpt.name}-{scorecard.cache_key(ckpt)}"
+        stem = folder / scorecard.entry_name(ckpt)
         for old in folder.glob(f"{ckpt.name}-*.*"):
             if old.name.rpartition("-")[0] == ckpt.name and old.with_suffix("") != stem:
                 old.unlink()

@@ -86,14 +86,14 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
     ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint)
     if not ckpt.is_vae:
         raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
-    found = _stored_stem(ckpt, limit) if use_cache else None
+    stem = cache_dir() / entry_name(ckpt, limit)
+    found = _stored_stem(stem) if use_cache else None
     cached = _read_cache(ckpt, found) if found is not None else None
     if cached is not None:
         ckpt.tensors("model")  # its weights still there and whole, or the error that computing it would give
         return cached
     judge = judges.load_judge(ckpt.dataset, device, of=ckpt)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
-    stem = _cache_stem(ckpt, limit)
     try:
         store(analysis, stem)
     except OSError as error:  # a read-only or full disk: the numbers are still right, only not kept
@@ -130,13 +130,14 @@ def store(analysis: Analysis, stem: Path) -> None:
 
 def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
     """Whether `analyse` would read this checkpoint's analysis from the disk instead of computing it."""
-    return _stored_stem(ckpt, limit) is not None
+    return _stored_stem(cache_dir() / entry_name(ckpt, limit)) is not None
 
 
-def _stored_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path | None:
-    """Where the analysis is stored: the cache, else the shipped analyses (a shipped model's, on its whole test
-    split: the key names the weights, the posterior, the judge and the split, so any change misses it)."""
-    for stem in (_cache_stem(ckpt, limit), SHIPPED_ANALYSES / _cache_stem(ckpt, limit).name):
+def _stored_stem(cached: Path) -> Path | None:
+    """Where the analysis is stored: the cache entry `cached`, else the shipped analyses' entry of that name (a
+    shipped model's, on its whole test split: the key names the weights, the posterior, the judge and the split,
+    so any change misses it)."""
+    for stem in (cached, SHIPPED_ANALYSES / cached.name):
         if stem.with_suffix(".json").is_file() and stem.with_suffix(".safetensors").is_file():
             return stem
     return None
@@ -151,9 +152,14 @@ def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
                           f"{ckpt.dataset}|{limit}|{test_set}".encode()).hexdigest()[:24]
 
 
+def entry_name(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
+    """The analysis files' name without suffix, in the cache and among the shipped analyses."""
+    return f"{ckpt.name}-{cache_key(ckpt, limit)}"
+
+
 def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
     """The cache files' path without suffix."""
-    return cache_dir() / f"{ckpt.name}-{cache_key(ckpt, limit)}"
+    return cache_dir() / entry_name(ckpt, limit)
 
 
 def load_test_split(dataset: str, limit: int = 0, device: str = "cpu") -> ImageSplit:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 import json
+from pathlib import Path
 
 import numpy as np
 import streamlit as st
 import torch
 
-from .. import checkpoints, explore, judges, lesson, lesson_record, scorecard
+from .. import checkpoints, explore, judges, lesson, lesson_record, model_files, scorecard
 from . import links
 from ..blur import BlurStudy
 from ..data import ImageSplit, data_root, test_split
@@ -129,6 +130,16 @@ def blur_study(names: list[str], dataset: str) -> BlurStudy:
 @st.cache_data(max_entries=16, show_spinner=False)
 def _latent_means(name: str, sha256: str, dataset: str, split_key: tuple) -> np.ndarray:
     return explore.latent_means(model(name), test_set(dataset))
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _model_zip(json_path: str, sha256: str) -> bytes:
+    return model_files.to_zip(checkpoints.read(Path(json_path)))
+
+
+def model_zip(ckpt: checkpoints.Checkpoint) -> bytes:
+    """A model's download (model_files.to_zip), made once per version of its weights."""
+    return _model_zip(str(ckpt.json_path), ckpt.sha256)
 
 
 def fingerprint(name: str) -> str:

@@ -35,7 +35,7 @@ def render() -> None:
     if shown:  # the curves and the film want the page's width, not the sidebar's
         with st.expander(f"Training {latest.name}: loss curves and film", icon=":material/monitoring:",
                          expanded=latest.active):
-            job_details(manager, latest.id, live=latest.active)
+            job_details(manager, latest.id, latest.name, live=latest.active)
     if shown and not latest.active:
         with st.sidebar.container(border=True):  # the outcome stays, whatever the panel below does
             job_status(manager, latest.id, live=False)
@@ -272,7 +272,7 @@ def resume_button(manager: JobManager, job_id: str) -> None:
     st.rerun(scope="app")
 
 
-def job_details(manager: JobManager, job_id: str, *, live: bool) -> None:
+def job_details(manager: JobManager, job_id: str, name: str, *, live: bool) -> None:
     """The job's loss curves and film, at the page's width; while it runs, redrawn every 2 seconds."""
 
     @st.fragment(run_every=2.0 if live else None)
@@ -288,7 +288,7 @@ def job_details(manager: JobManager, job_id: str, *, live: bool) -> None:
             st.plotly_chart(training_curves(steps, epochs, keys), key=f"curves-{job_id}-{len(steps)}")
         film = manager.film(job_id)
         if film:
-            film_view(manager, job_id, film)
+            film_view(manager, job_id, name, film)
             return
         preview = manager.preview(job_id)
         if preview:
@@ -297,12 +297,12 @@ def job_details(manager: JobManager, job_id: str, *, live: bool) -> None:
     details_now()
 
 
-def film_view(manager: JobManager, job_id: str, film: bytes) -> None:
+def film_view(manager: JobManager, job_id: str, name: str, film: bytes) -> None:
     """The film so far beside its frames' blur and meaning."""
     left, right = st.columns(2)
     left.image(film, caption="The training so far: test images, their reconstructions, and fixed prior points "
                              "decoded, a frame every 50 steps", width="stretch")
-    left.download_button("Download the training as GIF", film, file_name=f"{manager.status(job_id).name}-training.gif",
+    left.download_button("Download the training as GIF", film, file_name=f"{name}-training.gif",
                          mime="image/gif", icon=":material/movie:", key=f"film-{job_id}")
     measures = manager.film_measures(job_id)
     if measures and measures["frames"]:

@@ -77,9 +77,9 @@ def your_models() -> None:
         st.success(st.session_state.pop("model_upload_message"))
     if public.enabled() and public.state_root() is None:
         st.caption(public.NOT_KEPT)
-    own = [c for c in checkpoints.available() if c.json_path.parent == checkpoints.user_dir()]
+    own = [c for c in found if c.json_path.parent == checkpoints.user_dir()]
     for ckpt in own:
-        st.download_button(f"Download {ckpt.name}", model_files.to_zip(ckpt), file_name=f"{ckpt.name}.zip",
+        st.download_button(f"Download {ckpt.name}", loaders.model_zip(ckpt), file_name=f"{ckpt.name}.zip",
                            mime="application/zip", icon=":material/download:", key=f"download-{ckpt.name}")
     upload = st.file_uploader("Bring back a model you downloaded (.zip)", type="zip", key="model_upload")
     if upload is not None and st.session_state.get("model_upload_done") != upload.file_id:
