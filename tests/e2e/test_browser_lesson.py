@@ -87,9 +87,10 @@ def test_every_sentence_of_the_landing_page_quotes_the_view(chromium, server, da
         page.get_by_test_id("stMain").get_by_text("1 pixel", exact=True).click()  # the optima's targets
         idle(page)
         stored = record.optima(x, 1)
-        for loss in lesson.OPTIMA:
-            assert page.get_by_text(f"Laplacian variance {stored[loss].laplacian_variance:.3f}, read as").count(), loss
-        assert page.get_by_text("9 targets").count() == 1
+        for loss in lesson.OPTIMA:  # waited for: idle() can return before the click's rerun has begun
+            expect(page.get_by_text(f"Laplacian variance {stored[loss].laplacian_variance:.3f}, read as").first
+                   ).to_be_visible()
+        expect(page.get_by_text("9 targets")).to_have_count(1)
 
         page.get_by_test_id("stMain").get_by_role("radiogroup").filter(has_text="critic").get_by_text(
             "the hinge VAE-GAN's critic", exact=True).click()
