@@ -24,6 +24,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# The suite on two processes, a test file each at a time: the browser tests mostly wait (for a server, a page, a job),
+# and the other process keeps the second core busy meanwhile. `-n 0` runs it on one.
+TEST_PROCESSES = ["-n", "2", "--dist", "loadfile"]
 EXTRAS = {"app": "", "test": "[dev]", "fetch-data": ""}  # what each command installs, as pip extras of this project
 
 
@@ -40,7 +43,7 @@ def main(argv: list[str]) -> int:
     if not shutil.which("chromium") and not shutil.which("chromium-browser"):
         print("lab.py: no Chromium found, so the browser tests will skip (Debian/Ubuntu: apt-get install chromium)",
               file=sys.stderr)
-    return run([str(python), "-m", "pytest", *rest])
+    return run([str(python), "-m", "pytest", *TEST_PROCESSES, *rest])
 
 
 def set_up(command: str) -> Path:

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parent.parent
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# one thread per process where the suite runs on several (lab.py's pytest-xdist), so they do not fight for cores
+torch.set_num_threads(1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads()))
 
 # The user's own folders are never read or written: this session's models, jobs and cache live in a
 # temporary folder (a test that needs a folder of its own sets the variable again).
@@ -19,6 +20,16 @@ _SESSION_HOME = Path(tempfile.mkdtemp(prefix="vae_lab-tests-"))
 for variable, folder in (("VAE_LAB_CHECKPOINTS", "checkpoints"), ("VAE_LAB_JOBS", "jobs"), ("VAE_LAB_CACHE", "cache")):
     os.environ[variable] = str(_SESSION_HOME / folder)
 os.environ["VAE_LAB_WARM_ANALYSES"] = "0"  # no app server started by a test computes analyses in the background
+
+
+def workspace_at(folder: Path, *, visitor: str = ""):
+    """A workspace whose checkpoints, jobs and cache are under `folder` (the data root is the session's), as one
+    visitor sees it if `visitor` is given."""
+    from vae_lab.workspace import Workspace
+
+    found = Workspace(data=Workspace.from_env().data, checkpoints=folder / "ck", jobs=folder / "jobs",
+                      cache=folder / "cache")
+    return found.for_visitor(visitor) if visitor else found
 
 
 @pytest.fixture(scope="session")
