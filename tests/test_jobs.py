@@ -5,8 +5,9 @@ import time
 import pytest
 
 from vae_lab import checkpoints
-from vae_lab.job_status import JobError
+from vae_lab.jobs import JobError
 from vae_lab.jobs import JobManager
+from conftest import workspace_at
 
 
 def wait(manager, job_id, *, until=lambda s: not s.active, timeout=180):
@@ -22,7 +23,7 @@ def wait(manager, job_id, *, until=lambda s: not s.active, timeout=180):
 
 @pytest.fixture
 def manager(tmp_path, tiny_checkpoints):
-    return JobManager(tmp_path / "jobs", publish_to=tmp_path / "published")
+    return JobManager(workspace_at(tmp_path))
 
 
 def test_a_job_runs_reports_progress_and_publishes_a_loadable_checkpoint(manager, tiny_config, tmp_path):
@@ -30,7 +31,7 @@ def test_a_job_runs_reports_progress_and_publishes_a_loadable_checkpoint(manager
     assert status.active and status.pid > 0 and status.name == "job-plain"
     done = wait(manager, status.id)
     assert done.state == "succeeded", manager.log_tail(status.id)
-    assert done.checkpoint == str(tmp_path / "published" / "job-plain.json")
+    assert done.checkpoint == str(manager.workspace.own_models / "job-plain.json")
     model = checkpoints.load(done.checkpoint)
     assert model.latent_dim == 5
     kinds = [e["event"] for e in manager.events(status.id)]
@@ -41,7 +42,7 @@ def test_a_job_runs_reports_progress_and_publishes_a_loadable_checkpoint(manager
 def test_a_finished_job_is_reaped_at_once_with_no_page_run(manager, tiny_config):
     """No zombie (<defunct>) waits for the next page run to poll it: once the job process is gone, its pid is no
     longer in the process table within a second, and nothing here asked the manager anything meanwhile."""
-    from vae_lab.job_status import read_status
+    from vae_lab.jobs.status import read_status
     status = manager.start(tiny_config(kind="classifier", name="job-reaped"))
     folder = manager.folder(status.id)
     deadline = time.time() + 180
@@ -60,7 +61,7 @@ def test_a_finished_job_is_reaped_at_once_with_no_page_run(manager, tiny_config)
 def test_status_is_read_back_by_a_new_manager(manager, tiny_config):
     status = manager.start(tiny_config(kind="classifier", name="job-cls"))
     wait(manager, status.id)
-    again = JobManager(manager.root, publish_to=manager.publish_to)
+    again = JobManager(manager.workspace)
     assert again.latest().id == status.id and again.latest().state == "succeeded"
     assert again.events(status.id)[-1]["event"] == "done"
 
@@ -70,7 +71,7 @@ def test_one_job_at_a_time(manager, tiny_config):
     try:
         with pytest.raises(JobError, match="already running.*job-long"):
             manager.start(tiny_config(kind="plain", name="job-second"))
-        assert JobManager(manager.root).running().id == first.id
+        assert JobManager(manager.workspace).running().id == first.id
     finally:
         manager.cancel(first.id)
 
@@ -115,7 +116,7 @@ def test_a_killed_process_is_reported_as_interrupted(manager, tiny_config):
 
 
 def test_near_chance_models_are_named():
-    from vae_lab.job_process import quality_warning
+    from vae_lab.jobs.runner import quality_warning
 
     assert "barely better than chance" in quality_warning({"accuracy": 0.11})
     assert quality_warning({"accuracy": 0.93}) == "" and quality_warning({"loss": 1.0}) == ""
@@ -138,10 +139,11 @@ def _job_folder(manager, config):
     import json
     from dataclasses import asdict
 
-    from vae_lab.job_status import JobStatus, write_status
+    from vae_lab.jobs.status import JobStatus, write_status
     folder = manager.root / f"job-{config.name}"
     folder.mkdir(parents=True)
     (folder / "config.json").write_text(json.dumps(asdict(config.resolved())))
+    (folder / "workspace.json").write_text(manager.workspace.to_json())
     write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time()))
     return folder
 
@@ -151,8 +153,8 @@ def test_a_full_disk_keeps_the_last_good_epoch_and_fails_the_job_saying_so(manag
     temporary file is left, and the job fails with "the disk is full" (the job process's body, run here)."""
     import errno
 
-    from vae_lab import job_process
-    from vae_lab.job_status import read_status
+    from vae_lab.jobs import runner
+    from vae_lab.jobs.status import read_status
     folder = _job_folder(manager, tiny_config(kind="plain", name="full-disk", epochs=2))
     real_write, written = checkpoints.atomic_write, []
 
@@ -164,7 +166,7 @@ def test_a_full_disk_keeps_the_last_good_epoch_and_fails_the_job_saying_so(manag
 
     monkeypatch.setattr(checkpoints, "atomic_write", fills_up)
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # the job process's SIGTERM handler: not pytest's
-    assert job_process.run_job(folder, manager.publish_to) == 1
+    assert runner.run_job(folder) == 1
     status = read_status(folder)
     assert status.state == "failed" and status.message.startswith("the disk is full"), status
     kept = checkpoints.read(next((folder / "checkpoint").glob("*.json")))
@@ -178,8 +180,8 @@ def test_a_job_the_disk_could_not_even_record_is_said_to_have_filled_it(manager,
     says why; a process that died unannounced with a saved epoch is "interrupted at epoch k of n"."""
     import subprocess
 
-    from vae_lab import jobs
-    from vae_lab.job_status import EXIT_DISK_FULL, read_status, write_status
+    from vae_lab.jobs import manager as jobs
+    from vae_lab.jobs.status import EXIT_DISK_FULL, read_status, write_status
     folder = _job_folder(manager, tiny_config(kind="plain", name="silent", epochs=3))
     dead = subprocess.Popen(["true"])
     dead.wait()
@@ -199,7 +201,7 @@ def test_a_job_the_disk_could_not_even_record_is_said_to_have_filled_it(manager,
 def test_a_pid_reused_after_a_restart_is_not_taken_for_the_job(manager, tiny_config):
     """After a container restart a new process may get the old job's pid: the start time recorded with the pid
     tells them apart, so the job is not shown running for ever."""
-    from vae_lab.job_status import process_started, read_status, write_status
+    from vae_lab.jobs.status import process_started, read_status, write_status
     folder = _job_folder(manager, tiny_config(kind="plain", name="reused", epochs=2))
     me = os.getpid()
     write_status(folder, read_status(folder).__dict__ | {"state": "running", "pid": me,

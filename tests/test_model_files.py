@@ -1,13 +1,15 @@
-"""A model kept as a zip and brought back (model_files.py), and the folders that outlive a restart (public.py)."""
+"""A model kept as a zip and brought back (model_files.py), and the folders that outlive a restart (workspace.py)."""
 import io
 import json
 import os
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
 
-from vae_lab import checkpoints, model_files, public
+from vae_lab import checkpoints, model_files, workspace
+from vae_lab.workspace import Workspace
 
 
 @pytest.fixture
@@ -66,19 +68,21 @@ def test_a_volume_keeps_the_models_jobs_and_cache_and_nothing_else_claims_to(mon
         monkeypatch.setenv(variable, os.environ[variable])  # restored after the test
     volume = tmp_path / "data"
     volume.mkdir()
-    monkeypatch.setattr(public, "STATE_MOUNT", volume)
-    assert public.state_root() is None, "a private lab's folders are the user's own, kept anyway"
+    monkeypatch.setattr(workspace, "STATE_MOUNT", volume)
+    private = Workspace.from_env()
+    assert private.checkpoints == Path(os.environ["VAE_LAB_CHECKPOINTS"]) and private.kept, \
+        "a private lab's folders are the user's own, kept anyway"
     monkeypatch.setenv("VAE_LAB_PUBLIC", "1")
-    assert public.use_persistent_state() == volume / "vae_lab"
-    assert os.environ["VAE_LAB_CHECKPOINTS"] == str(volume / "vae_lab" / "checkpoints")
-    assert checkpoints.user_root() == volume / "vae_lab" / "checkpoints"
-    assert (volume / "vae_lab" / "jobs").is_dir() and (volume / "vae_lab" / "cache").is_dir()
-    monkeypatch.delenv("VAE_LAB_STATE")
+    kept = Workspace.from_env()
+    assert kept.folders() == (volume / "vae_lab" / "checkpoints", volume / "vae_lab" / "jobs",
+                              volume / "vae_lab" / "cache") and kept.kept
+    assert kept.for_visitor("a" * 16).own_models == volume / "vae_lab" / "checkpoints" / "visitors" / ("a" * 16)
     volume.chmod(0o500)
     try:
         if not os.access(volume, os.W_OK):  # root may write anyway
-            assert public.state_root() is None, "a read-only /data keeps nothing"
+            lost = Workspace.from_env()
+            assert lost.checkpoints == private.checkpoints and not lost.kept, "a read-only /data keeps nothing"
     finally:
         volume.chmod(0o700)
     monkeypatch.setenv("VAE_LAB_STATE", str(tmp_path / "chosen"))
-    assert public.state_root() == tmp_path / "chosen"
+    assert Workspace.from_env().jobs == tmp_path / "chosen" / "jobs"

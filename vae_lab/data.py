@@ -16,7 +16,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import math
-import os
 import shutil
 import struct
 import sys
@@ -30,6 +29,7 @@ import torch
 from safetensors.torch import load as load_safetensors
 
 from . import datasets
+from .workspace import Workspace
 
 SAMPLE_DIR = Path(__file__).with_name("sample")  # the embedded test-split samples
 
@@ -50,9 +50,9 @@ class DataMissingError(FileNotFoundError):
     """The data set's files are not under the data root and could not be downloaded."""
 
 
-def data_root() -> Path:
-    """The folder holding `MNIST/raw` and `FashionMNIST/raw`: $VAE_LAB_DATA, else ./data."""
-    return Path(os.environ.get("VAE_LAB_DATA", "data")).expanduser()
+def _root(root: Path | str | None) -> Path:
+    """The data root given, else the environment's workspace's (workspace.py)."""
+    return Path(root) if root else Workspace.from_env().data
 
 
 # Images per forward pass when going through a whole split. On 2 CPU cores 256 runs 2-3x faster
@@ -138,14 +138,14 @@ class ImageSplit:
 def load_split(dataset: str = "mnist", *, train: bool, device: torch.device | str = "cpu",
                root: Path | str | None = None) -> ImageSplit:
     """A whole split as tensors on `device`. Raises DataMissingError with a way out if absent."""
-    split = _load_cpu_split(datasets.get(dataset).name, train, Path(root) if root else data_root())
+    split = _load_cpu_split(datasets.get(dataset).name, train, _root(root))
     return split.to(device)
 
 
 def test_split(dataset: str = "mnist", *, device: torch.device | str = "cpu",
                root: Path | str | None = None) -> ImageSplit:
     """The test split from the data root, else (never downloading) the embedded sample of it."""
-    root = Path(root) if root else data_root()
+    root = _root(root)
     if has_split(dataset, train=False, root=root):
         return load_split(dataset, train=False, device=device, root=root)
     return load_sample(dataset).to(device)
@@ -153,16 +153,17 @@ def test_split(dataset: str = "mnist", *, device: torch.device | str = "cpu",
 
 def has_split(dataset: str, *, train: bool, root: Path | str | None = None) -> bool:
     """Whether the data root holds the split's files (complete or not: reading them checks that)."""
-    files = _split_files(datasets.get(dataset).name, train, Path(root) if root else data_root())
+    files = _split_files(datasets.get(dataset).name, train, _root(root))
     return all(path.exists() for path in files)
 
 
-def split_fingerprint(dataset: str, *, train: bool = False) -> str:
+def split_fingerprint(dataset: str, *, train: bool = False, root: Path | str | None = None) -> str:
     """What a split's numbers depend on: the SHA-256 of its files (the first 16 hex digits), "sample" for the
     embedded sample where the data root holds none. Hashed once per file state."""
-    if not has_split(dataset, train=train):
+    root = _root(root)
+    if not has_split(dataset, train=train, root=root):
         return "sample"
-    files = _split_files(datasets.get(dataset).name, train, data_root())
+    files = _split_files(datasets.get(dataset).name, train, root)
     return _files_digest(tuple((str(path.resolve()), path.stat().st_size, path.stat().st_mtime_ns) for path in files))
 
 
@@ -181,7 +182,7 @@ def load_sample(dataset: str = "mnist") -> ImageSplit:
     """The embedded sample of the test split: 1,000 images, each with its number in the full split."""
     entry = datasets.get(dataset)
     if not entry.sample:
-        raise DataMissingError(f"{entry.label} ships no sample: put its files under {data_root()}")
+        raise DataMissingError(f"{entry.label} ships no sample: fetch it with `{fetch_command()}`")
     tensors = load_safetensors(gzip.decompress((SAMPLE_DIR / entry.sample).read_bytes()))
     return ImageSplit(dataset, False, tensors["images"].unsqueeze(1).contiguous(), tensors["labels"].long(),
                       tensors["index"].long())

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import torch
 
-from . import checkpoints, datasets, quick_record
+from . import datasets, quick_record
 from .config import TrainConfig
-from .job_status import jobs_root
+from .workspace import Workspace, current
 
 RECENT_RUNS = 5  # the latest recorded runs a rate is taken from: the machine's speed drifts over a day
 
@@ -27,12 +27,13 @@ def first_guess(kind: str) -> dict[str, float] | None:
     return _rates([run["meta"] for run in runs]) if runs else None
 
 
-def estimate_seconds(config: TrainConfig, device: torch.device) -> float | None:
+def estimate_seconds(config: TrainConfig, device: torch.device, *, workspace: Workspace | None = None) -> float | None:
     """Seconds the whole run will take: start-up, every epoch's training and validation (the epochs before
     the last look at `interim_test_limit` test images), and the posterior fit. None when this device type
     has neither a recorded run of the kind nor a first guess."""
     config = config.resolved(device)
-    rates = recorded_rates(config, device) or (first_guess(config.kind) if device.type == "cpu" else None)
+    rates = recorded_rates(config, device, workspace=workspace) or (
+        first_guess(config.kind) if device.type == "cpu" else None)
     if rates is None:
         return None
     dataset = datasets.get(config.dataset)
@@ -43,9 +44,11 @@ def estimate_seconds(config: TrainConfig, device: torch.device) -> float | None:
     return seconds + (images / rates["posterior"] if rates["posterior"] else 0.0)
 
 
-def recorded_rates(config: TrainConfig, device: torch.device) -> dict[str, float] | None:
-    """The rates of the latest recorded runs like this one (kind, device type, batch size); None if none."""
-    runs = sorted((meta for meta in _recorded_runs() if meta["kind"] == config.kind
+def recorded_rates(config: TrainConfig, device: torch.device, *,
+                   workspace: Workspace | None = None) -> dict[str, float] | None:
+    """The rates of the latest recorded runs like this one (kind, device type, batch size) in the workspace; None
+    if none."""
+    runs = sorted((meta for meta in _recorded_runs(current(workspace)) if meta["kind"] == config.kind
                    and meta["training"]["device"].split(":")[0] == device.type
                    and meta["recipe"].get("batch_size") == config.batch_size), key=lambda meta: meta["created"])
     return _rates(runs[-RECENT_RUNS:]) if runs else None
@@ -69,9 +72,9 @@ def _training_images(meta: dict) -> int:
     return min(meta["recipe"].get("train_limit") or size, size) if size else meta["recipe"].get("train_limit", 0)
 
 
-def _recorded_runs() -> list[dict]:
+def _recorded_runs(workspace: Workspace) -> list[dict]:
     """The JSON of every checkpoint trained here that records its wall time: jobs' and the user's own."""
-    paths = [*jobs_root().glob("*/checkpoint/*.json"), *checkpoints.user_dir().glob("*.json")]
+    paths = [*workspace.jobs.glob("*/checkpoint/*.json"), *workspace.own_models.glob("*.json")]
     found = []
     for path in paths:
         try:

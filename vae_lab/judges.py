@@ -8,7 +8,8 @@ from typing import NamedTuple
 import torch
 
 from . import kinds
-from .checkpoints import SHIPPED_DIR, Checkpoint, available, load, read
+from . import workspace as places
+from .checkpoints import Checkpoint, available, load, read
 from .datasets import default_name
 from .models import Classifier
 
@@ -31,9 +32,9 @@ def find_judge(dataset: str, *, name: str = "") -> Checkpoint | None:
 def judge_of(ckpt: Checkpoint) -> Checkpoint | None:
     """The classifier that judges `ckpt`'s analysis: for a shipped model the shipped classifier, for any other the
     data set's own (`find_judge`)."""
-    if ckpt.json_path.parent != SHIPPED_DIR:
+    if ckpt.json_path.parent != places.SHIPPED_DIR:
         return find_judge(ckpt.dataset)
-    path = SHIPPED_DIR / f"{default_name(kinds.CLASSIFIER.name, ckpt.dataset)}.json"
+    path = places.SHIPPED_DIR / f"{default_name(kinds.CLASSIFIER.name, ckpt.dataset)}.json"
     return read(path) if path.is_file() else None
 
 

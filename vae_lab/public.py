@@ -24,7 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .job_status import JobError, read_status
+from .jobs import JobError, JobLimits
+from .jobs.status import read_status
+from .workspace import public_mode
 
 log = logging.getLogger(__name__)
 
@@ -53,40 +55,17 @@ class PublicSettings:
                    jobs_per_hour=int(_number("VAE_LAB_PUBLIC_JOBS_PER_HOUR", 3)),
                    job_threads=job_threads(), job_nice=10)
 
+    def job_limits(self) -> JobLimits:
+        """What each visitor's jobs may use (jobs/admission.py)."""
+        return JobLimits(jobs_per_hour=self.jobs_per_hour, threads=self.job_threads, nice=self.job_nice)
+
 
 def enabled() -> bool:
-    return os.environ.get("VAE_LAB_PUBLIC", "") not in ("", "0", "false", "no")
+    return public_mode()
 
 
-STATE_MOUNT = Path("/data")  # where a Hugging Face Space's persistent storage appears
 NOT_KEPT = ("Models trained here last until the demo restarts: download yours (Models page) to keep it, and "
             "upload it there to bring it back.")
-
-
-def state_root() -> Path | None:
-    """Where visitors' models, jobs and the analysis cache outlive the container: $VAE_LAB_STATE, else, in public
-    mode, a writable /data (a Space's persistent storage); None where nothing is kept across a restart."""
-    given = os.environ.get("VAE_LAB_STATE", "")
-    if given:
-        return Path(given).expanduser()
-    if enabled() and STATE_MOUNT.is_dir() and os.access(STATE_MOUNT, os.W_OK):
-        return STATE_MOUNT / "vae_lab"
-    return None
-
-
-def use_persistent_state() -> Path | None:
-    """At the server's start: the checkpoints, jobs and cache folders inside the state root, if there is one, for
-    this process and every job it starts; the root, or None."""
-    root = state_root()
-    if root is None:
-        return None
-    for variable, folder in (("VAE_LAB_CHECKPOINTS", "checkpoints"), ("VAE_LAB_JOBS", "jobs"),
-                             ("VAE_LAB_CACHE", "cache")):
-        (root / folder).mkdir(parents=True, exist_ok=True)
-        os.environ[variable] = str(root / folder)
-    os.environ["VAE_LAB_STATE"] = str(root)  # what the pages read: models are kept here
-    log.info("visitors' models, jobs and analyses are kept in %s", root)
-    return root
 
 
 def job_threads() -> int:
@@ -102,12 +81,6 @@ def new_visitor_id() -> str:
 def is_visitor_id(text) -> bool:
     """Whether a value a browser sent (anything at all) is a visitor id as `new_visitor_id` makes them."""
     return isinstance(text, str) and re.fullmatch(r"[a-f0-9]{32}", text) is not None
-
-
-def visitor_dir(root: Path, visitor: str) -> Path:
-    if not re.fullmatch(r"[a-f0-9]{8,64}", visitor):
-        raise ValueError(f"a visitor id is hexadecimal, got {visitor!r}")
-    return root / "visitors" / visitor
 
 
 def _size(path: Path) -> int:

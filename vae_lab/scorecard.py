@@ -14,7 +14,6 @@ import copy
 import hashlib
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -30,11 +29,12 @@ from .data import INFERENCE_BATCH, ImageSplit, has_split, split_fingerprint, tes
 from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
                       reconstruction_metrics, score_samples)
 from .models import VAE, Classifier
+from .workspace import SHIPPED_DIR, Workspace, current
 
 CACHE_VERSION = 3  # bump when any metric's definition changes
 # The shipped VAEs' analyses on their whole test splits, as `vae-lab evaluate --record` wrote them: a new
 # server's Models, Samples and Blur analysis pages open at once instead of after minutes of analysis.
-SHIPPED_ANALYSES = checkpoints.SHIPPED_DIR / "analyses"
+SHIPPED_ANALYSES = SHIPPED_DIR / "analyses"
 log = logging.getLogger(__name__)
 SAMPLE_SEED = 0  # the samples behind every sample measure
 NEIGHBOURS = 3  # k of the k-NN manifolds behind precision and recall
@@ -64,10 +64,6 @@ SCORECARD_FIELDS = {  # key: what it means, in one sentence, for tables, the app
 }
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("VAE_LAB_CACHE", Path.home() / ".cache" / "vae_lab")).expanduser()
-
-
 @dataclass(frozen=True)
 class Analysis:
     """One VAE checkpoint measured on one test split; reconstructions from posterior means."""
@@ -81,12 +77,15 @@ class Analysis:
 
 
 def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, device: str = "cpu",
-            use_cache: bool = True) -> Analysis:
-    """The analysis of a VAE checkpoint on its data set's test split (the first `limit` images)."""
-    ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint)
+            use_cache: bool = True, workspace: Workspace | None = None) -> Analysis:
+    """The analysis of a VAE checkpoint on its data set's test split (the first `limit` images), kept in the
+    workspace's cache."""
+    workspace = current(workspace)
+    ckpt = checkpoint if isinstance(checkpoint, checkpoints.Checkpoint) else checkpoints.find(checkpoint,
+                                                                                              workspace=workspace)
     if not ckpt.is_vae:
         raise ValueError(f"{ckpt.name} is a classifier: its accuracy is in `vae-lab evaluate {ckpt.name}`")
-    stem = cache_dir() / entry_name(ckpt, limit)
+    stem = cache_stem(ckpt, limit, workspace)
     found = _stored_stem(stem) if use_cache else None
     cached = _read_cache(ckpt, found) if found is not None else None
     if cached is not None:
@@ -128,9 +127,9 @@ def store(analysis: Analysis, stem: Path) -> None:
     checkpoints.atomic_write(stem.with_suffix(".json"), lambda tmp: tmp.write_text(json.dumps(numbers)))
 
 
-def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0) -> bool:
+def is_cached(ckpt: checkpoints.Checkpoint, *, limit: int = 0, workspace: Workspace | None = None) -> bool:
     """Whether `analyse` would read this checkpoint's analysis from the disk instead of computing it."""
-    return _stored_stem(cache_dir() / entry_name(ckpt, limit)) is not None
+    return _stored_stem(cache_stem(ckpt, limit, current(workspace))) is not None
 
 
 def _stored_stem(cached: Path) -> Path | None:
@@ -157,9 +156,9 @@ def entry_name(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
     return f"{ckpt.name}-{cache_key(ckpt, limit)}"
 
 
-def _cache_stem(ckpt: checkpoints.Checkpoint, limit: int) -> Path:
+def cache_stem(ckpt: checkpoints.Checkpoint, limit: int, workspace: Workspace) -> Path:
     """The cache files' path without suffix."""
-    return cache_dir() / entry_name(ckpt, limit)
+    return workspace.cache / entry_name(ckpt, limit)
 
 
 def load_test_split(dataset: str, limit: int = 0, device: str = "cpu") -> ImageSplit:
@@ -253,22 +252,24 @@ def _test_reference(classifier: Classifier, classifier_sha256: str, split: Image
         return _references[key]
 
 
-def evaluate_checkpoint(name: str, *, device: str = "cpu", limit: int = 0) -> dict:
+def evaluate_checkpoint(name: str, *, device: str = "cpu", limit: int = 0,
+                        workspace: Workspace | None = None) -> dict:
     """One table row: a VAE's scorecard plus the originals' Laplacian variance, or a classifier's accuracy."""
-    ckpt = checkpoints.find(name)
+    ckpt = checkpoints.find(name, workspace=workspace)
     row = {"name": ckpt.name, "kind": ckpt.kind, "dataset": ckpt.dataset}
     if not ckpt.is_vae:
         split = load_test_split(ckpt.dataset, limit, device)
         model = checkpoints.load(ckpt, device)
         return row | {"images": len(split), "accuracy": classifier_accuracy(model, split)}
-    analysis = analyse(ckpt, limit=limit, device=device)
+    analysis = analyse(ckpt, limit=limit, device=device, workspace=workspace)
     originals = float(originals_laplacian_variance(ckpt.dataset, limit).mean())
     return row | {"images": len(analysis.per_image["bce"]), **analysis.scorecard,
                   "originals_laplacian_variance": originals}
 
 
-def evaluate_checkpoints(names: list[str], *, device: str = "cpu", limit: int = 0) -> list[dict]:
-    return [evaluate_checkpoint(name, device=device, limit=limit) for name in names]
+def evaluate_checkpoints(names: list[str], *, device: str = "cpu", limit: int = 0,
+                         workspace: Workspace | None = None) -> list[dict]:
+    return [evaluate_checkpoint(name, device=device, limit=limit, workspace=workspace) for name in names]
 
 
 def format_table(rows: list[dict]) -> str:

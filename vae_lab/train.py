@@ -24,6 +24,7 @@ from .models import uncompiled
 from .objectives import ClassifierObjective, Objective, VAEObjective
 from .posterior import fit_posterior
 from .vaegan import VAEGANObjective
+from .workspace import Workspace, current
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,10 @@ def lr_factor(config: TrainConfig, step: int, total_steps: int) -> float:
 
 
 def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoint | None = None,
-          progress: Callable[[TrainEvent], None] | None = None, film: TrainingFilm | None = None) -> TrainResult | None:
-    """Train `config` and write a checkpoint `out_dir/<name>` after every epoch.
+          progress: Callable[[TrainEvent], None] | None = None, film: TrainingFilm | None = None,
+          workspace: Workspace | None = None) -> TrainResult | None:
+    """Train `config` on the workspace's data and write a checkpoint `out_dir/<name>` (default: the workspace's
+    own models) after every epoch.
 
     `resume`: a checkpoint written by this function (by any number of processes); its weights,
     optimiser state and epoch count are restored and training continues to `config.epochs`.
@@ -92,19 +95,20 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     the result and the other ranks None, once rank 0 has written everything.
     """
     started = time.perf_counter()
-    out_dir = Path(out_dir) if out_dir else checkpoints.user_dir()
+    workspace = current(workspace)
+    out_dir = Path(out_dir) if out_dir else workspace.own_models
     world, device = distributed.join(pick_device(config.device))
     config = config.resolved(device)  # the recipe's values for what is unset, for the device this runs on
     world.check_batch(config.batch_size)
     if not world.main:  # rank 0 alone reports, validates and writes
         progress, film = None, None
     torch.manual_seed(config.seed)
-    train_split = load_split(config.dataset, train=True, device=device).subset(config.train_limit)
-    test_split = load_split(config.dataset, train=False, device=device).subset(config.test_limit)
+    train_split = load_split(config.dataset, train=True, device=device, root=workspace.data).subset(config.train_limit)
+    test_split = load_split(config.dataset, train=False, device=device, root=workspace.data).subset(config.test_limit)
     interim_split = test_split.subset(config.interim_test_limit)  # a quick look after the epochs before the last
     objective = make_objective(config, device, train_split)
     # where the VAE started: recorded in every checkpoint of the run, resumed or not
-    lineage = _init_from(objective, config) if resume is None else {
+    lineage = _init_from(objective, config, workspace) if resume is None else {
         key: resume.meta[key] for key in ("init_from",) if key in resume.meta}
     precision = resolve_precision(config.precision, device)
     memory_format = config.memory_format
@@ -232,12 +236,13 @@ def _save(objective: Objective, out_dir: Path, metrics: dict, *, epoch: int, ste
     return checkpoints.save(out_dir, config.name, meta=meta, modules=modules, train_state=opt_tensors)
 
 
-def _init_from(objective: Objective, config: TrainConfig) -> dict:
+def _init_from(objective: Objective, config: TrainConfig, workspace: Workspace) -> dict:
     """Copy `config.init_from`'s weights into the VAE (its optimiser stays fresh, a VAE-GAN's critic new);
     what the checkpoint records of where it started."""
     if not config.init_from:
         return {}
-    start = checkpoints.starting_point(config.init_from, dataset=config.dataset, latent_dim=config.latent_dim)
+    start = checkpoints.starting_point(config.init_from, dataset=config.dataset, latent_dim=config.latent_dim,
+                                       workspace=workspace)
     checkpoints.load_into(uncompiled(objective.model), start)
     return {"init_from": {"checkpoint": start.name, "kind": start.kind, "sha256": start.sha256}}
 

@@ -39,7 +39,7 @@ def drawing_pad(page, server, dataset: str):
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_the_browser_decodes_and_encodes_as_the_server_does(page, server, dataset):
     import torch
-    from vae_lab import checkpoints, data
+    from vae_lab import checkpoints, data, workspace
 
     frame, labels = drawing_pad(page, server, dataset)
     page.screenshot(path=SHOTS / f"9-latent-pad-{dataset}.png", full_page=True)
@@ -48,12 +48,12 @@ def test_the_browser_decodes_and_encodes_as_the_server_does(page, server, datase
     vectors = torch.randn(8, 5, generator=torch.Generator().manual_seed(0)) * 1.5
     images = data.test_split(dataset).batch(slice(0, 8))[0]
     worst = {}
-    shipped = {path.stem for path in checkpoints.SHIPPED_DIR.glob("*.json")}
+    shipped = {path.stem for path in workspace.SHIPPED_DIR.glob("*.json")}
     for i, label in enumerate(labels):
         name = label.split(": ")[-1]
         if name not in shipped:  # a model the training test added lives in the server's own folder
             continue
-        vae = checkpoints.load(checkpoints.SHIPPED_DIR / f"{name}.json")
+        vae = checkpoints.load(workspace.SHIPPED_DIR / f"{name}.json")
         decoded = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, z.tolist()])
                                 for z in vectors])
         posteriors = [frame.evaluate("([i, x]) => window.vaeLab.encode(i, x)", [i, x.flatten().tolist()])

@@ -18,7 +18,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from vae_lab import checkpoints
 from vae_lab.config import TrainConfig
-from vae_lab.job_status import read_status
+from vae_lab.jobs.status import read_status
 from vae_lab.train import train
 
 

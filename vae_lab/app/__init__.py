@@ -17,9 +17,6 @@ def launch(streamlit_args: list[str]) -> int:
     Its settings come from `.streamlit/config.toml` beside main.py, which Streamlit reads as the script's own."""
     from streamlit.web import cli
 
-    from .. import public
-
-    public.use_persistent_state()  # before anything reads the folders: the jobs started later inherit them
     preload()
     sys.argv = ["streamlit", "run", str(MAIN), *streamlit_args]
     return cli.main()

@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from . import links
-from .loaders import current_judge, test_set
+from .resources import current_judge, test_set
 from .. import datasets
 from ..data import DEFAULT_DIGITS, ImageSplit
 from ..datasets import noun
@@ -40,17 +40,17 @@ class Digits:
 def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
     sources = [key for key in SOURCES if key != "notebook" or datasets.get(dataset).notebook_images]
-    links.seed("source", options=sources, what="digit source")
-    source = st.sidebar.selectbox(noun(dataset, plural=True).capitalize(), sources, key="source",
-                                  format_func=lambda key: SOURCES[key].format(noun=noun(dataset, article=True)))
+    source = links.widget(st.sidebar.selectbox, noun(dataset, plural=True).capitalize(), sources, key="source",
+                          options=sources, what="digit source",
+                          format_func=lambda key: SOURCES[key].format(noun=noun(dataset, article=True)))
     if source in ("upload", "draw"):
         return _with_doubts(_uploaded_digits(dataset) if source == "upload" else _drawn_digit(dataset), dataset)
     if not test_set_available:
         return _digits([], [])
     split = test_set(dataset)
     if source == "random":
-        links.seed("random_count", parse=int, options=range(1, MAX_DIGITS + 1))
-        count = st.sidebar.slider("How many", 1, MAX_DIGITS, DEFAULT_DIGITS, key="random_count")
+        count = links.widget(st.sidebar.slider, "How many", 1, MAX_DIGITS, DEFAULT_DIGITS, key="random_count",
+                             parse=int, options=range(1, MAX_DIGITS + 1))
         links.seed("seed", parse=int, options=range(2**31))
         if st.sidebar.button("Re-roll", icon=":material/casino:"):
             st.session_state["seed"] = st.session_state.get("seed", 0) + 1
@@ -73,11 +73,10 @@ def digits_at(split: ImageSplit, numbers: list[int]) -> Digits:
 
 
 def _indices_input(split: ImageSplit) -> list[int]:
-    links.seed("indices")
     which = (f"numbers of the {len(split):,} images in the embedded sample (0 to 989 and the notebook's ten)"
              if split.is_sample else f"numbers from 0 to {len(split) - 1}")
-    text = st.sidebar.text_input("Test image indices", "0, 1, 2, 3", key="indices", max_chars=MAX_DIGITS * 8,
-                                 help=f"Up to {MAX_DIGITS} comma-separated {which}.")
+    text = links.widget(st.sidebar.text_input, "Test image indices", "0, 1, 2, 3", key="indices",
+                        max_chars=MAX_DIGITS * 8, help=f"Up to {MAX_DIGITS} comma-separated {which}.")
     indices, bad = parse_indices(text, split)
     if bad:
         st.sidebar.warning(f"Ignored {', '.join(map(links.shown, bad[:5]))}{' ...' if len(bad) > 5 else ''}: "

@@ -1,9 +1,10 @@
 """A view you can share: the widgets' state in the page's URL.
 
-Every shareable widget calls `seed(key, ...)` just before it is created. On a session's first
-run that takes the widget's value from the link the session was opened with, if the value is
-still valid here (a model that no longer exists, an index out of range: the default, and a short
-notice). After every run `publish()` writes the tracked widgets' values back into the URL, so
+A shareable widget is made with `widget(st.selectbox, ..., key=...)`, which seeds it: on a session's
+first run it takes its value from the link the session was opened with, if the value is still valid
+here (a model that no longer exists, an index out of range: the default, and a short notice). A
+value that is not a widget's (the digits' seed, the latent pad's point) calls `seed(key, ...)`.
+After every run `publish()` writes the tracked widgets' values back into the URL, so
 the address bar (and the sidebar's "Link to this view") always reopens what is on the screen.
 """
 from __future__ import annotations
@@ -79,6 +80,14 @@ def seed(key: str, *, parse: Callable[[str], Any] = str, options: Collection | N
             f"The link's {what or key} ({shown(text)}) is not available here, so the default is shown.")
         return
     st.session_state[key] = value
+
+
+def widget(make: Callable[..., Any], *args, key: str, parse: Callable[[str], Any] = str,
+           options: Collection | None = None, what: str = "", **kwargs) -> Any:
+    """`make(*args, key=key, **kwargs)`: a Streamlit widget (st.radio, a column's slider, ...) whose value travels
+    in the page's link, seeded from it first (see `seed`, for `parse`, `options` and `what`)."""
+    seed(key, parse=parse, options=options, what=what)
+    return make(*args, key=key, **kwargs)
 
 
 def current() -> dict[str, str]:

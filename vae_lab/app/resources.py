@@ -1,6 +1,7 @@
-"""The app's cached loaders: models, test sets, judges, analyses, latent codes and the lesson's networks and
-records. Models and data sets are cached per server with `st.cache_resource`, keyed by strings (checkpoint path
-and modification time, data set name, hashes): tensors never go through Streamlit's hasher."""
+"""The app's caches: models, test sets, judges, analyses, latent codes, the lesson's networks, records and figures
+(a network's copy for the browser is cached beside its wire format, in latent_pad.py). Models and data sets are
+cached per server with `st.cache_resource`, keyed by strings (checkpoint path and modification time, data set
+name, hashes): tensors never go through Streamlit's hasher."""
 from __future__ import annotations
 
 import os
@@ -11,10 +12,11 @@ import numpy as np
 import streamlit as st
 import torch
 
-from .. import checkpoints, explore, judges, lesson, lesson_record, model_files, scorecard
+from .. import checkpoints, explore, figures, judges, lesson, lesson_record, model_files, scorecard
 from . import links
+from .visitors import workspace
 from ..blur import BlurStudy
-from ..data import ImageSplit, data_root, test_split
+from ..data import ImageSplit, has_split, test_split
 from ..models import VAE, Classifier
 
 
@@ -25,7 +27,7 @@ def _load(json_path: str, modified: float) -> torch.nn.Module:
 
 def model(name: str) -> VAE | Classifier:
     """A checkpoint's model, loaded once per server (a retrained file is reloaded)."""
-    ckpt = checkpoints.find(name)
+    ckpt = checkpoints.find(name, workspace=workspace())
     return _load(str(ckpt.json_path), ckpt.json_path.stat().st_mtime)
 
 
@@ -37,8 +39,8 @@ def _test_split(dataset: str, root: str, files_present: bool) -> ImageSplit:
 def test_set(dataset: str) -> ImageSplit:
     """The data set's test split (else the embedded sample), loaded once per server, data root and presence of
     the files, so that data fetched while the server runs is picked up."""
-    from ..data import has_split
-    return _test_split(dataset, str(data_root()), has_split(dataset, train=False))
+    root = workspace().data
+    return _test_split(dataset, str(root), has_split(dataset, train=False, root=root))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -60,7 +62,7 @@ def current_judge(dataset: str) -> Classifier | None:
 def without_folders(error: Exception) -> str:
     """An error's text without the server's checkpoint folders (a visitor's holds their id)."""
     text = str(error)
-    for folder in checkpoints.checkpoint_dirs():
+    for folder in workspace().checkpoint_dirs:
         text = text.replace(f"{folder}{os.sep}", "")
     return text
 
@@ -71,15 +73,16 @@ def unusable(name: str, error: Exception) -> str:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _analysis(name: str, key: str, root: str) -> scorecard.Analysis:
-    return scorecard.analyse(name)
+def _analysis(json_path: str, key: str, root: str) -> scorecard.Analysis:
+    return scorecard.analyse(Path(json_path), workspace=workspace())
 
 
 def _analysis_key(name: str) -> tuple[str, str, str]:
-    """What a model's numbers depend on, as the server-wide cache's key: its name, the disk cache's key (the
+    """What a model's numbers depend on, as the server-wide cache's key: its checkpoint, the disk cache's key (the
     model's weights and posterior, the classifier that judges it, whether the test set is the embedded sample)
     and the data root."""
-    return name, scorecard.cache_key(checkpoints.find(name)), str(data_root())
+    ckpt = checkpoints.find(name, workspace=workspace())
+    return str(ckpt.json_path), scorecard.cache_key(ckpt), str(workspace().data)
 
 
 def analysis(name: str) -> scorecard.Analysis:
@@ -115,7 +118,8 @@ def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
 
 def _analysis_ready(name: str) -> bool:
     """In this server's memory already, or in the disk cache (looked up once per model and server)."""
-    return _analysis_key(name) in _analysed or scorecard.is_cached(checkpoints.find(name))
+    ckpt = checkpoints.find(name, workspace=workspace())
+    return _analysis_key(name) in _analysed or scorecard.is_cached(ckpt, workspace=workspace())
 
 
 _analysed: set[tuple] = set()  # the analyses this server has shown (by cache key); cleared with the caches
@@ -144,7 +148,7 @@ def model_zip(ckpt: checkpoints.Checkpoint) -> bytes:
 
 def fingerprint(name: str) -> str:
     """The checkpoint's weights hash: changes when it is retrained."""
-    return checkpoints.find(name).sha256
+    return checkpoints.find(name, workspace=workspace()).sha256
 
 
 def latent_means(name: str, dataset: str) -> np.ndarray:
@@ -189,7 +193,7 @@ def lesson_verdicts(dataset: str) -> dict[str, lesson.Verdict]:
     record = lesson_record_of(dataset)
     if record is not None:
         return record.verdicts
-    return _verdicts(dataset, _lesson_files(dataset), str(data_root()))
+    return _verdicts(dataset, _lesson_files(dataset), str(workspace().data))
 
 
 _optima: dict[tuple, dict[str, lesson.Optimum]] = {}  # per server: the lesson's loss optima, the latest few
@@ -213,6 +217,23 @@ def loss_optima(dataset: str, targets: torch.Tensor, on_step) -> dict[str, lesso
     return _optima[key]
 
 
+@st.cache_data(max_entries=8, show_spinner=False)
+def _first_codes(name: str, sha256: str, dataset: str, count: int, sample: bool) -> np.ndarray:
+    with torch.no_grad():
+        return model(name).encode(test_set(dataset).batch(slice(0, count))[0]).mu.numpy()
+
+
+def first_codes(name: str, dataset: str, count: int) -> np.ndarray:
+    """The posterior means of the first `count` test images (the lesson's step 1 asks about those): the whole test
+    set took a cold server 2 s on one thread, for six neighbours."""
+    return _first_codes(name, fingerprint(name), dataset, count, test_set(dataset).is_sample)
+
+
+# the lesson's figures: the same transform, amount and models draw the same picture
+loss_curves = st.cache_data(max_entries=64, show_spinner=False)(figures.loss_curves)
+layer_losses = st.cache_data(max_entries=64, show_spinner=False)(figures.layer_losses)
+
+
 def clear_caches() -> None:
     """After a checkpoint appears or changes (a training job finished). The lesson's caches stay: they are keyed
     by the hashes of the shipped checkpoints they use, which a visitor's new model never changes."""
@@ -220,4 +241,5 @@ def clear_caches() -> None:
     judge.clear()
     _analysis.clear()
     _latent_means.clear()
+    _first_codes.clear()
     _analysed.clear()

@@ -17,11 +17,12 @@ from ..datasets import default_name
 from ..distributed import World
 from ..estimate import estimate_seconds
 from ..figures import film_measures_chart, training_curves
-from ..job_status import JobError, JobStatus, seconds_left
-from ..jobs import JobManager, device_choices
+from ..jobs import JobError, JobManager, JobStatus, device_choices
+from ..jobs.status import seconds_left
+from .visitors import workspace
 from ..models import Classifier
 from . import links
-from .loaders import clear_caches
+from .resources import clear_caches
 from .ui import model_label
 from .visitors import job_manager
 
@@ -97,7 +98,8 @@ def recipe_form() -> TrainConfig | None:
         st.error(str(error))
         return None
     single = st.session_state["train_processes"] == 1
-    estimate = estimate_seconds(config, device) if single else None  # no measured multi-GPU speed
+    # no measured multi-GPU speed
+    estimate = estimate_seconds(config, device, workspace=workspace()) if single else None
     st.caption(f"Runs on **{where}**. " + (f"Estimated time: about {duration(estimate)}." if estimate else
                                            "No measured speed for this device yet: the time left shows once "
                                            "training starts."))
@@ -126,7 +128,7 @@ def notices(entry: kinds.Kind, dataset: str, defaults: dict, limits: public.Publ
                 f"{limits.keep_hours:g} h. One job trains on this server at a time, for at most "
                 f"{limits.job_minutes:g} minutes (then the epoch in progress ends and the model is saved), "
                 f"{limits.jobs_per_hour} per visitor per hour." + (
-                    "" if public.state_root() else f" {public.NOT_KEPT}"))
+                    "" if workspace().kept else f" {public.NOT_KEPT}"))
     if not has_split(dataset, train=True):  # say so before a job starts, not after it fails
         st.info(missing_data_notice(dataset))
         return False
@@ -159,7 +161,7 @@ def number_inputs(kind: str, dataset: str, device: torch.device, defaults: dict)
 
 def name_input(kind: str, *, public: bool) -> str | None:
     """The new model's name (a free one by default), or None if a visitor chose a shipped model's."""
-    taken = {c.name for c in checkpoints.available()}
+    taken = {c.name for c in checkpoints.available(workspace=workspace())}
     suggested = next(f"my-{kind}-{i}" for i in range(1, 1000) if f"my-{kind}-{i}" not in taken)
     name = st.text_input("Name", suggested, key=f"train_name_{kind}")
     if public and name in checkpoints.shipped_names():  # every visitor's numbers rest on these
@@ -172,7 +174,7 @@ def name_input(kind: str, *, public: bool) -> str | None:
 
 def start_from_input(kind: str, dataset: str, recipe_start: str) -> str:
     """Scratch, or the name of a VAE of this data set to start from; the recipe's starting model by default."""
-    starts = checkpoints.vaes(dataset=dataset)
+    starts = checkpoints.vaes(dataset=dataset, workspace=workspace())
     options = [""] + [c.name for c in starts]
     labels = {"": "scratch"} | {c.name: model_label(c.name, c.kind) for c in starts}
     default = default_name(recipe_start, dataset) if recipe_start else ""

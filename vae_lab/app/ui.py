@@ -1,5 +1,5 @@
 """Streamlit glue shared by every page: labels, the shared sidebar and what it chose (`selection()`), shared
-widgets. The cached loaders are loaders.py, the digit sources digits.py, public mode's visitor visitors.py, the
+widgets. The cached resources are resources.py, the digit sources digits.py, public mode's visitor visitors.py, the
 training panel training_panel.py; the core modules never import Streamlit.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ import streamlit as st
 from .. import checkpoints, datasets, judges, kinds
 from . import links
 from .digits import Digits, digit_source
-from .loaders import judge, model, test_set, without_folders
-from .visitors import enter_session
-from ..data import DataMissingError, data_root, fetch_command, offline_sources
+from .resources import judge, model, test_set, without_folders
+from .visitors import enter_session, workspace
+from ..data import DataMissingError, fetch_command, offline_sources
 from ..datasets import noun
 
 
@@ -47,27 +47,26 @@ def sidebar() -> Selection:
     chosen = Selection()
     st.session_state["selection"] = chosen
     st.sidebar.title("vae_lab")
-    found = checkpoints.available()
+    found = checkpoints.available(workspace=workspace())
     vaes = [c for c in found if c.is_vae]
     if not vaes:
-        st.sidebar.error(NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in checkpoints.checkpoint_dirs())))
+        st.sidebar.error(NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in workspace().checkpoint_dirs)))
         return chosen
     offered = sorted({c.dataset for c in vaes if c.dataset in datasets.names()}, key=datasets.order)
-    links.seed("dataset", options=offered, what="data set")
     new_model = st.session_state.pop("select_model", None)  # a training job just published this one
     if new_model and new_model[0] in offered:
         st.session_state["dataset"] = new_model[0]
-    chosen.dataset = st.sidebar.radio("Dataset", offered, format_func=datasets.label, horizontal=True,
-                                      key="dataset")
+    chosen.dataset = links.widget(st.sidebar.radio, "Dataset", offered, format_func=datasets.label, horizontal=True,
+                                  key="dataset", options=offered, what="data set")
     options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (kinds.order(c.kind), c.name))
     chosen.kinds = {c.name: c.kind for c in options}
     default = [c.name for c in options if c.name.removeprefix(f"{chosen.dataset}-") == c.kind] or [options[0].name]
-    links.seed(f"models-{chosen.dataset}", parse=links.names, options=chosen.kinds, what="models")
     if new_model and new_model[1] in chosen.kinds:
         shown = st.session_state.get(f"models-{chosen.dataset}", default)
         st.session_state[f"models-{chosen.dataset}"] = [*shown, new_model[1]] if new_model[1] not in shown else shown
-    chosen.models = st.sidebar.multiselect(
-        "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
+    chosen.models = links.widget(
+        st.sidebar.multiselect, "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
+        parse=links.names, options=chosen.kinds, what="models",
         format_func=lambda name: model_label(name, chosen.kinds[name]),
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
     chosen.models = _usable(chosen.models, chosen.dataset)
@@ -94,7 +93,7 @@ def short_notice(line: str, *, details: str, level: str = "info") -> None:
 
 def data_details(dataset: str) -> str:
     folders = " and ".join(f"`{d.folder or d.name}/raw`" for d in datasets.SHIPPED)
-    return (f"The data root `{data_root().resolve()}` holds no {datasets.label(dataset)} files, so the pages work "
+    return (f"The data root `{workspace().data.resolve()}` holds no {datasets.label(dataset)} files, so the pages work "
             f"on the sample of its test split that ships with vae_lab, and training needs the full data set. "
             f"Fetch it with `{fetch_command()}`, or point `VAE_LAB_DATA` at a folder with "
             f"{folders}.\n\nOffline: {offline_sources()}")
@@ -103,7 +102,7 @@ def data_details(dataset: str) -> str:
 def _usable(names: list[str], dataset: str) -> list[str]:
     """The chosen models that load; one line in the sidebar for each one that does not, for each unreadable
     checkpoint, and for the data set's classifier if it cannot be loaded."""
-    problems = [(path.stem, error, "") for path, error in checkpoints.unreadable().items()]
+    problems = [(path.stem, error, "") for path, error in checkpoints.unreadable(workspace()).items()]
     usable = []
     for name in names:
         try:
@@ -147,11 +146,11 @@ def require(chosen: Selection, *, digits: bool = True, test_set: bool = False) -
 # --- shared widgets and helpers ------------------------------------------------------------------
 
 def pick_model(chosen: Selection, *, key: str) -> str:
-    links.seed(key, options=chosen.models, what="model")
-    return st.selectbox("Model", chosen.models, key=key, format_func=lambda name: model_label(name, chosen.kinds[name]))
+    return links.widget(st.selectbox, "Model", chosen.models, key=key, options=chosen.models, what="model",
+                        format_func=lambda name: model_label(name, chosen.kinds[name]))
 
 
 def pick_digit(digits: Digits, label: str, *, key: str, default: int = 0) -> int:
-    links.seed(key, parse=int, options=range(len(digits)), what=f"{label.lower()} image")
-    return st.selectbox(label, range(len(digits)), index=min(default, len(digits) - 1),
-                        format_func=lambda i: digits.captions[i], key=key)
+    return links.widget(st.selectbox, label, range(len(digits)), index=min(default, len(digits) - 1),
+                        format_func=lambda i: digits.captions[i], key=key, parse=int, options=range(len(digits)),
+                        what=f"{label.lower()} image")

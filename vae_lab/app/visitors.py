@@ -1,14 +1,16 @@
-"""Public mode's side of a page run: who the visitor is (a cookie), their job manager, and the sweep."""
+"""Whose page run this is: the workspace it reads and writes (in public mode the visitor's, known by a cookie), their
+job manager, and public mode's sweep."""
 from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 
 import streamlit as st
 
-from .. import checkpoints, public, scorecard
-from ..job_status import jobs_root
+from .. import checkpoints, public
 from ..jobs import JobManager
+from ..workspace import Workspace
 
 
 log = logging.getLogger(__name__)
@@ -42,29 +44,36 @@ def _remember_visitor(settings: public.PublicSettings) -> None:
         </script>""", unsafe_allow_javascript=True)
 
 
+def workspace() -> Workspace:
+    """The folders this page run reads and writes: the server's (its environment's, workspace.py), as this visitor
+    sees them in public mode (their own model folder, and no other visitor's)."""
+    server = Workspace.from_env()
+    return server.for_visitor(visitor()) if public.enabled() else server
+
+
 @st.cache_resource(show_spinner=False)
-def _tidy_after_restart() -> None:
+def _tidy_after_restart(folders: tuple[str, ...]) -> None:
     """Once per server: the half-written files of processes that a restart or a kill cut short are removed."""
-    for folder in (checkpoints.user_root(), jobs_root(), scorecard.cache_dir()):
-        for path in checkpoints.remove_stale_temporaries(folder):
+    for folder in folders:
+        for path in checkpoints.remove_stale_temporaries(Path(folder)):
             log.info("removed %s, left half-written by an earlier process", path)
 
 
 def enter_session() -> None:
-    """At the start of every run: in public mode, this visitor's model folder; now and then, the sweep."""
-    _tidy_after_restart()
+    """At the start of every run: once per server, the tidy-up; in public mode, the visitor's cookie and, now and
+    then, the sweep."""
+    server = Workspace.from_env()
+    _tidy_after_restart(tuple(map(str, server.folders())))
     if not public.enabled():
-        checkpoints.use_session_dir(None)
         return
-    checkpoints.use_session_dir(public.visitor_dir(checkpoints.user_root(), visitor()))
     _remember_visitor(public.PublicSettings.from_env())
     if time.time() - _last_sweep[0] > SWEEP_EVERY_S:
         _last_sweep[0] = time.time()
-        public.sweep(checkpoints.user_root(), jobs_root(), public.PublicSettings.from_env())
+        public.sweep(server.checkpoints, server.jobs, public.PublicSettings.from_env())
 
 
 def job_manager() -> JobManager:
     """Everyone's jobs on a private lab; the visitor's own, with the demo's limits, in public mode."""
     if not public.enabled():
-        return JobManager()
-    return JobManager(owner=visitor(), limits=public.PublicSettings.from_env(), publish_to=checkpoints.user_dir())
+        return JobManager(workspace())
+    return JobManager(workspace(), owner=visitor(), limits=public.PublicSettings.from_env().job_limits())

@@ -13,6 +13,7 @@ import threading
 import streamlit as st
 
 from .. import checkpoints, scorecard
+from ..workspace import Workspace
 
 log = logging.getLogger(__name__)
 NICE = 10  # below the server's own work: a visitor's page runs first
@@ -21,7 +22,7 @@ NICE = 10  # below the server's own work: a visitor's page runs first
 def missing() -> list[str]:
     """The shipped VAEs whose analysis the disk cache lacks, for the data root as it is."""
     found = [checkpoints.shipped(name) for name in sorted(checkpoints.shipped_names())]
-    return [c.name for c in found if c.is_vae and not scorecard.is_cached(c)]
+    return [c.name for c in found if c.is_vae and not scorecard.is_cached(c, workspace=Workspace.from_env())]
 
 
 @st.cache_resource(show_spinner=False)

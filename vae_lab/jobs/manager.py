@@ -1,5 +1,5 @@
-"""Background training jobs: one at a time per server (per visitor in public mode), each in its own process
-(job_process.py), their state on disk (job_status.py). The server starts, lists, cancels and reaps them here.
+"""The server's side of training jobs: one at a time per server, each in its own process (runner.py), their state
+on disk (status.py). The server starts, lists, cancels and reaps them here.
 """
 from __future__ import annotations
 
@@ -14,34 +14,32 @@ import threading
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from . import checkpoints
-from .config import TrainConfig
-from .distributed import World
-from .job_status import (EXIT_DISK_FULL, JobError, JobStatus, jobs_root, process_started, process_stat, read_status,
-                         seconds_left, started_ticks, write_status)
+from .. import checkpoints
+from ..config import TrainConfig
+from ..distributed import World
+from ..workspace import Workspace, current
+from .admission import JobLimits
+from .status import (EXIT_DISK_FULL, JobError, JobStatus, process_started, process_stat, read_status, seconds_left,
+                     started_ticks, write_status)
 
-if TYPE_CHECKING:
-    from .public import PublicSettings
-
+REPOSITORY = Path(__file__).resolve().parents[2]  # where `python -m vae_lab...` finds the package
 _children: dict[int, subprocess.Popen] = {}  # the job processes this server started, by pid
 _reported: set[Path] = set()  # unreadable job folders already logged
 log = logging.getLogger(__name__)
 
 
 class JobManager:
-    """Start, watch and cancel training jobs. Holds no state of its own: everything is read from
-    the jobs folder, so any session (or a restarted server) sees the same jobs.
+    """Start, watch and cancel training jobs in the workspace's jobs folder; a finished job's model is published
+    to the workspace's own models. Holds no state of its own: everything is read from the jobs folder, so any
+    session (or a restarted server) sees the same jobs.
 
-    `owner` and `limits` (public mode): this manager lists only the owner's jobs, and starting one is
-    refused while any job runs on the server, or after `limits.jobs_per_hour` of the owner's jobs in the
-    last hour; the job process runs at lower priority on `limits.job_threads` threads."""
+    `owner` and `limits` (public mode): this manager lists only the owner's jobs, and starting one is refused
+    while any job runs on the server, or past the limits (admission.py)."""
 
-    def __init__(self, root: Path | None = None, publish_to: Path | None = None, *, owner: str = "",
-                 limits: PublicSettings | None = None):
-        self.root = Path(root) if root else jobs_root()
-        self.publish_to = Path(publish_to) if publish_to else checkpoints.user_dir()
+    def __init__(self, workspace: Workspace | None = None, *, owner: str = "", limits: JobLimits | None = None):
+        self.workspace = current(workspace)
+        self.root, self.publish_to = self.workspace.jobs, self.workspace.own_models
         self.owner, self.limits = owner, limits
 
     # -- starting ----------------------------------------------------------------------------
@@ -57,25 +55,21 @@ class JobManager:
             if running is not None:
                 raise JobError(self._busy(running))
             if self.limits is not None:
-                recent = [j for j in self.jobs() if j.started > time.time() - 3600]
-                if len(recent) >= self.limits.jobs_per_hour:
-                    wait_s = min(j.started for j in recent) + 3600 - time.time()
-                    raise JobError(f"this demo allows {self.limits.jobs_per_hour} training jobs per visitor per "
-                                   f"hour; you can start another in about {max(1, round(wait_s / 60))} min")
+                self.limits.check(self.jobs())
             folder = self.root / time.strftime(f"%Y%m%d-%H%M%S-{config.name}")
             folder.mkdir()
             (folder / "config.json").write_text(json.dumps(asdict(config), indent=2))
+            (folder / "workspace.json").write_text(self.workspace.to_json())
             if resume is not None:
                 (folder / "resume").write_text(str(resume))
             write_status(folder, JobStatus(folder.name, "starting", config.name, config.kind, started=time.time(),
                                             owner=self.owner))
-            limited = {} if self.limits is None else {"OMP_NUM_THREADS": str(self.limits.job_threads),
-                                                       "VAE_LAB_JOB_NICE": str(self.limits.job_nice)}
+            limited = {} if self.limits is None else self.limits.environment()
             log = open(folder / "log.txt", "w")
             process = subprocess.Popen(
-                launch_command(folder, self.publish_to, processes=processes),
+                launch_command(folder, processes=processes, nice=self.limits.nice if self.limits else 0),
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
-                cwd=Path(__file__).resolve().parent.parent, env=os.environ | {"PYTHONUNBUFFERED": "1"} | limited)
+                cwd=REPOSITORY, env=os.environ | {"PYTHONUNBUFFERED": "1"} | limited)
             _children[process.pid] = process
             # reaped the moment it ends, so that it never lingers as a zombie (<defunct>) until a page runs
             threading.Thread(target=process.wait, daemon=True, name=f"vae_lab-job-{process.pid}").start()
@@ -223,9 +217,10 @@ def device_choices(gpus: int) -> dict[str, tuple[str, int]]:
     return ({f"all {gpus} GPUs": ("cuda", gpus)} if gpus > 1 else {}) | single
 
 
-def launch_command(folder: Path, publish_to: Path, *, processes: int = 1) -> list[str]:
-    """The job process's command line: the job module, or torchrun starting `processes` of it on this node."""
-    job = ["-m", "vae_lab.job_process", str(folder), str(publish_to)]
+def launch_command(folder: Path, *, processes: int = 1, nice: int = 0) -> list[str]:
+    """The job process's command line: the runner, or torchrun starting `processes` of it on this node. `nice`:
+    the priority it lowers itself to."""
+    job = ["-m", "vae_lab.jobs.runner", str(folder), *(["--nice", str(nice)] if nice else [])]
     if processes == 1:
         return [sys.executable, *job]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(processes), *job]

@@ -1,10 +1,11 @@
-"""The job process, `python -m vae_lab.job_process <folder> <publish_to>`: a fresh interpreter (so CUDA works in
-it) that reads the job's config, calls `train()` and records how it ended, with the exception's own message. On
+"""The job process, `python -m vae_lab.jobs.runner <folder>`: a fresh interpreter (so CUDA works in it) that reads
+the job's config and workspace, calls `train()` and records how it ended, with the exception's own message. On
 several GPUs torchrun starts one per GPU; rank 0 records and publishes. Only a finished run's checkpoint is
-published to the user checkpoint folder, so the model picker never lists a model in training; a failed run keeps
+published to the workspace's own models, so the model picker never lists a model in training; a failed run keeps
 its last good epoch in checkpoint/, from which it can be resumed."""
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import math
@@ -16,29 +17,32 @@ import time
 import traceback
 from pathlib import Path
 
-from . import checkpoints, datasets
-from .config import TrainConfig
-from .distributed import is_main_process
-from .job_status import EXIT_DISK_FULL, process_started, write_status
+from .. import checkpoints, datasets
+from ..config import TrainConfig
+from ..distributed import is_main_process
+from ..workspace import Workspace
+from .status import EXIT_DISK_FULL, process_started, write_status
 
 FILM_EVERY = 50  # steps between the frames of a job's training film
 
 
-def run_job(folder: Path, publish_to: Path) -> int:
-    """Body of the job process: train, publish the checkpoint, record the outcome."""
-    from .film import TrainingFilm
-    from .progress import EpochPreview, JsonLinesWriter, listeners
-    from .train import TrainingDiverged, train
+def run_job(folder: Path, *, nice: int = 0) -> int:
+    """Body of the job process: train, publish the checkpoint, record the outcome. `nice`: lower this process's
+    priority (public mode: the server's pages come first)."""
+    from ..film import TrainingFilm
+    from ..progress import EpochPreview, JsonLinesWriter, listeners
+    from ..train import TrainingDiverged, train
 
+    workspace = Workspace.from_json((folder / "workspace.json").read_text())
     if not is_main_process():  # another rank of a torchrun job trains its share; rank 0 reports
         config, resume = _job_inputs(folder)
-        train(config, out_dir=folder / "checkpoint", resume=resume)
+        train(config, out_dir=folder / "checkpoint", resume=resume, workspace=workspace)
         return 0
     status = json.loads((folder / "status.json").read_text())
     status |= {"pid": os.getpid(), "pid_started": process_started(os.getpid())}
     write_status(folder, status | {"state": "running"})
-    if os.environ.get("VAE_LAB_JOB_NICE"):  # public mode: the server's pages come first
-        os.nice(int(os.environ["VAE_LAB_JOB_NICE"]))
+    if nice:
+        os.nice(nice)
 
     def cancelled(signum, frame):
         raise KeyboardInterrupt
@@ -48,11 +52,12 @@ def run_job(folder: Path, publish_to: Path) -> int:
     try:
         config, resume = _job_inputs(folder)
         print(f"training {config.kind} '{config.name}' on {config.dataset}", flush=True)
-        result = train(config, out_dir=folder / "checkpoint", resume=resume,
+        result = train(config, out_dir=folder / "checkpoint", resume=resume, workspace=workspace,
                        progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
                                           EpochPreview(folder / "preview.png", config.dataset)),
                        film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
-        outcome = {"state": "succeeded", **_publish(folder, publish_to), "warning": quality_warning(result.metrics)}
+        outcome = {"state": "succeeded", **_publish(folder, workspace.own_models),
+                   "warning": quality_warning(result.metrics)}
         if result.capped:
             outcome["message"] += capped_message(config, result.checkpoint.meta["training"]["epoch"],
                                                  result.checkpoint.meta["training"]["step"])
@@ -132,4 +137,8 @@ def _publish(folder: Path, publish_to: Path) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(run_job(Path(sys.argv[1]), Path(sys.argv[2])))
+    arguments = argparse.ArgumentParser(description="a training job's process (started by manager.py)")
+    arguments.add_argument("folder", type=Path)
+    arguments.add_argument("--nice", type=int, default=0)
+    given = arguments.parse_args()
+    sys.exit(run_job(given.folder, nice=given.nice))

@@ -3,6 +3,7 @@
 A job is a folder under the jobs root:
 
     config.json    the TrainConfig recipe
+    workspace.json the folders it runs in (workspace.py): the data root, and where its model is published
     status.json    state (running, succeeded, failed, cancelled, interrupted), pid, times, message, checkpoint
     events.jsonl   every progress event of the trainer, one JSON object per line
     preview.png    reconstructions of fixed test digits, rewritten after each epoch
@@ -14,18 +15,13 @@ A job is a folder under the jobs root:
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import checkpoints
+from .. import checkpoints
 
 ACTIVE = ("starting", "running")
 EXIT_DISK_FULL = 28  # the job process's exit status when the disk was too full even for its final status (ENOSPC)
-
-
-def jobs_root() -> Path:
-    return Path(os.environ.get("VAE_LAB_JOBS", "~/.vae_lab/jobs")).expanduser()
 
 
 @dataclass(frozen=True)

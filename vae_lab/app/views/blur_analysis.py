@@ -1,7 +1,7 @@
 """The notebook's blur study over the whole test set: per-class boxplots, histograms, paired tests."""
 import streamlit as st
 
-from vae_lab.app import links, loaders, ui
+from vae_lab.app import links, resources, ui
 from vae_lab.datasets import noun
 from vae_lab.blur import to_csv
 from vae_lab.figures import laplacian_boxplot, laplacian_histogram
@@ -13,7 +13,7 @@ st.caption("Laplacian variance (as `cv2.Laplacian(img, cv2.CV_32F).var()`) of ev
 if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 
-study = loaders.blur_study(chosen.models, chosen.dataset)
+study = resources.blur_study(chosen.models, chosen.dataset)
 names = study.class_names
 item = noun(chosen.dataset)
 read = {name: study.analyses[name].scorecard.get("accuracy") for name in study.models}
@@ -32,8 +32,8 @@ left, right = st.columns(2)
 left.plotly_chart(laplacian_histogram(study.laplacian, study.groups[study.singled_out], f"class != {names[1]}"),
                   key="hist_not_1")
 right.plotly_chart(laplacian_histogram(study.laplacian, study.groups[names[1]], f"class == {names[1]}"), key="hist_1")
-links.seed("hist_class", options=names, what="class")
-picked = st.selectbox("Any class", names, index=7 if len(names) > 7 else 0, key="hist_class")
+picked = links.widget(st.selectbox, "Any class", names, index=7 if len(names) > 7 else 0, key="hist_class",
+                      options=names, what="class")
 st.plotly_chart(laplacian_histogram(study.laplacian, study.groups[picked], f"class == {picked}"), key="hist_any")
 
 st.subheader("Paired comparisons")

@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from vae_lab.app import digits, links, loaders, ui
+from vae_lab.app import digits, links, resources, ui
 from vae_lab import datasets
 from vae_lab.datasets import noun
 from vae_lab.explore import PRESET_PAIRS, interpolation_images
@@ -18,13 +18,12 @@ if not ui.require(chosen, digits=False):
 notebook = datasets.get(chosen.dataset).notebook_images  # the presets are pairs of them
 presets = [f"{a} -> {b}" for a, b in PRESET_PAIRS] if notebook and not chosen.data_error else []
 modes = ["from the sidebar's digits", *[f"preset {p}" for p in presets]]  # (link values: never reworded)
-links.seed("interp_mode", options=modes, what="end points")
-mode = st.radio("Endpoints", modes, horizontal=True,
-                format_func=lambda m: m.replace("digits", noun(chosen.dataset, plural=True)),
-                key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
+mode = links.widget(st.radio, "Endpoints", modes, horizontal=True, options=modes, what="end points",
+                    format_func=lambda m: m.replace("digits", noun(chosen.dataset, plural=True)),
+                    key="interp_mode", help="The presets use the notebook's selected test digits, as in its figures.")
 if mode.startswith("preset"):
     a, b = PRESET_PAIRS[presets.index(mode.removeprefix("preset "))]
-    endpoints = digits.digits_at(loaders.test_set(chosen.dataset), [notebook[a], notebook[b]])
+    endpoints = digits.digits_at(resources.test_set(chosen.dataset), [notebook[a], notebook[b]])
     start, end = endpoints.images[0], endpoints.images[1]
     labels = endpoints.captions
 else:
@@ -38,16 +37,16 @@ else:
     start, end, labels = digits.images[i], digits.images[j], [digits.captions[i], digits.captions[j]]
 
 left, right = st.columns(2)
-links.seed("interp_steps", parse=int, options=range(3, 22), what="steps")
-links.seed("interp_method", options=("linear", "spherical"), what="path")
-steps = left.slider("Steps", 3, 21, 11, key="interp_steps")
-method = right.radio("Path", ["linear", "spherical"], horizontal=True, key="interp_method",
-                     help="Spherical (slerp) keeps the path at the typical distance from the origin of the prior.")
+steps = links.widget(left.slider, "Steps", 3, 21, 11, key="interp_steps", parse=int, options=range(3, 22),
+                     what="steps")
+method = links.widget(right.radio, "Path", ["linear", "spherical"], horizontal=True, key="interp_method",
+                      options=("linear", "spherical"), what="path",
+                      help="Spherical (slerp) keeps the path at the typical distance from the origin of the prior.")
 
 rows = []
 for name in chosen.models:
     with torch.no_grad():
-        rows.append(interpolation_images(loaders.model(name), start, end, steps=steps, method=method))
+        rows.append(interpolation_images(resources.model(name), start, end, steps=steps, method=method))
     st.markdown(f"**{name}**")
     st.image(image_grid([rows[-1]], pad=1, scale=3), width="stretch")
 st.caption(f"From {labels[0]} to {labels[1]}, {steps} steps, {method}.")

@@ -3,7 +3,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab.app import links, loaders, ui
+from vae_lab.app import links, resources, ui
 from vae_lab.datasets import noun
 from vae_lab.images import enlarge
 from vae_lab.explore import Projection, dimension_pair, pca, traversal_grid
@@ -16,16 +16,16 @@ st.header("Latent explorer")
 if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 name = ui.pick_model(chosen, key="explorer_model")
-vae = loaders.model(name)
+vae = resources.model(name)
 dims = list(range(vae.latent_dim))
-split = loaders.test_set(chosen.dataset)
-means = loaders.latent_means(name, chosen.dataset)
+split = resources.test_set(chosen.dataset)
+means = resources.latent_means(name, chosen.dataset)
 
 left, right = st.columns([1, 2])
 with left:
-    links.seed("explorer_start", options=("an encoded digit", "the origin"), what="start")
-    start = st.radio("Start from", ["an encoded digit", "the origin"], horizontal=True, key="explorer_start",
-                     format_func=lambda option: option.replace("digit", noun(chosen.dataset)))
+    start = links.widget(st.radio, "Start from", ["an encoded digit", "the origin"], horizontal=True,
+                         key="explorer_start", options=("an encoded digit", "the origin"), what="start",
+                         format_func=lambda option: option.replace("digit", noun(chosen.dataset)))
     digits = chosen.digits
     start_image = None  # the digit every model starts from (its own code of it), or None: the origin
     if start == "an encoded digit" and digits is not None and len(digits):
@@ -62,14 +62,14 @@ VIEWS = ("PCA of the test set's codes", "two dimensions")
 
 def plane_choice(key: str) -> Projection:
     """PCA of the test set's codes, or two chosen dimensions."""
-    links.seed(f"{key}_view", options=VIEWS, what="plane")
-    if st.radio("Plane", VIEWS, horizontal=True, key=f"{key}_view") == VIEWS[0]:
+    if links.widget(st.radio, "Plane", VIEWS, horizontal=True, key=f"{key}_view", options=VIEWS,
+                    what="plane") == VIEWS[0]:
         return pca(means)
     a, b = st.columns(2)
-    links.seed(f"{key}_x", parse=int, options=dims, what="dimension")
-    links.seed(f"{key}_y", parse=int, options=dims, what="dimension")
-    x_dim = a.selectbox("across", dims, index=0, format_func=lambda i: f"z[{i}]", key=f"{key}_x")
-    y_dim = b.selectbox("up", dims, index=min(1, len(dims) - 1), format_func=lambda i: f"z[{i}]", key=f"{key}_y")
+    x_dim = links.widget(a.selectbox, "across", dims, index=0, format_func=lambda i: f"z[{i}]", key=f"{key}_x",
+                         parse=int, options=dims, what="dimension")
+    y_dim = links.widget(b.selectbox, "up", dims, index=min(1, len(dims) - 1), format_func=lambda i: f"z[{i}]",
+                         key=f"{key}_y", parse=int, options=dims, what="dimension")
     if x_dim == y_dim:
         st.info("Choose two different dimensions.")
         st.stop()
@@ -78,35 +78,35 @@ def plane_choice(key: str) -> Projection:
 
 with right:
     st.subheader("Move through latent space")
-    links.seed("explorer_in_browser", parse=links.flag)
-    in_browser = st.toggle("Decode in the browser", value=True, key="explorer_in_browser",
-                           help="Your browser decodes every frame itself, with no round trip to the server. "
-                                "Switch off where the pad stays empty (a browser that blocks the component): "
-                                "the server then decodes each slider step.")
+    in_browser = links.widget(st.toggle, "Decode in the browser", value=True, key="explorer_in_browser",
+                              parse=links.flag,
+                              help="Your browser decodes every frame itself, with no round trip to the server. "
+                                   "Switch off where the pad stays empty (a browser that blocks the component): "
+                                   "the server then decodes each slider step.")
     if in_browser:
-        same_size = [m for m in chosen.models if loaders.model(m).latent_dim == vae.latent_dim]
+        same_size = [m for m in chosen.models if resources.model(m).latent_dim == vae.latent_dim]
         pad_key = f"pad_models-{chosen.dataset}"
-        links.seed(pad_key, parse=links.names, options=same_size, what="models")
-        shown = st.multiselect("Decode side by side", same_size, default=[name] + [m for m in same_size if m != name],
-                               format_func=lambda m: ui.model_label(m, chosen.kinds[m]), key=pad_key,
-                               help="Models with the same latent size, each moving from its own code of the digit.")
+        shown = links.widget(st.multiselect, "Decode side by side", same_size,
+                             default=[name] + [m for m in same_size if m != name], parse=links.names,
+                             options=same_size, what="models",
+                             format_func=lambda m: ui.model_label(m, chosen.kinds[m]), key=pad_key,
+                             help="Models with the same latent size, each moving from its own code of the digit.")
         if not shown:
             st.info("Choose at least one model to decode.")
             st.stop()
-        links.seed("explorer_draw", parse=links.flag)
-        draw = st.toggle(f"Draw {noun(chosen.dataset, article=True)} and encode it in the browser", value=False,
-                         key="explorer_draw",
-                         help="Each stroke is encoded by every model in your browser: its posterior shows on its "
-                              "own plane and its decoding beside it. Sends each model's encoder (2 MB) once.")
+        draw = links.widget(st.toggle, f"Draw {noun(chosen.dataset, article=True)} and encode it in the browser",
+                            value=False, key="explorer_draw", parse=links.flag,
+                            help="Each stroke is encoded by every model in your browser: its posterior shows on its "
+                                 "own plane and its decoding beside it. Sends each model's encoder (2 MB) once.")
         projection = plane_choice("pad")
-        decoders = {ui.model_label(m, chosen.kinds[m]): (loaders.model(m), loaders.fingerprint(m)) for m in shown}
+        decoders = {ui.model_label(m, chosen.kinds[m]): (resources.model(m), resources.fingerprint(m)) for m in shown}
         in_pca = st.session_state.get("pad_view", VIEWS[0]) == VIEWS[0]
         with st.spinner("Encoding the test set with each model (once per model)..."):
-            others = {m: loaders.latent_means(m, chosen.dataset) for m in shown if m != name}
+            others = {m: resources.latent_means(m, chosen.dataset) for m in shown if m != name}
         # each other model: its own start, its own plane (the PCA of its own codes, or the same two dimensions)
         labels = split.labels.numpy() if draw else None
         own = {ui.model_label(m, chosen.kinds[m]): own_plane(pca(m_means) if in_pca else projection, m_means,
-                                                             start_of(loaders.model(m)), labels=labels)
+                                                             start_of(resources.model(m)), labels=labels)
                for m, m_means in others.items()}
         latent_pad(decoders, z=start_point(z0, start_key), start_key=start_key, projection=projection,
                    points=pad_points(projection, means, split.labels.numpy()), own=own,
@@ -127,13 +127,12 @@ with right:
 
 st.subheader("Traversal grid")
 col_a, col_b, col_c = st.columns(3)
-links.seed("trav_row", parse=int, options=dims, what="dimension")
-links.seed("trav_col", parse=int, options=dims, what="dimension")
-links.seed("trav_span", parse=float, options=np.arange(1.0, 4.01, 0.5).tolist(), what="span")
-dim_row = col_a.selectbox("Rows sweep", dims, index=0, format_func=lambda i: f"z[{i}]", key="trav_row")
-dim_col = col_b.selectbox("Columns sweep", dims, index=min(1, len(dims) - 1), format_func=lambda i: f"z[{i}]",
-                          key="trav_col")
-span = col_c.slider("Span (+/-)", 1.0, 4.0, 3.0, 0.5, key="trav_span")
+dim_row = links.widget(col_a.selectbox, "Rows sweep", dims, index=0, format_func=lambda i: f"z[{i}]", key="trav_row",
+                       parse=int, options=dims, what="dimension")
+dim_col = links.widget(col_b.selectbox, "Columns sweep", dims, index=min(1, len(dims) - 1),
+                       format_func=lambda i: f"z[{i}]", key="trav_col", parse=int, options=dims, what="dimension")
+span = links.widget(col_c.slider, "Span (+/-)", 1.0, 4.0, 3.0, 0.5, key="trav_span", parse=float,
+                    options=np.arange(1.0, 4.01, 0.5).tolist(), what="span")
 if dim_row == dim_col:
     st.info("Choose two different dimensions.")
 else:

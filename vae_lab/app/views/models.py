@@ -4,18 +4,18 @@ import json
 import streamlit as st
 
 from vae_lab import checkpoints, datasets, kinds, model_files, public
-from vae_lab.app import loaders, ui
+from vae_lab.app import resources, ui
 from vae_lab.scorecard import SCORECARD_FIELDS
 
 st.header("Models")
-found = checkpoints.available()
+found = checkpoints.available(workspace=ui.workspace())
 if not found:
-    st.info(ui.NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in checkpoints.checkpoint_dirs())))
+    st.info(ui.NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in ui.workspace().checkpoint_dirs)))
     st.stop()
 
 if not ui.require(ui.selection(), digits=False, test_set=True):
     st.stop()
-analyses = loaders.analyses([c.name for c in found if c.is_vae])
+analyses = resources.analyses([c.name for c in found if c.is_vae])
 # The table's columns: scorecard key -> (label with its unit, number format); the rest under "All measures".
 COLUMNS = {"bce": ("BCE (nats)", "%.1f"), "kl": ("KL (nats)", "%.1f"), "laplacian_variance": ("Laplacian var.", "%.4f"),
            "accuracy": ("Read correctly (%)", "%.1f"), "fid_reconstructions": ("FD, reconstr.", "%.1f"),
@@ -66,7 +66,9 @@ for ckpt in found:
             st.markdown(f"Perceptual loss: `{json.dumps(ckpt.meta['perceptual'])}`")
         st.markdown("**Recipe**")
         st.json(ckpt.meta.get("recipe", {}), expanded=False)
-        st.markdown("**Test metrics at save time**")
+        validated = ckpt.metrics.get("test_images")
+        st.markdown("**Test metrics at save time**" + (f" (its last validation, on the first {validated:,.0f} test "
+                                                        "images; the table above uses them all)" if validated else ""))
         st.json(ckpt.metrics, expanded=False)
 
 
@@ -75,24 +77,24 @@ def your_models() -> None:
     st.subheader("Your models")
     if "model_upload_message" in st.session_state:  # said after the rerun that put the model in the picker
         st.success(st.session_state.pop("model_upload_message"))
-    if public.enabled() and public.state_root() is None:
+    if not ui.workspace().kept:
         st.caption(public.NOT_KEPT)
-    own = [c for c in found if c.json_path.parent == checkpoints.user_dir()]
+    own = [c for c in found if c.json_path.parent == ui.workspace().own_models]
     for ckpt in own:
-        st.download_button(f"Download {ckpt.name}", loaders.model_zip(ckpt), file_name=f"{ckpt.name}.zip",
+        st.download_button(f"Download {ckpt.name}", resources.model_zip(ckpt), file_name=f"{ckpt.name}.zip",
                            mime="application/zip", icon=":material/download:", key=f"download-{ckpt.name}")
     upload = st.file_uploader("Bring back a model you downloaded (.zip)", type="zip", key="model_upload")
     if upload is not None and st.session_state.get("model_upload_done") != upload.file_id:
         refused = checkpoints.shipped_names() if public.enabled() else set()
         try:
-            added = model_files.from_zip(upload.getvalue(), checkpoints.user_dir(), refused_names=refused)
+            added = model_files.from_zip(upload.getvalue(), ui.workspace().own_models, refused_names=refused)
         except model_files.ModelFileError as error:
             st.error(str(error))
             return
         st.session_state["model_upload_done"] = upload.file_id
         st.session_state["model_upload_message"] = (f"{added.name} ({kinds.label(added.kind)} on "
                                                     f"{datasets.label(added.dataset)}) is back in the model picker.")
-        loaders.clear_caches()
+        resources.clear_caches()
         st.rerun()
 
 

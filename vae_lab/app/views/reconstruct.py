@@ -1,7 +1,7 @@
 """Originals in the first row, one row of reconstructions per chosen model, with per-image numbers."""
 import streamlit as st
 
-from vae_lab.app import loaders, ui
+from vae_lab.app import resources, ui
 from vae_lab.datasets import noun
 from vae_lab.images import image_grid, png_bytes
 from vae_lab.metrics import laplacian_variance, measure_reconstructions
@@ -14,7 +14,7 @@ st.caption(f"Each model encodes the {noun(chosen.dataset, plural=True)} and deco
 if not ui.require(chosen):
     st.stop()
 
-digits, judge = chosen.digits, loaders.current_judge(chosen.dataset)
+digits, judge = chosen.digits, resources.current_judge(chosen.dataset)
 names = chosen.class_names
 
 
@@ -36,7 +36,7 @@ show_row("Originals", digits.images, [
                                       predicted if predicted is not None else [None] * len(digits), doubtful)])
 rows = [digits.images]
 for name in chosen.models:
-    reconstructions, measured = measure_reconstructions(loaders.model(name), digits.images, judge=judge,
+    reconstructions, measured = measure_reconstructions(resources.model(name), digits.images, judge=judge,
                                                         with_ssim=False)
     rows.append(reconstructions)
     preds = measured.predictions.tolist() if measured.predictions is not None else [None] * len(digits)

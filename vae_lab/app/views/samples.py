@@ -2,7 +2,7 @@
 import streamlit as st
 import torch
 
-from vae_lab.app import links, loaders, ui
+from vae_lab.app import links, resources, ui
 from vae_lab.figures import class_shares
 from vae_lab.images import image_grid
 from vae_lab.scorecard import SCORECARD_FIELDS
@@ -17,14 +17,14 @@ if not ui.require(chosen, digits=False, test_set=True):
     st.stop()
 
 left, right = st.columns(2)
-links.seed("samples_seed", parse=int, options=range(1_000_001), what="seed")
-links.seed("samples_side", parse=int, options=range(4, 13), what="grid side")
-seed = left.number_input("Seed", 0, 1_000_000, 0, key="samples_seed", help="The same seed draws the same samples.")
-side = right.slider("Grid side", 4, 12, 8, key="samples_side", help="Samples per row and column.")
-analyses = loaders.analyses(chosen.models)
+seed = links.widget(left.number_input, "Seed", 0, 1_000_000, 0, key="samples_seed", parse=int,
+                    options=range(1_000_001), what="seed", help="The same seed draws the same samples.")
+side = links.widget(right.slider, "Grid side", 4, 12, 8, key="samples_side", parse=int, options=range(4, 13),
+                    what="grid side", help="Samples per row and column.")
+analyses = resources.analyses(chosen.models)
 
 for name in analyses:
-    model, card = loaders.model(name), analyses[name].scorecard
+    model, card = resources.model(name), analyses[name].scorecard
     st.subheader(ui.model_label(name, chosen.kinds[name]))
     columns = st.columns(2)
     for column, source in zip(columns, ("prior", "posterior")):

@@ -4,8 +4,8 @@ import numpy as np
 import streamlit as st
 import torch
 
-from vae_lab import figures, kinds, lesson, transforms
-from vae_lab.app import links, loaders, ui
+from vae_lab import kinds, lesson, transforms
+from vae_lab.app import links, resources, ui
 from vae_lab.checkpoints import CheckpointError
 from vae_lab.datasets import noun
 from vae_lab.figures import feature_rows, heat_map, signed_map
@@ -16,8 +16,6 @@ NOISE_PROBE = 0.2  # the Gaussian noise that shows what the Laplacian variance m
 POSTERIOR_SAMPLES = 6
 
 # The two charts, drawn once per view for all visitors: matplotlib took a quarter of the server's time per warm view
-loss_curves = st.cache_data(max_entries=64, show_spinner=False)(figures.loss_curves)
-layer_losses = st.cache_data(max_entries=64, show_spinner=False)(figures.layer_losses)
 
 
 def reading(judge, images: torch.Tensor, class_names: list[str]) -> list[tuple[str, float]]:
@@ -33,7 +31,7 @@ def reading(judge, images: torch.Tensor, class_names: list[str]) -> list[tuple[s
 def side_by_side(chosen, x: torch.Tensor, item: str, judge) -> dict[str, torch.Tensor]:
     st.subheader(f"The same {item}, three kinds of VAE")
     with torch.no_grad():
-        reconstructions = {m: loaders.model(m).reconstruct(x) for m in chosen.models}
+        reconstructions = {m: resources.model(m).reconstruct(x) for m in chosen.models}
     read = dict(zip(chosen.models, reading(judge, torch.cat(list(reconstructions.values())), chosen.class_names)))
     columns = st.columns(len(chosen.models) + 1)
     columns[0].image(enlarge(x[0]), caption=f"the original (Laplacian variance "
@@ -58,17 +56,16 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
                f"shift\" for every loss.")
     controls, pictures = st.columns([1, 2])
     with controls:
-        links.seed("why_transform", options=transforms.TRANSFORMS, what="change")
         offered = list(transforms.TRANSFORMS)
-        transform = st.selectbox("Change", offered, format_func=lambda k: transforms.TRANSFORMS[k].label,
-                                 index=offered.index("blur"), key="why_transform")
+        transform = links.widget(st.selectbox, "Change", offered, format_func=lambda k: transforms.TRANSFORMS[k].label,
+                                 index=offered.index("blur"), key="why_transform", options=offered, what="change")
         t = transforms.TRANSFORMS[transform]
         amount_key = f"why_amount_{transform}"
-        links.seed(amount_key, parse=float, options=set(t.amounts.tolist()), what="amount")
-        amount = st.slider(f"Amount ({t.unit})", float(t.low), float(t.high), float(t.high), float(t.step),
-                           key=amount_key)
-        links.seed("why_each_layer", parse=links.flag)
-        each_layer = st.toggle("Show each layer's curve", value=False, key="why_each_layer")
+        amount = links.widget(st.slider, f"Amount ({t.unit})", float(t.low), float(t.high), float(t.high),
+                              float(t.step), key=amount_key, parse=float, options=set(t.amounts.tolist()),
+                              what="amount")
+        each_layer = links.widget(st.toggle, "Show each layer's curve", value=False, key="why_each_layer",
+                                  parse=links.flag)
     changed = transforms.apply(x, transform, amount)
     with pictures:
         shown = [("the original", enlarge(x[0])), (f"{t.label}: {amount:g}", enlarge(changed[0])),
@@ -79,7 +76,7 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
             column.image(picture, caption=caption, width="stretch")
     curves = lesson.curves(x, transform, judges)
     keys = [k for k in curves.raw if each_layer or ":" not in k]
-    st.image(loss_curves(curves.amounts, {k: curves.normalised[k] for k in keys},
+    st.image(resources.loss_curves(curves.amounts, {k: curves.normalised[k] for k in keys},
                          {k: lesson.loss_label(k) for k in keys}, x_title=f"{t.label} ({t.unit})", at=amount,
                          reference="a 2-pixel shift"), width="stretch",
              caption=f"Each loss over {t.label} ({t.unit}), in 2-pixel shifts: "
@@ -94,7 +91,7 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
         st.caption(f"BCE is not 0 even for the unchanged {item} ({unchanged:.2f} of a shift here): the original's "
                    f"grey pixels keep their entropy, since BCE compares each pixel with a coin of that brightness.")
     if not chosen.data_error:
-        _over_many(loaders.lesson_verdicts(chosen.dataset))
+        _over_many(resources.lesson_verdicts(chosen.dataset))
 
 
 def _compare(cost: dict[str, float]) -> str:
@@ -118,21 +115,13 @@ def _over_many(summary: dict[str, lesson.Verdict]) -> None:
                 f"{say['critic']}. {verdict}")
 
 
-@st.cache_data(max_entries=8, show_spinner=False)
-def _first_codes(name: str, sha256: str, dataset: str, count: int, sample: bool) -> np.ndarray:
-    """The posterior means of the first `count` test images, those step 1 asks about: the whole test set took a
-    cold server 2 s on one thread, for six neighbours."""
-    with torch.no_grad():
-        return loaders.model(name).encode(loaders.test_set(dataset).batch(slice(0, count))[0]).mu.numpy()
-
-
 def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
     st.subheader("2. Why a VAE's code is unsure")
     plain = next((m for m in chosen.models if chosen.kinds[m] == kinds.PLAIN.name), None)
     if plain is None:
         st.info("Choose a plain VAE in the sidebar to see its code of this image.")
         return
-    vae = loaders.model(plain)
+    vae = resources.model(plain)
     with torch.no_grad():
         posterior = vae.encode(x)
         sigma = (0.5 * posterior.logvar).exp()[0]
@@ -140,9 +129,9 @@ def why_ambiguous(x: torch.Tensor, chosen, item: str) -> None:
         codes = posterior.mu + sigma * torch.randn(POSTERIOR_SAMPLES, sigma.numel(), generator=generator)
         decoded = vae.decode(codes)
         kl = float(0.5 * (posterior.mu.square() + sigma.square() - 2 * sigma.log() - 1).sum())
-    split = loaders.test_set(chosen.dataset)
+    split = resources.test_set(chosen.dataset)
     among = min(lesson.VERDICT_IMAGES, len(split))
-    codes_of_test = _first_codes(plain, loaders.fingerprint(plain), chosen.dataset, among, split.is_sample)
+    codes_of_test = resources.first_codes(plain, chosen.dataset, among)
     spread = codes_of_test.std(axis=0)
     distance = ((codes_of_test - posterior.mu.numpy()) ** 2).sum(axis=1)
     nearest = [i for i in np.argsort(distance) if distance[i] > 1e-10][:POSTERIOR_SAMPLES]  # not the image itself
@@ -167,9 +156,9 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
                "of the plain VAE's decoder is trained, from that code, to draw all of them at once, under each loss: "
                f"{lesson.OPTIMUM_STEPS} Adam steps. What it ends up drawing is what a VAE trained with that loss "
                "draws where it is unsure.")
-    links.seed("why_max_shift", parse=int, options=(1, 2), what="largest shift")
-    max_shift = st.radio("Shifted by up to", (1, 2), index=1, format_func=lambda s: f"{s} pixel{'s' * (s > 1)}",
-                         horizontal=True, key="why_max_shift")
+    max_shift = links.widget(st.radio, "Shifted by up to", (1, 2), index=1,
+                             format_func=lambda s: f"{s} pixel{'s' * (s > 1)}", horizontal=True, key="why_max_shift",
+                             parse=int, options=(1, 2), what="largest shift")
     targets = lesson.shifted_targets(x, max_shift=max_shift)
     columns = st.columns(4)
     targets_lv = float(laplacian_variance(targets).mean())
@@ -186,7 +175,7 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
         progress["bar"].progress(done, text=f"{titles[loss]}: Adam step {step} of {lesson.OPTIMUM_STEPS}")
         placeholders[loss].image(enlarge(image), caption=f"{titles[loss]}, step {step}", width="stretch")
 
-    found = loaders.loss_optima(chosen.dataset, targets, watch)
+    found = resources.loss_optima(chosen.dataset, targets, watch)
     if "bar" in progress:
         progress["bar"].empty()
     read = dict(zip(found, reading(judge, torch.stack([o.image for o in found.values()]), chosen.class_names)))
@@ -232,14 +221,13 @@ def what_features_see(x: torch.Tensor, judges: lesson.Judges, chosen, reconstruc
     networks = {"dfc": "the DFC VAE's classifier", "critic": "the hinge VAE-GAN's critic"}
     left, right = st.columns(2)
     with left:
-        links.seed("why_network", options=networks, what="network")
-        network = st.radio("Features of", list(networks), format_func=networks.get, horizontal=True,
-                           key="why_network")
+        network = links.widget(st.radio, "Features of", list(networks), format_func=networks.get, horizontal=True,
+                               key="why_network", options=networks, what="network")
         trained = judges.perceptual(network).weights
         net = judges.perceptual(network).net
         layers_key = f"why_layers_{network}"
-        links.seed(layers_key, parse=links.names, options=net.layer_names, what="layers")
-        layers = st.multiselect("Layers", net.layer_names, default=list(trained), key=layers_key,
+        layers = links.widget(st.multiselect, "Layers", net.layer_names, default=list(trained), key=layers_key,
+                              parse=links.names, options=net.layer_names, what="layers",
                                 help="The same layers the training panel offers; the default is what the shipped "
                                      "model was trained with.")
     with right:
@@ -247,9 +235,8 @@ def what_features_see(x: torch.Tensor, judges: lesson.Judges, chosen, reconstruc
         weights = {}
         for column, layer in zip(st.columns(max(len(layers), 1)), layers):
             key = f"why_weight_{network}_{layer}"
-            links.seed(key, parse=float, what="layer weight")
-            weights[layer] = column.number_input(f"{layer} weight", 0.0, 1000.0, float(trained.get(layer, 1.0)),
-                                                 key=key)
+            weights[layer] = links.widget(column.number_input, f"{layer} weight", 0.0, 1000.0,
+                                          float(trained.get(layer, 1.0)), key=key, parse=float, what="layer weight")
     if not layers or not any(weights.values()):
         st.info("Choose at least one layer with a weight above 0.")
         return
@@ -260,7 +247,8 @@ def what_features_see(x: torch.Tensor, judges: lesson.Judges, chosen, reconstruc
     per_model = {m: {v.layer: v.loss for v in lesson.layer_views(loss, x, r)} for m, r in reconstructions.items()}
     totals = {m: sum(values.values()) for m, values in per_model.items()}
     bces = {m: float(lesson.pixel_bce(x, r)[0]) for m, r in reconstructions.items()}
-    st.image(layer_losses(per_model, title=f"each model's reconstruction under {networks[network]}'s loss, by layer"),
+    title = f"each model's reconstruction under {networks[network]}'s loss, by layer"
+    st.image(resources.layer_losses(per_model, title=title),
              width="stretch", caption="The bars' lengths: " + "; ".join(
                  f"{m} " + ", ".join(f"{layer} {value:,.1f}" for layer, value in values.items())
                  for m, values in per_model.items()) + ".")
@@ -313,7 +301,7 @@ st.markdown("A plain VAE is trained with a pixel-wise loss; the DFC VAE and the 
 if not ui.require(chosen):
     st.stop()
 try:
-    judges = loaders.lesson_judges(chosen.dataset)
+    judges = resources.lesson_judges(chosen.dataset)
 except CheckpointError as error:
     st.error(f"This page needs the data set's plain VAE, DFC VAE and hinge VAE-GAN (their classifier and critic): "
              f"{error}")
@@ -321,7 +309,7 @@ except CheckpointError as error:
 digits = chosen.digits
 index = ui.pick_digit(digits, item.capitalize(), key=f"why_digit_{chosen.dataset}")
 x = digits.images[index:index + 1]
-judge = loaders.current_judge(chosen.dataset)
+judge = resources.current_judge(chosen.dataset)
 reconstructions = side_by_side(chosen, x, item, judge)
 one_change(x, judges, item, chosen)
 why_ambiguous(x, chosen, item)
