@@ -356,18 +356,26 @@ def pad_frame(page, *, showing: str = "", starting_from: str = ""):
 
 def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, server):
     import torch
-    from vae_lab import judges
+    from vae_lab import checkpoints, data, judges
 
     page.goto(f"{server}/latent_explorer?dataset=mnist&source=index&indices=1%2C+2%2C+3")  # a new session, by link
     idle(page)
     judge = judges.load_judge("mnist").classifier
-    for digit, label in (("#1 (2)", 2), ("#3 (0)", 0)):
+    for digit, number, label in (("#1 (2)", 1, 2), ("#3 (0)", 3, 0)):
         choose(page, "Digit", digit, within="stMain")
         idle(page)
         frame = pad_frame(page, starting_from=digit)
         labels = frame.locator("#outputs canvas.decoding").evaluate_all("cs => cs.map(c => c.dataset.model)")
         assert len(labels) == 4, labels
-        latents = frame.evaluate("() => window.vaeLab.latents()")
+        x = data.test_split("mnist").batch(slice(number, number + 1))[0]
+        codes = [checkpoints.load(label.split(": ")[-1]).encode(x).mu[0] for label in labels]
+        for _ in range(100):  # each model at its own code of the digit, once the component has heard of it
+            latents = frame.evaluate("() => window.vaeLab.latents()")
+            if all(torch.allclose(torch.tensor(z), code, atol=1e-4) for z, code in zip(latents, codes)):
+                break
+            page.wait_for_timeout(100)
+        assert all(torch.allclose(torch.tensor(z), code, atol=1e-4) for z, code in zip(latents, codes)), \
+            (digit, latents, codes)
         images = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, z])
                                for i, z in enumerate(latents)]).view(-1, 1, 28, 28)
         read = judge.predict(images).tolist()
