@@ -68,7 +68,8 @@ def test_config_defaults_depend_on_kind_and_dataset():
 def test_quick_recipes_apply_on_a_cpu_only():
     quick = TrainConfig(kind="dfc", device="cpu", quick=True).resolved()
     assert quick.epochs == recipe("dfc", quick=True)["epochs"] < 12
-    assert quick.test_limit == 2000, "a quick job validates on a fixed subset; its model's analysis uses them all"
+    assert (quick.test_limit, quick.posterior_codes) == (2000, 5000), \
+        "a quick job validates on a fixed subset and fits its posterior to fewer codes; its analysis uses them all"
     assert TrainConfig(kind="dfc", device="cpu").resolved().test_limit == 0
     assert TrainConfig(kind="dfc", device="cpu").resolved().epochs == 12
     assert recipe("dfc", device="cuda", quick=True)["epochs"] == 12, "a GPU form never gets the CPU's short recipe"
@@ -133,8 +134,10 @@ def test_the_measured_figures_the_panel_states_are_of_the_quick_recipe_it_runs_f
         images = values["epochs"] * (values["train_limit"] or MNIST.train_size)
         for run in kept:
             assert run["images"] == images, (kind, run["images"], images)
-            # the validation's size changes no weight: the benchmark judges every run on the whole test set
-            changed = {k: (v, run["recipe"].get(k)) for k, v in values.items() if k not in ("init_from", "test_limit")
+            # what the job validates on and fits its posterior to changes no weight, nor a figure the panel states
+            # (the benchmark judges every run on the whole test set)
+            ignored = ("init_from", "test_limit", "posterior_codes")
+            changed = {k: (v, run["recipe"].get(k)) for k, v in values.items() if k not in ignored
                        and run["recipe"].get(k) != v}
             assert not changed, (kind, changed)
             if values["init_from"]:

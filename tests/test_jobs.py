@@ -36,6 +36,9 @@ def test_a_job_runs_reports_progress_and_publishes_a_loadable_checkpoint(manager
     assert model.latent_dim == 5
     kinds = [e["event"] for e in manager.events(status.id)]
     assert kinds.count("epoch") == 2 and kinds[-1] == "done" and "step" in kinds
+    doing = [e["doing"] for e in manager.events(status.id) if e["event"] == "phase"]  # what the monitor says then
+    assert doing == ["validating on 128 test images"] * 2 + ["fitting the aggregate posterior to 256 training "
+                                                             "images' codes"], doing
     assert manager.preview(status.id)[:4] == b"\x89PNG"
 
 

@@ -41,10 +41,12 @@ def lr_for_batch(batch_size: int, *, base_batch: int, base_lr: float = BASE_LR) 
 # What a recipe leaves unset
 GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "lr_warmup_steps": 0, "critic_steps": 1,
            "gamma": 1.0, "warmup_steps": 2000, "train_limit": 0, "pixel_weight": 0.0, "pixel_anneal_steps": 0,
-           "init_from": "", "perceptual_layers": {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0}, "test_limit": 0}
-# A quick job validates on this many test images (the first, a fixed subset): on all 10,000 its last seconds went to
-# validation. Its model's full analysis runs when a page first shows it, as every model's does.
-QUICK_TEST_IMAGES = 2000
+           "init_from": "", "perceptual_layers": {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0}, "test_limit": 0,
+           "posterior_codes": 0}
+# A quick job validates on this many test images (the first: a fixed subset) and fits the aggregate posterior to
+# the codes of this many training images: on all of them a third of its wall time went to the two (benchmarks/
+# quick_job.py). Its model's full analysis runs when a page first shows it, as every model's does.
+QUICK = {"test_limit": 2000, "posterior_codes": 5000}
 
 
 def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False) -> dict:
@@ -52,7 +54,7 @@ def recipe(kind: str, *, device: torch.device | str = "cpu", quick: bool = False
     found = kinds.get(kind)
     device_type = torch.device(device).type
     if quick and device_type == "cpu":
-        return GENERIC | {"test_limit": QUICK_TEST_IMAGES} | dict(found.quick_recipe)
+        return GENERIC | QUICK | dict(found.quick_recipe)
     values = GENERIC | dict(found.recipe)
     if device_type == "cuda":
         values = values | {"batch_size": values["batch_size"] * GPU_BATCH_FACTOR,
@@ -118,6 +120,9 @@ class TrainConfig:
                                            "recipe)")
     test_limit: int | None = option(None, "validate on only the first N test images (0 = all; default: the "
                                           "recipe's: all, the quick CPU recipes 2,000)")
+    posterior_codes: int | None = option(None, "fit the aggregate posterior to the codes of the first N training "
+                                               "images (0 = all; default: the recipe's: all, the quick CPU recipes "
+                                               "5,000)")
     interim_test_limit: int = option(1000, "epochs before the last validate on only the first N of those test "
                                            "images, a quick look that saves time (0 = all)")
     seed: int = option(0, "the seed of the weights, the batches and the noise")
@@ -145,7 +150,7 @@ class TrainConfig:
             if _given(self, key) and getattr(self, key) < 1:
                 raise ValueError(f"{key} must be at least 1, got {getattr(self, key)}")
         for key in ("kl_warmup_steps", "lr_warmup_steps", "warmup_steps", "train_limit", "test_limit",
-                    "interim_test_limit", "pixel_anneal_steps", "beta"):
+                    "posterior_codes", "interim_test_limit", "pixel_anneal_steps", "beta"):
             if _given(self, key) and getattr(self, key) < 0:
                 raise ValueError(f"{key} must be 0 or more, got {getattr(self, key)}")
         if _given(self, "pixel_weight") and (self.pixel_weight < 0 or (

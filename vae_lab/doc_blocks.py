@@ -21,6 +21,7 @@ DOCS = ("README.md", "docs/lesson.md", "docs/model-card.md", "docs/performance.m
 LANDING = CHECKOUT / "benchmarks" / "results" / "landing.json"  # benchmarks/landing.py's
 SPACE_FIRST_VISIT = CHECKOUT / "benchmarks" / "results" / "space_first_visit.json"  # .ci/space-image's, copied
 LOAD = CHECKOUT / "benchmarks" / "results" / "load.json"  # benchmarks/load.py's
+QUICK_JOB = CHECKOUT / "benchmarks" / "results" / "quick_job.json"  # benchmarks/quick_job.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -48,7 +49,24 @@ def all_blocks() -> dict[str, str]:
         found["landing"] = landing_table(json.loads(LANDING.read_text()), space)
     if LOAD.is_file():
         found["load"] = load_table(json.loads(LOAD.read_text()))
+    if QUICK_JOB.is_file():
+        found["quick-job"] = quick_job_table(json.loads(QUICK_JOB.read_text()))
     return found
+
+
+def quick_job_table(result: dict) -> str:
+    """benchmarks/quick_job.py's figures: each quick job's wall time, split by what it did."""
+    load = ", ".join(f"{value:.1f}" for value in result["load_average_before"])
+    rows = [f"Measured {result['created'][:16]} at {result['commit']} ({result['machine']}; load average before "
+            f"{load}) with `{result['written_by']}`:", "",
+            "| kind | the whole job, s | training | validation (test images) | trainer's start-up | posterior fit "
+            "(codes) | the rest | whole / training |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for run in result["runs"]:
+        codes = run["posterior_codes"].split(", ")[-1].split()[0]
+        rows.append(f"| {run['kind']} | {run['job_s']:.1f} | {run['training_s']:.1f} | {run['validation_s']:.1f} "
+                    f"({', '.join(f'{n:,}' for n in run['validation_images'])}) | {run['trainer_startup_s']:.1f} | "
+                    f"{run['posterior_fit_s']:.1f} ({codes}) | {run['rest_s']:.1f} | {run['ratio']:.2f}x |")
+    return "\n".join(rows)
 
 
 def load_table(result: dict) -> str:

@@ -41,7 +41,8 @@ def estimate_seconds(config: TrainConfig, device: torch.device, *, workspace: Wo
     test = min(config.test_limit or dataset.test_size, dataset.test_size)
     validated = (config.epochs - 1) * min(config.interim_test_limit or test, test) + test
     seconds = rates["startup_s"] + config.epochs * images / rates["train"] + validated / rates["validation"]
-    return seconds + (images / rates["posterior"] if rates["posterior"] else 0.0)
+    codes = min(config.posterior_codes or images, images)
+    return seconds + (codes / rates["posterior"] if rates["posterior"] else 0.0)
 
 
 def recorded_rates(config: TrainConfig, device: torch.device, *,
@@ -58,7 +59,7 @@ def _rates(runs: list[dict]) -> dict[str, float]:
     """Seconds of start-up, and images per second of training, validation and posterior fit, over `runs`'
     checkpoint records."""
     epochs = [epoch for meta in runs for epoch in meta["training"]["wall"]["epochs"]]
-    fits = [(_training_images(meta), meta["aggregate_posterior"]["fit_s"])
+    fits = [(_posterior_codes(meta), meta["aggregate_posterior"]["fit_s"])
             for meta in runs if "fit_s" in meta.get("aggregate_posterior", {})]
     return {"startup_s": sum(meta["training"]["wall"]["startup_s"] for meta in runs) / len(runs),
             "train": sum(e["images"] for e in epochs) / sum(e["train_s"] for e in epochs),
@@ -66,10 +67,11 @@ def _rates(runs: list[dict]) -> dict[str, float]:
             "posterior": sum(n for n, _ in fits) / sum(s for _, s in fits) if fits else 0.0}
 
 
-def _training_images(meta: dict) -> int:
-    """The training images a recorded run's posterior fit encoded: its recipe's limit, or the whole split."""
+def _posterior_codes(meta: dict) -> int:
+    """The training images a recorded run's posterior fit encoded: its recipe's limits, or the whole split."""
     size = datasets.get(meta["dataset"]).train_size if meta.get("dataset") in datasets.names() else 0
-    return min(meta["recipe"].get("train_limit") or size, size) if size else meta["recipe"].get("train_limit", 0)
+    limits = [n for n in (meta["recipe"].get("train_limit"), meta["recipe"].get("posterior_codes"), size) if n]
+    return min(limits) if limits else 0
 
 
 def _recorded_runs(workspace: Workspace) -> list[dict]:

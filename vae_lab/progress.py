@@ -49,6 +49,8 @@ class ConsoleProgress:
             self.bar.set_postfix_str(f"loss {event.metrics.get('loss', float('nan')):.4g}, "
                                      f"{event.images_per_s:,.0f} img/s", refresh=False)
             self.bar.update(event.step - self.bar.n)
+        elif event.event == "phase":
+            self.bar.set_description(event.doing)
         elif event.event == "epoch":
             shown = "  ".join(f"{k} {v:.4g}" for k, v in event.metrics.items())
             self.bar.write(f"epoch {event.epoch}/{event.epochs} done in {event.elapsed_s:.0f}s: {shown}",

@@ -29,8 +29,9 @@ from .workspace import Workspace, current
 
 @dataclass(frozen=True)
 class TrainEvent:
-    """What a progress callback receives: after every `log_every` steps ("step"), after each
-    epoch's validation ("epoch"), and once at the end ("done")."""
+    """What a progress callback receives: after every `log_every` steps ("step"), when the run turns to work other
+    than steps ("phase": validating, saving, fitting the posterior; `doing` says which), after each epoch's
+    validation ("epoch"), and once at the end ("done")."""
 
     event: str
     epoch: int  # 1-based; the epoch in progress or just finished
@@ -41,6 +42,7 @@ class TrainEvent:
     images_per_s: float
     elapsed_s: float
     checkpoint: str = ""  # path of the checkpoint JSON written after this epoch
+    doing: str = ""  # a "phase": what the run is doing now
 
 
 @dataclass(frozen=True)
@@ -177,6 +179,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         for module in objective.modules.values():
             module.eval()
         split = test_split if capped or epoch + 1 == config.epochs else interim_split
+        emit(TrainEvent("phase", epoch + 1, config.epochs, step, total_steps, {}, images_per_s,
+                        elapsed + train_time, doing=f"validating on {len(split):,} test images"))
         metrics = objective.evaluate(split) | {"test_images": len(split)}
         for module in objective.modules.values():
             module.train()
@@ -202,7 +206,10 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         raise ValueError(f"nothing to train: the checkpoint already has all {config.epochs} epochs; "
                          f"ask for more epochs to continue it")
     if kinds.get(config.kind).is_vae:  # where the codes lie, for sampling from the aggregate posterior
-        ckpt = fit_posterior(ckpt, split=train_split, device=device)
+        codes = train_split.subset(config.posterior_codes)
+        emit(TrainEvent("phase", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
+                        doing=f"fitting the aggregate posterior to {len(codes):,} training images' codes"))
+        ckpt = fit_posterior(ckpt, split=codes, device=device)
     emit(TrainEvent("done", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                     str(ckpt.json_path)))
     world.barrier()

@@ -219,8 +219,10 @@ def job_status(manager: JobManager, job_id: str, *, live: bool) -> None:
         status = manager.status(job_id)
         st.markdown(f"**{kinds.label(status.kind)} '{status.name}'**: {status.state}")
         if status.active:
-            steps = [e for e in manager.events(job_id) if e["event"] == "step"]
-            progress_bar(steps[-1] if steps else None)
+            events = manager.events(job_id)
+            steps = [e for e in events if e["event"] == "step"]
+            doing = events[-1]["doing"] if events and events[-1]["event"] == "phase" else ""
+            progress_bar(steps[-1] if steps else None, doing=doing)
             if st.button("Cancel", icon=":material/stop:", key="train_cancel"):
                 manager.cancel(job_id)
                 st.rerun(scope="app")
@@ -234,10 +236,14 @@ def job_status(manager: JobManager, job_id: str, *, live: bool) -> None:
     status_now()
 
 
-def progress_bar(last: dict | None) -> None:
-    """Where the job is: its epoch and step, its speed and the time left, from its last step event."""
+def progress_bar(last: dict | None, *, doing: str = "") -> None:
+    """Where the job is: its epoch and step, its speed and the time left, from its last step event; or what it
+    does between its steps (`doing`)."""
     if last is None:
-        st.progress(0.0, text="starting...")
+        st.progress(0.0, text="starting: loading the data and the networks...")
+        return
+    if doing:
+        st.progress(last["step"] / last["total_steps"], text=f"epoch {last['epoch']}/{last['epochs']}: {doing}...")
         return
     eta = seconds_left(last)
     st.progress(last["step"] / last["total_steps"],
