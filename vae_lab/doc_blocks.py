@@ -62,10 +62,10 @@ def quick_job_table(result: dict) -> str:
             "| kind | the whole job, s | training | validation (test images) | trainer's start-up | posterior fit "
             "(codes) | the rest | whole / training |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for run in result["runs"]:
-        codes = run["posterior_codes"].split(", ")[-1].split()[0]
+        codes = int(run["posterior_codes"].split(", ")[-1].split()[0])
         rows.append(f"| {run['kind']} | {run['job_s']:.1f} | {run['training_s']:.1f} | {run['validation_s']:.1f} "
                     f"({', '.join(f'{n:,}' for n in run['validation_images'])}) | {run['trainer_startup_s']:.1f} | "
-                    f"{run['posterior_fit_s']:.1f} ({codes}) | {run['rest_s']:.1f} | {run['ratio']:.2f}x |")
+                    f"{run['posterior_fit_s']:.1f} ({codes:,}) | {run['rest_s']:.1f} | {run['ratio']:.2f}x |")
     return "\n".join(rows)
 
 
