@@ -356,11 +356,11 @@ def pad_frame(page, *, showing: str = "", starting_from: str = ""):
 
 def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, server):
     import torch
-    from vae_lab import checkpoints, data, judges
+    from vae_lab import checkpoints, data
 
     page.goto(f"{server}/latent_explorer?dataset=mnist&source=index&indices=1%2C+2%2C+3")  # a new session, by link
     idle(page)
-    judge = judges.load_judge("mnist").classifier
+    judge = checkpoints.load(checkpoints.shipped("classifier"))  # the server's: this process may hold a test's own
     for digit, number, label in (("#1 (2)", 1, 2), ("#3 (0)", 3, 0)):
         choose(page, "Digit", digit, within="stMain")
         idle(page)
@@ -368,7 +368,7 @@ def test_side_by_side_every_model_starts_from_its_own_code_of_the_digit(page, se
         labels = frame.locator("#outputs canvas.decoding").evaluate_all("cs => cs.map(c => c.dataset.model)")
         assert len(labels) == 4, labels
         x = data.test_split("mnist").batch(slice(number, number + 1))[0]
-        codes = [checkpoints.load(label.split(": ")[-1]).encode(x).mu[0] for label in labels]
+        codes = [checkpoints.load(checkpoints.shipped(label.split(": ")[-1])).encode(x).mu[0] for label in labels]
         for _ in range(100):  # each model at its own code of the digit, once the component has heard of it
             latents = frame.evaluate("() => window.vaeLab.latents()")
             if all(torch.allclose(torch.tensor(z), code, atol=1e-4) for z, code in zip(latents, codes)):

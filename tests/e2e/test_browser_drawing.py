@@ -97,7 +97,7 @@ def test_a_stroke_moves_every_models_posterior_and_reconstruction(page, server):
     import numpy as np
     import torch
     from PIL import Image
-    from vae_lab import judges
+    from vae_lab import checkpoints
     from vae_lab.images import to_mnist_digit
 
     frame, labels = drawing_pad(page, server, "mnist")
@@ -112,7 +112,7 @@ def test_a_stroke_moves_every_models_posterior_and_reconstruction(page, server):
     assert all(a != b for a, b in zip(planes, one_planes)), "every posterior shows on its model's plane"
     decoded = torch.tensor([frame.evaluate("([i, z]) => window.vaeLab.decode(i, z)", [i, p["mu"]])
                             for i, p in enumerate(one)]).view(-1, 1, 28, 28)
-    read = judges.load_judge("mnist").classifier.predict(decoded).tolist()
+    read = checkpoints.load(checkpoints.shipped("classifier")).predict(decoded).tolist()  # the server's judge
     assert read == [1] * 4, dict(zip(labels, read))
 
     # the browser's 28x28 is the sidebar's: to_mnist_digit of the same sketch

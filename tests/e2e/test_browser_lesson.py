@@ -48,7 +48,7 @@ def test_every_sentence_of_the_landing_page_quotes_the_view(chromium, server, da
         x, judges = chosen_image(page, dataset), lesson.Judges.of(dataset)
 
         for name in (default_name(k, dataset) for k in ("plain", "dfc", "vaegan-hinge")):  # the side-by-side row
-            rec = checkpoints.load(name).reconstruct(x).detach()
+            rec = checkpoints.load(checkpoints.shipped(name)).reconstruct(x).detach()
             expected = f"BCE {float(lesson.pixel_bce(x, rec)[0]):.1f} nats, Laplacian variance " \
                        f"{float(laplacian_variance(rec)[0]):.3f}"
             assert page.get_by_text(expected).count() == 1, expected
@@ -99,7 +99,7 @@ def test_every_sentence_of_the_landing_page_quotes_the_view(chromium, server, da
         idle(page)
         expected = {}
         for name in (default_name(k, dataset) for k in ("plain", "dfc", "vaegan-hinge")):
-            rec = checkpoints.load(name).reconstruct(x).detach()
+            rec = checkpoints.load(checkpoints.shipped(name)).reconstruct(x).detach()
             expected[name] = sum(v.loss for v in lesson.layer_views(judges.critic, x, rec))
         first = next(iter(expected))
         expect(page.get_by_text(f"{first} {expected[first]:,.1f}")).to_be_visible()  # the rerun has drawn
