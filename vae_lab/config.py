@@ -182,8 +182,9 @@ class TrainConfig:
                 raise ValueError(str(error)) from error
         dataset = datasets.get(self.dataset)
         values = recipe(self.kind, device=device, quick=self.quick)
-        # a recipe names the kind of model it starts from: the data set's shipped one
-        values["init_from"] = dataset.checkpoint_name(values["init_from"]) if values["init_from"] else ""
+        # a recipe names the kind of model it starts from: the data set's shipped one (else, from scratch)
+        shipped = values["init_from"] and dataset in datasets.SHIPPED
+        values["init_from"] = dataset.checkpoint_name(values["init_from"]) if shipped else ""
         filled = {key: copy.deepcopy(value) for key, value in values.items() if getattr(self, key, 0) is None}
         if self.lr is None and "lr" not in filled:
             filled["lr"] = BASE_LR

@@ -83,8 +83,8 @@ def register(dataset: DataSet) -> DataSet:
     if channels not in (1, 3) or height < 4 or width < 4 or height % 2 or width % 2:
         raise ValueError(f"data set {dataset.name!r}: images must be grey or colour (1 or 3 channels) with even "
                          f"sides of 4 pixels or more, got {dataset.image_shape}")
-    if len(dataset.classes) < 2:
-        raise ValueError(f"data set {dataset.name!r}: give at least two class names")
+    if not dataset.classes or len(dataset.classes) > 256:
+        raise ValueError(f"data set {dataset.name!r}: give 1 to 256 class names (one: the images have no labels)")
     return _DATASETS.add(dataset)
 
 

@@ -17,7 +17,7 @@ import time
 import traceback
 from pathlib import Path
 
-from .. import checkpoints, datasets
+from .. import checkpoints, datasets, folder_data
 from ..config import TrainConfig
 from ..distributed import is_main_process
 from ..workspace import Workspace
@@ -34,6 +34,7 @@ def run_job(folder: Path, *, nice: int = 0) -> int:
     from ..train import TrainingDiverged, train
 
     workspace = Workspace.from_json((folder / "workspace.json").read_text())
+    folder_data.register_all(workspace.data)  # a data set added from a folder is trained on as a shipped one
     if not is_main_process():  # another rank of a torchrun job trains its share; rank 0 reports
         config, resume = _job_inputs(folder)
         train(config, out_dir=folder / "checkpoint", resume=resume, workspace=workspace)
