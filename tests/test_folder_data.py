@@ -164,3 +164,79 @@ def test_add_dataset_on_the_command_line_then_the_data_set_is_a_choice_of_every_
         assert model.reconstruct(x).shape == x.shape == (len(x), 3, 32, 32), "a colour model of the data set's shape"
     finally:
         datasets.unregister("odd")
+
+
+def emoji_subset(folder, count: int = 40):
+    """The first `count` emoji of the shared copy (emoji.json and both vendors' images), as a source folder."""
+    from vae_lab.workspace import Workspace
+
+    shared = Workspace.from_env().data / "emoji"
+    if not (shared / "emoji.json").is_file():
+        pytest.skip(f"no emoji images under the data root ({shared})")
+    index = json.loads((shared / "emoji.json").read_text())
+    chosen = [e for e in index if e["category"] in datasets.EMOJI.classes][:: len(index) // count][:count]
+    chosen += [next(e for e in index if e.get("skin_variations"))]  # one with skin tones
+    for vendor in ("twitter", "google"):
+        (folder / vendor / "64").mkdir(parents=True)
+        for emoji in chosen:
+            for form in [emoji, *(emoji.get("skin_variations") or {}).values()]:
+                source = shared / vendor / "64" / form["image"]
+                if source.is_file():
+                    (folder / vendor / "64" / form["image"]).write_bytes(source.read_bytes())
+    (folder / "emoji.json").write_text(json.dumps(chosen))
+    return chosen
+
+
+def test_fetch_data_emoji_builds_the_colour_data_set_with_every_skin_tone_on_one_side(tmp_path, monkeypatch, capsys):
+    from vae_lab import emoji
+
+    chosen = emoji_subset(tmp_path / "source")
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "data"))
+    try:
+        assert main(["fetch-data", "--datasets", "emoji", "--from", str(tmp_path / "source")]) == 0
+        assert "training and" in capsys.readouterr().err
+        splits = [load_split("emoji", train=train, root=tmp_path / "data") for train in (True, False)]
+        expected = list(emoji.images(chosen, datasets.EMOJI.classes))
+        assert sum(len(s) for s in splits) == len(expected) and splits[0].images.shape[1:] == (3, 64, 64)
+        by_emoji = sum(folder_data.test_split(group) for *_, group in expected)
+        by_file = sum(folder_data.test_split(f"{vendor}/{name}") for vendor, name, *_ in expected)
+        assert len(splits[1]) == by_emoji != by_file, "split by emoji (every variant, both vendors), not by file"
+        corners = splits[0].images[:, :, :2, :2].float().mean()
+        assert corners > 250, "transparent corners are white"
+        assert (tmp_path / "data" / "Emoji" / "dataset.json").is_file(), "beside, never inside, the source"
+    finally:
+        datasets.register(datasets.EMOJI)  # the shipped entry again, not the one read from the test's index
+
+
+def test_every_page_runs_on_a_colour_model_of_your_own_images(tmp_path, monkeypatch):
+    """A colour data set from a folder, a plain VAE trained on it, and every page that shows models, with no
+    exception; the images keep their colour on the way to the page (images.image_grid)."""
+    from streamlit.testing.v1 import AppTest
+
+    from conftest import REPO
+    from vae_lab.images import image_grid
+
+    for variable, folder in (("VAE_LAB_DATA", "data"), ("VAE_LAB_CHECKPOINTS", "ck"), ("VAE_LAB_JOBS", "jobs"),
+                             ("VAE_LAB_CACHE", "cache")):
+        monkeypatch.setenv(variable, str(tmp_path / folder))
+    for c in ("a", "b"):
+        (tmp_path / "src" / c).mkdir(parents=True)
+        for i in range(24):
+            picture(i + 100 * (c == "b"), size=40).save(tmp_path / "src" / c / f"{i}.png")
+    try:
+        assert main(["add-dataset", "toys", str(tmp_path / "src"), "--size", "32"]) == 0
+        assert main(["train", "--kind", "plain", "--dataset", "toys", "--epochs", "1", "--device", "cpu", "--quiet",
+                     "--name", "toys-plain", "--test-limit", "8"]) == 0
+        datasets.unregister("toys")  # as a new server finds it: only in the data root
+        for page in ("reconstruct", "latent_explorer", "interpolation", "samples", "blur_analysis", "models"):
+            at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+            at.query_params.update({"dataset": "toys", "models-toys": "toys-plain"})
+            at.switch_page(f"vae_lab/app/views/{page}.py")
+            at.run()
+            assert not at.exception, (page, [e.stack_trace[-3:] for e in at.exception])
+    finally:
+        datasets.unregister("toys")
+    red = np.zeros((2, 3, 4, 4), dtype=np.float32)
+    red[:, 0] = 1.0
+    grid = image_grid([red], pad=1, scale=2)
+    assert grid.shape == (2 * 6, 2 * 11, 3) and grid[2, 2].tolist() == [255, 0, 0]

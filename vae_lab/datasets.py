@@ -50,6 +50,7 @@ class DataSet:
     checkpoint_prefix: str | None = None  # the shipped checkpoints' names start with it; default "<name>-"
     notebook_images: tuple[int, ...] = ()  # the reference notebook's hand-picked test images, one per class
     handwritten: bool = False  # uploads and drawings are checked for looking like pen strokes
+    prepare: str = ""  # a module of vae_lab whose fetch() builds the files from their source (emoji.py)
 
     @property
     def channels(self) -> int:
@@ -120,4 +121,13 @@ FASHION_MNIST = register(DataSet(
             ("t10k-labels-idx1-ubyte", "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34")),
     licence="Zalando Research; MIT", sample="fashion-mnist-test-sample.safetensors.gz"))
 SHIPPED = (MNIST, FASHION_MNIST)  # the data sets whose models, lesson records and docs ship with the lab
+# The files of a data set built from images (folder_data.py): colour images are (N, H, W, 3)
+BUILT_FILES = (("train", "train-images-idx-ubyte", "train-labels-idx1-ubyte"),
+               ("test", "test-images-idx-ubyte", "test-labels-idx1-ubyte"))
+EMOJI = register(DataSet(
+    "emoji", "Emoji", ("Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places",
+                       "Activities", "Objects", "Symbols", "Flags"),
+    "emoji", image_shape=(3, 64, 64), folder="Emoji", files=BUILT_FILES, prepare="emoji",
+    licence="Twemoji by Twitter, Inc. and contributors (CC BY 4.0); Noto Emoji by Google (Apache License 2.0); "
+            "the emoji-datasource packages' emoji.json by Cal Henderson (MIT)"))
 

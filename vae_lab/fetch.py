@@ -9,6 +9,7 @@ whatever the source, the data root holds the very files the shipped models were 
 from __future__ import annotations
 
 import gzip
+import importlib
 import hashlib
 import io
 import shutil
@@ -27,6 +28,8 @@ def fetch(dataset: str, root: Path, *, package_file: Path | None = None) -> str:
     entry = datasets.get(dataset)
     if all(has_split(dataset, train=train, root=root) for train in (True, False)):
         return "already there"
+    if entry.prepare:  # built from its images by a module of its own
+        return importlib.import_module(f"vae_lab.{entry.prepare}").fetch(entry, root, package_file=package_file)
     if package_file is not None:
         return from_package(entry, Path(package_file), root)
     try:

@@ -166,17 +166,13 @@ def build(name: str, source: Path, *, root: Path, size: int = 64, channels: int 
         raise FolderDataError(f"too few usable images in {source} to split into training and test images: "
                               f"{report.summary()}")
     entry = datasets.DataSet(name, name, tuple(classes) or (UNLABELLED,), noun, image_shape=(channels, size, size),
-                             folder=name, files=FILES, train_size=report.train, test_size=report.test,
-                             licence=f"your own images, from {source}")
-    _write(root / name, entry, images, labels, report, source)
+                             folder=name, files=datasets.BUILT_FILES, train_size=report.train,
+                             test_size=report.test, licence=f"your own images, from {source}")
+    write(root / name, entry, images, labels, report, source)
     return datasets.register(entry), report
 
 
-FILES = (("train", "train-images-idx-ubyte", "train-labels-idx1-ubyte"),
-         ("test", "test-images-idx-ubyte", "test-labels-idx1-ubyte"))
-
-
-def _write(folder: Path, entry: datasets.DataSet, images: dict, labels: dict, report: Report, source: Path) -> None:
+def write(folder: Path, entry: datasets.DataSet, images: dict, labels: dict, report: Report, source: Path) -> None:
     """The idx files, then the index last (a reader sees the old data set or the new one)."""
     raw = folder / "raw"
     if raw.exists():
@@ -191,7 +187,8 @@ def _write(folder: Path, entry: datasets.DataSet, images: dict, labels: dict, re
     atomic_write(folder / INDEX, lambda tmp: tmp.write_text(json.dumps(described, indent=2) + "\n"))
 
 
-INDEXED = ("name", "label", "classes", "noun", "image_shape", "folder", "files", "train_size", "test_size", "licence")
+INDEXED = ("name", "label", "classes", "noun", "image_shape", "folder", "files", "train_size", "test_size", "licence",
+           "prepare")
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:

@@ -165,24 +165,24 @@ def digit_doubts(digit: np.ndarray, confidence: float | None = None, *, dataset:
 # --- tensors out ---------------------------------------------------------------------------
 
 def to_uint8(images: torch.Tensor | np.ndarray) -> np.ndarray:
-    """(N, 1, H, W) or (N, H, W) floats in [0, 1] -> (N, H, W) uint8."""
+    """(N, 1, H, W) or (N, H, W) floats in [0, 1] -> (N, H, W) uint8; colour (N, 3, H, W) -> (N, H, W, 3)."""
     array = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
     if array.ndim == 4:
-        array = array[:, 0]
+        array = array[:, 0] if array.shape[1] == 1 else array.transpose(0, 2, 3, 1)
     return (np.clip(array, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 def image_grid(rows: list[torch.Tensor | np.ndarray], *, pad: int = 2, scale: int = 1, fill: int = 96) -> np.ndarray:
-    """Rows of equally sized images laid out as one uint8 picture, `pad` pixels of gray between."""
+    """Rows of equally sized images (grey or colour) laid out as one uint8 picture, `pad` pixels of gray between."""
     rows = [to_uint8(r) for r in rows]
     n_cols = max(len(r) for r in rows)
-    h, w = rows[0].shape[1:]
-    grid = np.full((len(rows) * (h + pad) + pad, n_cols * (w + pad) + pad), fill, dtype=np.uint8)
+    h, w = rows[0].shape[1:3]
+    grid = np.full((len(rows) * (h + pad) + pad, n_cols * (w + pad) + pad, *rows[0].shape[3:]), fill, dtype=np.uint8)
     for i, row in enumerate(rows):
         for j, image in enumerate(row):
             y, x = pad + i * (h + pad), pad + j * (w + pad)
             grid[y:y + h, x:x + w] = image
-    return np.kron(grid, np.ones((scale, scale), dtype=np.uint8)) if scale > 1 else grid
+    return grid.repeat(scale, axis=0).repeat(scale, axis=1) if scale > 1 else grid
 
 
 def png_bytes(array: np.ndarray) -> bytes:
@@ -200,6 +200,6 @@ def gif_bytes(frames: list[np.ndarray], *, frame_ms: int = 120, bounce: bool = T
 
 
 def enlarge(images, scale: int = 4) -> np.ndarray:
-    """A (H, W) image or a single (1, H, W) tensor as uint8, `scale` times larger, without smoothing."""
+    """One image, (H, W) or (C, H, W) with C 1 or 3, as uint8, `scale` times larger, without smoothing."""
     array = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
-    return image_grid([array.reshape(1, *array.shape[-2:])], pad=0, scale=scale)
+    return image_grid([array.reshape(1, -1, *array.shape[-2:])], pad=0, scale=scale)

@@ -12,12 +12,25 @@ import numpy as np
 import streamlit as st
 import torch
 
-from .. import checkpoints, explore, figures, judges, lesson, lesson_record, model_files, scorecard
+from .. import checkpoints, explore, figures, folder_data, judges, lesson, lesson_record, model_files, scorecard
 from . import links
 from .visitors import workspace
 from ..blur import BlurStudy
 from ..data import ImageSplit, has_split, test_split
 from ..models import VAE, Classifier
+
+
+def register_datasets(root: Path) -> None:
+    """The data sets added under the data root (`vae-lab add-dataset`, `fetch-data --datasets emoji`), registered
+    once per server and version of their indexes."""
+    indexes = tuple(sorted((str(p), p.stat().st_mtime) for p in Path(root).glob(f"*/{folder_data.INDEX}")))
+    if indexes:
+        _register_datasets(str(root), indexes)
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _register_datasets(root: str, indexes: tuple) -> None:
+    folder_data.register_all(Path(root))
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)

@@ -11,7 +11,7 @@ import streamlit as st
 from .. import checkpoints, datasets, judges, kinds
 from . import links
 from .digits import Digits, digit_source
-from .resources import judge, model, test_set, without_folders
+from .resources import judge, model, register_datasets, test_set, without_folders
 from .visitors import enter_session, workspace
 from ..data import DataMissingError, fetch_command, offline_sources
 from ..datasets import noun
@@ -44,6 +44,7 @@ class Selection:
 def sidebar() -> Selection:
     """Draw the sidebar shared by every page and remember what it chose for `selection()`."""
     enter_session()
+    register_datasets(workspace().data)
     chosen = Selection()
     st.session_state["selection"] = chosen
     st.sidebar.title("vae_lab")
