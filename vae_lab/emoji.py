@@ -90,7 +90,7 @@ def fetch(entry: datasets.DataSet, root: Path, *, package_file: Path | None = No
     """`vae-lab fetch-data --datasets emoji`: from the folder `package_file`, else from both npm packages."""
     if package_file is not None:
         report = build(entry, Path(package_file), root)
-        return f"from {package_file}: {report.summary()}"
+        return "; ".join([f"from {package_file}", *report.skipped_lines()])
     npm = shutil.which("npm")
     if npm is None:
         raise FileNotFoundError("npm is not installed: install it, or give the images' folder with --from "
@@ -107,4 +107,4 @@ def fetch(entry: datasets.DataSet, root: Path, *, package_file: Path | None = No
                     m.name == "package/emoji.json" or m.name.startswith(f"package/img/{vendor}/{SIZE}/"))]
                 archive.extractall(unpacked, members=wanted, filter="data")
         report = build(entry, unpacked, root)
-    return f"from the npm packages {' and '.join(map(package, VENDORS))}: {report.summary()}"
+    return "; ".join([f"from the npm packages {' and '.join(map(package, VENDORS))}", *report.skipped_lines()])

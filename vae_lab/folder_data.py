@@ -51,11 +51,11 @@ class Report:
         self.skipped.setdefault(reason, []).append(path)
 
     def summary(self) -> str:
-        said = [f"{self.train:,} training and {self.test:,} test images"]
-        for reason, paths in self.skipped.items():
-            examples = ", ".join(paths[:3]) + (" ..." if len(paths) > 3 else "")
-            said.append(f"{len(paths):,} skipped: {reason} ({examples})")
-        return "; ".join(said)
+        return "; ".join([f"{self.train:,} training and {self.test:,} test images", *self.skipped_lines()])
+
+    def skipped_lines(self) -> list[str]:
+        return [f"{len(paths):,} skipped: {reason} ({', '.join(paths[:3])}{' ...' if len(paths) > 3 else ''})"
+                for reason, paths in self.skipped.items()]
 
 
 def test_split(relative: str) -> bool:
