@@ -166,6 +166,12 @@ def test_add_dataset_on_the_command_line_then_the_data_set_is_a_choice_of_every_
         datasets.unregister("odd")
 
 
+def folder_data_upload(data: bytes) -> np.ndarray:
+    from vae_lab.images import photo_from_upload
+
+    return photo_from_upload(data, size=32, channels=3).digit
+
+
 def emoji_subset(folder, count: int = 40):
     """The first `count` emoji of the shared copy (emoji.json and both vendors' images), as a source folder."""
     from vae_lab.workspace import Workspace
@@ -234,8 +240,20 @@ def test_every_page_runs_on_a_colour_model_of_your_own_images(tmp_path, monkeypa
             at.switch_page(f"vae_lab/app/views/{page}.py")
             at.run()
             assert not at.exception, (page, [e.stack_trace[-3:] for e in at.exception])
+        red = io.BytesIO()
+        Image.fromarray(np.tile(np.array([220, 30, 20], dtype=np.uint8), (50, 60, 1))).save(red, format="PNG")
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300)
+        at.query_params.update({"dataset": "toys", "models-toys": "toys-plain", "source": "upload"})
+        at.switch_page("vae_lab/app/views/reconstruct.py")
+        at.run()
+        assert "draw" not in at.sidebar.selectbox(key="source").options, "a drawing is an MNIST-style digit"
+        at.sidebar.file_uploader(key="uploads").set_value(("red.png", red.getvalue(), "image/png")).run()
+        assert not at.exception and not at.sidebar.warning, [w.value for w in at.sidebar.warning]
+        assert "as 32x32" in [c for image in at.sidebar.image for c in image.captions]
     finally:
         datasets.unregister("toys")
+    upload = folder_data_upload(red.getvalue())
+    assert upload.shape == (3, 32, 32) and upload[0].mean() > 0.8 > 0.2 > upload[1:].mean(), "its colour kept"
     red = np.zeros((2, 3, 4, 4), dtype=np.float32)
     red[:, 0] = 1.0
     grid = image_grid([red], pad=1, scale=2)

@@ -73,12 +73,17 @@ def read_image(path: Path, *, size: int, channels: int) -> np.ndarray:
             if image.width * image.height > MAX_PIXELS:
                 raise ValueError(f"larger than {MAX_PIXELS // 1_000_000} megapixels")
             image.seek(0)  # an animated image: its first frame
-            image = ImageOps.exif_transpose(image)
             image.load()
+            return prepare(image, size=size, channels=channels)
     except (UnidentifiedImageError, Image.DecompressionBombError):
         raise ValueError("not a readable image") from None
     except OSError:
         raise ValueError("truncated or corrupt") from None
+
+
+def prepare(image: Image.Image, *, size: int, channels: int) -> np.ndarray:
+    """A decoded image as a data set of your own images stores it (see `read_image`); ValueError if too small."""
+    image = ImageOps.exif_transpose(image)
     if min(image.size) < size:
         raise ValueError(f"smaller than {size} x {size} pixels")
     image = _eight_bit(image)

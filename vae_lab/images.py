@@ -124,7 +124,7 @@ def to_mnist_digit(image: Image.Image, *, size: int = 28, box: int = 20) -> np.n
 
 
 class Upload(NamedTuple):
-    digit: np.ndarray  # MNIST-style, float32 (28, 28) in [0, 1]
+    digit: np.ndarray  # MNIST-style, float32 (28, 28) in [0, 1]; a picture (photo_from_upload): (C, H, W)
     preview: np.ndarray  # the decoded image, uint8 grayscale, at most PREVIEW_SIDE pixels on its longer side
 
 
@@ -138,6 +138,21 @@ def read_upload(data: bytes, *, name: str = "the file") -> Upload:
     preview = Image.fromarray((grayscale(image) * 255.0 + 0.5).astype(np.uint8))
     preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
     return Upload(digit, np.asarray(preview))
+
+
+def photo_from_upload(data: bytes, *, size: int, channels: int, name: str = "the file") -> Upload:
+    """An uploaded file for a data set of pictures (your own folder's, emoji): cropped and resized as the data set's
+    files were (folder_data.prepare), colour kept, as float32 (channels, size, size) in [0, 1]; and a preview."""
+    from .folder_data import prepare  # the data set's own reading of an image
+
+    image = open_upload(data, name=name)
+    try:
+        pixels = prepare(image, size=size, channels=channels).astype(np.float32) / 255.0
+    except ValueError as error:
+        raise ImageRejected(f"{name} is {error}: upload a larger image.") from error
+    preview = image.convert("RGB")
+    preview.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE), Image.Resampling.LANCZOS)
+    return Upload(pixels[None] if pixels.ndim == 2 else pixels.transpose(2, 0, 1), np.asarray(preview))
 
 
 def digit_from_upload(data: bytes, *, name: str = "the file") -> np.ndarray:

@@ -15,8 +15,8 @@ from .resources import current_judge, test_set
 from .. import datasets
 from ..data import DEFAULT_DIGITS, ImageSplit
 from ..datasets import noun
-from ..images import (MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts, enlarge, read_upload,
-                      to_mnist_digit)
+from ..images import (MAX_UPLOAD_BYTES, MAX_UPLOADS, ImageRejected, digit_doubts, enlarge, photo_from_upload,
+                      read_upload, to_mnist_digit)
 
 
 SOURCES = {"random": "Test set: random sample", "classes": "Test set: one per class",
@@ -26,7 +26,7 @@ SOURCES = {"random": "Test set: random sample", "classes": "Test set: one per cl
 
 @dataclass
 class Digits:
-    """The digits the sidebar's data source chose: images (N, 1, 28, 28) in [0, 1]."""
+    """The digits the sidebar's data source chose: images (N, C, H, W) in [0, 1], of the data set's shape."""
 
     images: torch.Tensor
     labels: list[int | None]  # the true class where known (test set), else None
@@ -39,7 +39,9 @@ class Digits:
 
 def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
     """The sidebar's data-source controls; the chosen digits as one batch."""
-    sources = [key for key in SOURCES if key != "notebook" or datasets.get(dataset).notebook_images]
+    entry = datasets.get(dataset)
+    sources = [key for key in SOURCES if (key != "notebook" or entry.notebook_images)
+               and (key != "draw" or entry.image_shape == MNIST_FORMAT)]  # a drawing becomes an MNIST-style digit
     source = links.widget(st.sidebar.selectbox, noun(dataset, plural=True).capitalize(), sources, key="source",
                           options=sources, what="digit source",
                           format_func=lambda key: SOURCES[key].format(noun=noun(dataset, article=True)))
@@ -109,36 +111,45 @@ def _uploaded_digits(dataset: str) -> Digits:
     if len(files) > MAX_UPLOADS:
         st.sidebar.warning(f"{len(files)} files: only the first {MAX_UPLOADS} are read.")
     images, captions = [], []
-    for upload, reading in zip(files, _read_uploads(files[:MAX_UPLOADS])):
+    for upload, reading in zip(files, _read_uploads(files[:MAX_UPLOADS], dataset)):
         if isinstance(reading, str):
             st.sidebar.warning(reading)
             continue
         digit, preview = reading
         left, right = st.sidebar.columns(2)
         left.image(preview, caption=upload.name, width="stretch")  # decoded pixels, never the raw file
-        right.image(enlarge(digit), caption="as 28x28", width="stretch")
-        images.append(torch.from_numpy(digit)[None])
+        right.image(enlarge(digit), caption="as {1}x{2}".format(*datasets.get(dataset).image_shape), width="stretch")
+        images.append(torch.from_numpy(digit).reshape(datasets.get(dataset).image_shape))
         captions.append(upload.name)
     return _digits(images, captions)
 
 
-def _read_uploads(files: list) -> list:
-    """Each file read once per session (a rerun reuses it): its digit and preview, or why it was refused."""
+def _read_uploads(files: list, dataset: str) -> list:
+    """Each file read once per session and data set (a rerun reuses it): its image and preview, or why it was
+    refused."""
     before = st.session_state.get("upload_readings", {})
     readings = {}
     for upload in files:
-        key = (upload.file_id, upload.name)
+        key = (upload.file_id, upload.name, dataset)
         if key not in readings:
-            readings[key] = before.get(key) or _read_upload(upload)
+            readings[key] = before.get(key) or _read_upload(upload, dataset)
     st.session_state["upload_readings"] = readings  # only the files still there
-    return [readings[(upload.file_id, upload.name)] for upload in files]
+    return [readings[(upload.file_id, upload.name, dataset)] for upload in files]
 
 
-def _read_upload(upload):
+def _read_upload(upload, dataset: str):
+    """A digit as MNIST's are drawn for a data set of MNIST's format, else a picture as the data set's files were
+    read (your own folder's, emoji), colour kept."""
+    shape, name = datasets.get(dataset).image_shape, links.shown(upload.name)
     try:
-        return read_upload(upload.getvalue(), name=links.shown(upload.name))
+        if shape == MNIST_FORMAT:
+            return read_upload(upload.getvalue(), name=name)
+        return photo_from_upload(upload.getvalue(), size=shape[1], channels=shape[0], name=name)
     except ImageRejected as error:
         return str(error)
+
+
+MNIST_FORMAT = (1, 28, 28)  # a data set of this format (MNIST, Fashion-MNIST) takes an upload as a centred digit
 
 
 def _drawn_digit(dataset: str) -> Digits:
@@ -176,5 +187,5 @@ def _with_doubts(digits: Digits, dataset: str) -> Digits:
 
 
 def _digits(images: list[torch.Tensor], captions: list[str]) -> Digits:
-    stacked = torch.stack(images) if images else torch.zeros(0, 1, 28, 28)
+    stacked = torch.stack(images) if images else torch.zeros(0, 1, 28, 28)  # none: what the pages ask for instead
     return Digits(stacked, [None] * len(images), captions)
