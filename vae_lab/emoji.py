@@ -22,6 +22,7 @@ import sys
 import tarfile
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -79,7 +80,7 @@ def build(entry: datasets.DataSet, source: Path, root: Path) -> folder_data.Repo
     report.train, report.test = len(split[False][0]), len(split[True][0])
     if not (report.train and report.test):
         raise folder_data.FolderDataError(f"too few emoji images in {source}: {report.summary()}")
-    sized = datasets.DataSet(**{**entry.__dict__, "train_size": report.train, "test_size": report.test})
+    sized = replace(entry, train_size=report.train, test_size=report.test)
     folder_data.write(root / entry.folder, sized, {t: s[0] for t, s in split.items()},
                       {t: s[1] for t, s in split.items()}, report, Path(source))
     datasets.register(sized)

@@ -14,6 +14,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from . import datasets
+from .folder_data import prepare
 
 MAX_UPLOAD_BYTES = 5 * 2**20
 # What a digit needs, with room for a phone photo (JPEGs are decoded at a reduced scale first, see
@@ -143,8 +144,6 @@ def read_upload(data: bytes, *, name: str = "the file") -> Upload:
 def photo_from_upload(data: bytes, *, size: int, channels: int, name: str = "the file") -> Upload:
     """An uploaded file for a data set of pictures (your own folder's, emoji): cropped and resized as the data set's
     files were (folder_data.prepare), colour kept, as float32 (channels, size, size) in [0, 1]; and a preview."""
-    from .folder_data import prepare  # the data set's own reading of an image
-
     image = open_upload(data, name=name)
     try:
         pixels = prepare(image, size=size, channels=channels).astype(np.float32) / 255.0

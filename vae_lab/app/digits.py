@@ -110,7 +110,7 @@ def _uploaded_digits(dataset: str) -> Digits:
                                      key="uploads") or []
     if len(files) > MAX_UPLOADS:
         st.sidebar.warning(f"{len(files)} files: only the first {MAX_UPLOADS} are read.")
-    images, captions = [], []
+    images, captions, shape = [], [], datasets.get(dataset).image_shape
     for upload, reading in zip(files, _read_uploads(files[:MAX_UPLOADS], dataset)):
         if isinstance(reading, str):
             st.sidebar.warning(reading)
@@ -118,8 +118,8 @@ def _uploaded_digits(dataset: str) -> Digits:
         digit, preview = reading
         left, right = st.sidebar.columns(2)
         left.image(preview, caption=upload.name, width="stretch")  # decoded pixels, never the raw file
-        right.image(enlarge(digit), caption="as {1}x{2}".format(*datasets.get(dataset).image_shape), width="stretch")
-        images.append(torch.from_numpy(digit).reshape(datasets.get(dataset).image_shape))
+        right.image(enlarge(digit), caption="as {1}x{2}".format(*shape), width="stretch")
+        images.append(torch.from_numpy(digit).reshape(shape))
         captions.append(upload.name)
     return _digits(images, captions)
 

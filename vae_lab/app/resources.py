@@ -90,17 +90,11 @@ def _analysis(json_path: str, key: str, root: str) -> scorecard.Analysis:
     return scorecard.analyse(Path(json_path), workspace=workspace())
 
 
-def _analysis_key(name: str) -> tuple[str, str, str]:
+def _analysis_key(ckpt: checkpoints.Checkpoint) -> tuple[str, str, str]:
     """What a model's numbers depend on, as the server-wide cache's key: its checkpoint, the disk cache's key (the
     model's weights and posterior, the classifier that judges it, whether the test set is the embedded sample)
     and the data root."""
-    ckpt = checkpoints.find(name, workspace=workspace())
     return str(ckpt.json_path), scorecard.cache_key(ckpt), str(workspace().data)
-
-
-def analysis(name: str) -> scorecard.Analysis:
-    """A model's full-test-set analysis: from memory, else the disk cache, else computed once."""
-    return _analysis(*_analysis_key(name))
 
 
 def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
@@ -108,31 +102,26 @@ def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:
     since computing one runs the model over the whole test set."""
     found, bar = {}, None
     for k, name in enumerate(names):
-        try:
-            _analysis_key(name)
+        try:  # the key once per model and run: it reads the judge and the test split's fingerprint
+            ckpt = checkpoints.find(name, workspace=workspace())
+            key = _analysis_key(ckpt)
         except checkpoints.CheckpointError as error:  # said once per model; the other models still show
             st.error(unusable(name, error))
             continue
-        if bar is None and not _analysis_ready(name):
+        if bar is None and key not in _analysed and not scorecard.is_cached(ckpt, workspace=workspace()):
             bar = st.progress(0.0)
         if bar is not None:
             bar.progress(k / len(names), text=f"Analysing the whole test set with model {k + 1} of {len(names)}: "
                                              f"{name} (once per model, then cached)...")
         try:
-            found[name] = analysis(name)
+            found[name] = _analysis(*key)
         except checkpoints.CheckpointError as error:
             st.error(unusable(name, error))
             continue
-        _analysed.add(_analysis_key(name))
+        _analysed.add(key)
     if bar is not None:
         bar.empty()
     return found
-
-
-def _analysis_ready(name: str) -> bool:
-    """In this server's memory already, or in the disk cache (looked up once per model and server)."""
-    ckpt = checkpoints.find(name, workspace=workspace())
-    return _analysis_key(name) in _analysed or scorecard.is_cached(ckpt, workspace=workspace())
 
 
 _analysed: set[tuple] = set()  # the analyses this server has shown (by cache key); cleared with the caches
