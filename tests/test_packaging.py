@@ -55,7 +55,8 @@ def test_pip_install_in_a_fresh_venv_gives_a_working_vae_lab_command(tmp_path):
     assert str(venv) in path, "the installed copy, not the repository's"
     assert "'dfc'" in names and "'classifier'" in names, "the shipped models travel with the package"
     served = Path(path).parent / "app" / "latent_pad"
-    assert {p.name for p in served.iterdir()} >= {"index.html", "decoder.js", "pad.js"}, "the browser decoder too"
+    assert {p.name for p in served.iterdir()} >= {"index.html", "decoder.js", "pad.js", "wasm.js", "kernels.wasm"}, \
+        "the browser networks too"
     assert (Path(path).parent / "app" / ".streamlit" / "config.toml").is_file(), "the app's settings too"
     serve_the_installed_app(command, tmp_path)
 

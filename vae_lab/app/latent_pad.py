@@ -1,12 +1,13 @@
 """The latent pad: decoding (and, with drawing on, encoding) in the browser, as a Streamlit component.
 
-The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image), so plain
-JavaScript decodes one latent vector in a few milliseconds: `latent_pad/decoder.js`, no library,
-no build step, nothing fetched at run time. The page sends each chosen model's decoder weights
-as float32 bytes (376 KB; float16 would halve that but misses the 1e-3 per-pixel agreement with
-`vae.decode`: 2e-3 to 9e-3 on the shipped models), and the browser redraws every model's
-decoding on each animation frame in which the latent point moved. The server only hears where
-the point ended, when a gesture ends.
+The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image): the browser decodes
+one latent vector in about half a millisecond in WebAssembly SIMD (`latent_pad/kernels.c`, built into
+the committed `kernels.wasm`), or a few in plain JavaScript where that cannot run (`latent_pad/decoder.js`).
+Nothing is fetched from elsewhere at run time. The page sends each chosen model's decoder weights as
+float32 bytes (376 KB; float16 would halve that but misses the 1e-4 agreement with `vae.decode`), once:
+the browser keeps them and says which it holds (the component's value, `have`), and a rerun sends only
+the missing ones. The browser redraws every model's decoding on each animation frame in which the latent
+point moved. The server only hears where the point ended, when a gesture ends.
 
 The encoder is larger (494,000 weights, 1.98 MB as float32, 19 million multiply-adds of which a
 drawing's zeros leave about 3), so its weights are sent only when the page turns drawing on:
@@ -87,19 +88,28 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
     plane, counted in its own standard deviations; a model not in `own` decodes `z` itself.
     `draw`: also a sketch, encoded by every model in the browser (its encoder's weights are sent; give each
     model in `own` its plane's points, `own_plane(..., labels=...)`, for its posterior to show on).
+    Each model's weights are sent only while the browser does not hold them.
     Returns where the user left the point ({"z": [...]}), or None before the first gesture."""
     plane = start | {"labels": list(projection.labels), "extent": points["extent"]}
-    weights = {f"weights{i}": cached_bytes(weights_id, "decoder", vae) for i, (vae, weights_id) in
-               enumerate(models.values())}
-    if draw:
-        weights |= {f"encoder{i}": cached_bytes(weights_id, "encoder", vae) for i, (vae, weights_id) in
-                    enumerate(models.values())}
+    held = held_weights(st.session_state.get(key))
+    weights = {f"{part}{i}": cached_bytes(weights_id, part, vae)
+               for i, (vae, weights_id) in enumerate(models.values())
+               for part in (("decoder", "encoder") if draw else ("decoder",)) if f"{part}:{weights_id}" not in held}
+    # `sent` names the bytes: the page posts a new render to the component only where its JSON arguments changed,
+    # and bytes are not among them, so a rerun that brings the missing weights must differ in its JSON too
     return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae),
                                "own": own.get(label), "pad": label not in own}
                               for label, (vae, weights_id) in models.items()],
                       z=[round(float(v), 4) for v in z], start_key=start_key, plane=plane,
                       points={"xy": points["xy"], "classes": points["classes"]}, slider_range=SLIDER_RANGE,
-                      class_names=class_names, draw=draw, key=key, default=None, **weights)
+                      class_names=class_names, draw=draw, key=key, default=None,
+                      sent=sorted(weights), **weights)
+
+
+def held_weights(value) -> set[str]:
+    """The weights the browser says it holds ("decoder:ID", "encoder:ID"), from the component's value."""
+    have = value.get("have") if isinstance(value, dict) else None
+    return {entry for entry in have if isinstance(entry, str)} if isinstance(have, list) else set()
 
 
 def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:

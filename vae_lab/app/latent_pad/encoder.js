@@ -1,8 +1,9 @@
-// The VAE encoder of vae_lab/models.py in plain JavaScript, float32 like PyTorch:
+// The VAE encoder of vae_lab/models.py in the browser, float32 like PyTorch:
 //   Conv2d(C -> 32, 3, padding 1), ReLU, Conv2d(32 -> 64, 3, stride 2, padding 1), ReLU,
 //   Conv2d(64 -> 64, 3, padding 1), ReLU, Conv2d(64 -> 64, 3, padding 1), ReLU,
 //   flatten, Linear(-> 32), ReLU, then Linear(32 -> d) twice: the posterior's mean and log-variance.
-// Needs scatter.js. `bytes`: the encoder's tensors as little-endian float32, in the order and PyTorch layouts that
+// It runs in WebAssembly SIMD (wasm.js, kernels.c) where the browser can, else in the JavaScript below.
+// Needs scatter.js and wasm.js. `bytes`: the encoder's tensors as little-endian float32, in the order and PyTorch layouts that
 // vae_lab/app/latent_pad.py's `encoder_bytes` writes them. Activations are kept position-major with
 // their channels contiguous, and every layer is a scatter that skips zero inputs: a drawing is mostly
 // black and most of each ReLU's outputs are zero, so about 3 of the 19 million multiply-adds remain.
@@ -36,8 +37,18 @@ function loadEncoder(bytes, dims) {
     hiddenReordered[(p * cin + c) * HIDDEN + j] = hiddenWeight[j * flat + c * positions + p];
   const muWeight = take(d * HIDDEN), muBias = take(d), logvarWeight = take(d * HIDDEN), logvarBias = take(d);
   if (at !== all.length) throw new Error(`encoder weights: expected ${at} floats, got ${all.length}`);
-  return { d, C, H, W, layers, hiddenWeight: hiddenReordered, hiddenBias, muWeight, muBias, logvarWeight,
-           logvarBias, input: new Float32Array(H * W * C), hidden: new Float32Array(HIDDEN) };
+  const net = { d, C, H, W, layers, hiddenWeight: hiddenReordered, hiddenBias, muWeight, muBias, logvarWeight,
+                logvarBias, input: new Float32Array(H * W * C), hidden: new Float32Array(HIDDEN), wasm: null };
+  if (kernels.exports) {
+    const transposed = (weight) => Float32Array.from({ length: weight.length }, (_, k) =>  // (d, 32) -> (32, d)
+      weight[(k % d) * HIDDEN + Math.floor(k / d)]);
+    net.wasm = wasmPlace({ hiddenWeight: hiddenReordered, hiddenBias, muWeight: transposed(muWeight), muBias,
+                           logvarWeight: transposed(logvarWeight), logvarBias },
+                         { input: H * W * C, hidden: HIDDEN, mu: d, logvar: d });
+    net.wasm.layers = layers.map((layer) => wasmPlace({ weight: layer.weight, bias: layer.bias },
+                                                      { out: layer.out.length }));
+  }
+  return net;
 }
 
 // A 3x3 convolution with padding 1 and ReLU, as a scatter (scatter.js): input (iy, ix) reaches output
@@ -68,9 +79,32 @@ function conv(layer, input) {
 }
 
 // One image, Float32Array(C*H*W) channel-major like PyTorch -> its posterior { mu, logvar } (Float32Arrays).
-function encode(net, pixels) {
-  const { C, H, W, layers, hiddenWeight, hiddenBias, input, hidden, d } = net;
+// `javascript`: run the JavaScript path even where WebAssembly runs (the tests compare both with PyTorch).
+function encode(net, pixels, { javascript = false } = {}) {
+  const { C, H, W, input } = net;
   for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) input[p * C + c] = pixels[c * H * W + p];
+  return net.wasm && kernels.on && !javascript ? encodeWasm(net) : encodeJavaScript(net);
+}
+
+function encodeWasm(net) {
+  const { d, layers, input, wasm: at } = net, k = kernels.exports;
+  wasmFloats().set(input, at.input / 4);
+  let x = at.input;
+  layers.forEach((layer, i) => {
+    const { cin, cout, h, w, stride } = layer, { weight, bias, out } = at.layers[i];
+    k.conv3x3(out, x, weight, bias, cin, cout, h, w, stride, 0);
+    x = out;
+  });
+  const last = layers[layers.length - 1];
+  k.dense(at.hidden, x, at.hiddenWeight, at.hiddenBias, last.out.length, HIDDEN, 1);
+  k.dense(at.mu, at.hidden, at.muWeight, at.muBias, HIDDEN, d, 0);
+  k.dense(at.logvar, at.hidden, at.logvarWeight, at.logvarBias, HIDDEN, d, 0);
+  const floats = wasmFloats();
+  return { mu: floats.slice(at.mu / 4, at.mu / 4 + d), logvar: floats.slice(at.logvar / 4, at.logvar / 4 + d) };
+}
+
+function encodeJavaScript(net) {
+  const { layers, hiddenWeight, hiddenBias, input, hidden, d } = net;
   let x = input;
   for (const layer of layers) x = conv(layer, x);
   hidden.set(hiddenBias);

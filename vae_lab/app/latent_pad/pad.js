@@ -5,6 +5,7 @@
 // chosen digit and moves in its own plane by the same amounts, in its own standard deviations.
 // With drawing on, every stroke on the sketch is encoded by every model here too (encoder.js): each
 // model's posterior is drawn on its own plane, and its own code of the drawing becomes its start.
+// The networks run in WebAssembly SIMD where the browser can (wasm.js), else in JavaScript; the page says which.
 "use strict";
 
 const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -12,10 +13,10 @@ const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 const SCALE = 6;  // screen pixels per image pixel
 const state = { models: [], weightsIds: [], z: null, startKey: null, plane: null, points: null, dirty: false,
                 sketchDirty: false, drawnStart: null };
-// what tests and benchmarks read: frames drawn (and those that encoded a new drawing), when the first image
-// was drawn after a model arrived
+// what tests and benchmarks read: frames drawn (and those that encoded a new drawing), the pointer's moves
+// that reached the page (a frame needs one), when the first image was drawn after a model arrived
 const stats = { frames: 0, decodes: 0, decodeMs: 0, sketchFrames: 0, encodes: 0, encodeMs: 0, workMs: 0,
-                firstImageMs: null, modelsArrivedAt: null };
+                pointerMoves: 0, firstImageMs: null, modelsArrivedAt: null };
 
 function send(type, data) {
   window.parent.postMessage(Object.assign({ isStreamlitMessage: true, type }, data), "*");
@@ -25,9 +26,31 @@ function setHeight() {
   send("streamlit:setFrameHeight", { height: document.documentElement.scrollHeight });
 }
 
-function report() {  // the point, for the server (shareable links); sent when a gesture ends
-  const z = Array.from(state.z, (v) => Math.round(v * 1000) / 1000);
-  send("streamlit:setComponentValue", { value: { z, start_key: state.startKey }, dataType: "json" });
+// The weights the server sent, kept for the rest of the page's life: "decoder:ID" or "encoder:ID" -> bytes.
+// The server sends a model's weights only while they are missing from `have` in this component's value.
+const held = new Map();
+const HELD_MOST = 16;
+
+// The point, for the server (shareable links), sent when a gesture ends; with `moved` false only what the
+// browser holds, so that the server stops sending it (its point stays where the last gesture left it).
+function report(moved = true) {
+  const z = moved ? Array.from(state.z, (v) => Math.round(v * 1000) / 1000) : null;
+  send("streamlit:setComponentValue", { value: { z, start_key: state.startKey, have: Array.from(held.keys()) },
+                                        dataType: "json" });
+}
+
+// Keep the weights this render carried; true if it carried any.
+function keepWeights(args) {
+  let arrived = false;
+  args.models.forEach((m, i) => ["decoder", "encoder"].forEach((part) => {
+    const bytes = args[`${part}${i}`], id = `${part}:${m.weights_id}`;
+    if (!bytes) return;
+    held.delete(id);  // the most recently sent last: the first forgotten is the oldest
+    held.set(id, bytes);
+    arrived = true;
+  }));
+  while (held.size > HELD_MOST) held.delete(held.keys().next().value);
+  return arrived;
 }
 
 function project(z) {  // latent vector -> pad coordinates in the plane
@@ -185,8 +208,9 @@ function frame() {
       stats.firstImageMs = performance.now() - stats.modelsArrivedAt;
     }
     const perDecode = stats.decodeMs / stats.decodes;
-    document.getElementById("speed").textContent = `Decoded in your browser: ${perDecode.toFixed(1)} ms per image per model` +
-      (stats.encodes ? `; encoded in ${(stats.encodeMs / stats.encodes).toFixed(1)} ms.` : ".");
+    document.getElementById("speed").textContent = `Decoded in your browser (${kernels.path}): ` +
+      `${perDecode.toFixed(2)} ms per image per model` +
+      (stats.encodes ? `; encoded in ${(stats.encodeMs / stats.encodes).toFixed(2)} ms.` : ".");
   }
   requestAnimationFrame(frame);
 }
@@ -238,17 +262,27 @@ function buildOutputs(args) {
 
 function onRender(args) {
   try {
+    const arrived = keepWeights(args);
+    const parts = args.draw ? ["decoder", "encoder"] : ["decoder"];
+    const missing = args.models.some((m) => parts.some((part) => !held.has(`${part}:${m.weights_id}`)));
+    if (missing || arrived) report(false);  // ask for what is missing; or say that it came
+    if (missing) return;
     const ids = args.models.map((m) => m.weights_id).concat(args.draw ? ["with encoders"] : []);
     if (ids.join() !== state.weightsIds.join()) {
-      state.models = args.models.map((m, i) => ({
-        label: m.label, net: loadDecoder(args[`weights${i}`], m.dims),
-        encoder: args.draw ? loadEncoder(args[`encoder${i}`], m.dims) : null }));
+      wasmReleaseAll();
+      state.models = args.models.map((m) => ({
+        label: m.label, net: loadDecoder(held.get(`decoder:${m.weights_id}`), m.dims),
+        encoder: args.draw ? loadEncoder(held.get(`encoder:${m.weights_id}`), m.dims) : null }));
       state.weightsIds = ids;
       stats.modelsArrivedAt = performance.now();
       stats.firstImageMs = null;
       state.drawnStart = null;
     }
-    state.models.forEach((model, i) => { model.own = args.models[i].own; model.isPad = args.models[i].pad; });
+    state.models.forEach((model, i) => {
+      model.own = args.models[i].own;
+      model.isPad = args.models[i].pad;
+      if (model.planeCanvas) model.planeCanvas.background = null;  // its plane's codes drawn again
+    });
     if (args.start_key !== state.startKey || !state.z || state.z.length !== args.z.length) {
       state.z = Float32Array.from(args.z);
       state.startKey = args.start_key;
@@ -272,7 +306,11 @@ function onRender(args) {
       entry.append(swatch, name);
       return entry;
     }));
-    buildOutputs(args);
+    const layout = JSON.stringify([ids, state.z.length, args.slider_range]);
+    if (layout !== state.layout) {  // not on every rerun: a slider being dragged would be replaced under the pointer
+      buildOutputs(args);
+      state.layout = layout;
+    }
     document.getElementById("error").textContent = "";
     state.dirty = true;
   } catch (error) {
@@ -302,11 +340,13 @@ function clearDrawing() {  // a blank sketch, and every model back to its own co
 window.addEventListener("message", (event) => {
   if (event.data && event.data.type === "streamlit:render") onRender(event.data.args);
 });
-// for the browser tests and the benchmark: decode and encode with model i, the drawing and its posteriors,
-// the counters
-window.vaeLab = { decode: (i, z) => Array.from(decode(state.models[i].net, Float32Array.from(z))),
-                  encode: (i, pixels) => {
-                    const { mu, logvar } = encode(state.models[i].encoder, Float32Array.from(pixels));
+// for the browser tests and the benchmark: decode and encode with model i, the drawing and its posteriors
+// (`javascript`: the JavaScript path, also where WebAssembly runs), which path runs, the counters; `useWasm(false)`
+// runs the JavaScript path from then on (the benchmark times both on one page)
+window.vaeLab = { decode: (i, z, javascript = false) => Array.from(decode(state.models[i].net, Float32Array.from(z),
+                                                                           { javascript })),
+                  encode: (i, pixels, javascript = false) => {
+                    const { mu, logvar } = encode(state.models[i].encoder, Float32Array.from(pixels), { javascript });
                     return { mu: Array.from(mu), logvar: Array.from(logvar) };
                   },
                   posteriors: () => state.models.map((m) => m.drawn && { mu: Array.from(m.drawn.mu),
@@ -315,8 +355,13 @@ window.vaeLab = { decode: (i, z) => Array.from(decode(state.models[i].net, Float
                   busy: () => state.sketchDirty || state.dirty,  // a frame still to draw
                   point: () => Array.from(state.z),
                   startKey: () => state.startKey,
-                  latents: () => state.models.map((m) => Array.from(latent(m, offset()))), stats };
+                  latents: () => state.models.map((m) => Array.from(latent(m, offset()))),
+                  path: () => kernels.path, stats,
+                  useWasm: (on) => { kernels.on = on; } };
+document.addEventListener("pointermove", () => { stats.pointerMoves += 1; }, { capture: true });
 startSketch(() => { state.sketchDirty = true; }, clearDrawing);
 requestAnimationFrame(frame);
-send("streamlit:componentReady", { apiVersion: 1 });
-new ResizeObserver(setHeight).observe(document.body);  // the drawing's planes and captions change the height
+loadKernels().then(() => {
+  send("streamlit:componentReady", { apiVersion: 1 });
+  new ResizeObserver(setHeight).observe(document.body);  // the drawing's planes and captions change the height
+});
