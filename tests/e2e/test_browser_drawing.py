@@ -45,7 +45,7 @@ def test_the_browser_decodes_and_encodes_as_the_server_does(page, server, datase
     frame, labels = drawing_pad(page, server, dataset)
     page.screenshot(path=SHOTS / f"9-latent-pad-{dataset}.png", full_page=True)
     assert len(labels) >= 2, labels  # several models side by side
-    assert frame.evaluate("() => window.vaeLab.path()") == "WebAssembly SIMD"
+    frame.wait_for_function("() => window.vaeLab.path() === 'WebAssembly SIMD'")  # loaded beside the first render
     expect(frame.locator("#speed")).to_contain_text("(WebAssembly SIMD)")  # the page says which path runs
     assert all(("fashion-mnist" in label) == (dataset == "fashion-mnist") for label in labels), labels
     vectors = torch.randn(8, 5, generator=torch.Generator().manual_seed(0)) * 1.5
@@ -165,3 +165,19 @@ def test_each_models_weights_travel_once_per_browser_session(page, server):
     assert 0 < sum(received) < 150_000, sum(received)
     assert frame.evaluate("() => window.vaeLab.decode(0, [0, 0, 0, 0, 0]).length") == 784
     no_exception(page)
+
+
+def test_where_the_webassembly_cannot_load_the_javascript_decodes(server):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        with browser_page(browser, server) as page:
+            page.route("**/kernels.wasm", lambda route: route.abort())  # as a browser without WebAssembly SIMD
+            page.goto(f"{server}/latent_explorer?dataset=mnist&pad_models-mnist=plain")
+            idle(page)
+            frame = pad_frame(page)
+            assert frame.evaluate("() => window.vaeLab.path()") == "JavaScript"
+            expect(frame.locator("#speed")).to_contain_text("(JavaScript)")
+            assert len(frame.evaluate("() => window.vaeLab.decode(0, [0, 0, 0, 0, 0])")) == 784
+            no_exception(page)
+        browser.close()

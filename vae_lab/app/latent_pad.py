@@ -4,10 +4,10 @@ The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image)
 one latent vector in about half a millisecond in WebAssembly SIMD (`latent_pad/kernels.c`, built into
 the committed `kernels.wasm`), or a few in plain JavaScript where that cannot run (`latent_pad/decoder.js`).
 Nothing is fetched from elsewhere at run time. The page sends each chosen model's decoder weights as
-float32 bytes (376 KB; float16 would halve that but misses the 1e-4 agreement with `vae.decode`), once:
-the browser keeps them and says which it holds (the component's value, `have`), and a rerun sends only
-the missing ones. The browser redraws every model's decoding on each animation frame in which the latent
-point moved. The server only hears where the point ended, when a gesture ends.
+float32 bytes (376 KB; float16 would halve that but misses the 1e-4 agreement with `vae.decode`), once
+per browser session: the browser keeps them, and asks again (the component's value, `asked`) where it
+lacks some, as after a page change. The browser redraws every model's decoding on each animation frame
+in which the latent point moved. The server only hears where the point ended, when a gesture ends.
 
 The encoder is larger (494,000 weights, 1.98 MB as float32, 19 million multiply-adds of which a
 drawing's zeros leave about 3), so its weights are sent only when the page turns drawing on:
@@ -88,13 +88,15 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
     plane, counted in its own standard deviations; a model not in `own` decodes `z` itself.
     `draw`: also a sketch, encoded by every model in the browser (its encoder's weights are sent; give each
     model in `own` its plane's points, `own_plane(..., labels=...)`, for its posterior to show on).
-    Each model's weights are sent only while the browser does not hold them.
+    Each model's weights are sent once per browser session (`weights_sent`).
     Returns where the user left the point ({"z": [...]}), or None before the first gesture."""
     plane = start | {"labels": list(projection.labels), "extent": points["extent"]}
-    held = held_weights(st.session_state.get(key))
-    weights = {f"{part}{i}": cached_bytes(weights_id, part, vae)
-               for i, (vae, weights_id) in enumerate(models.values())
-               for part in (("decoder", "encoder") if draw else ("decoder",)) if f"{part}:{weights_id}" not in held}
+    sent, weights = weights_sent(key), {}
+    for i, (vae, weights_id) in enumerate(models.values()):
+        for part in ("decoder", "encoder") if draw else ("decoder",):
+            if f"{part}:{weights_id}" not in sent:
+                weights[f"{part}{i}"] = cached_bytes(weights_id, part, vae)
+                sent.add(f"{part}:{weights_id}")
     # `sent` names the bytes: the page posts a new render to the component only where its JSON arguments changed,
     # and bytes are not among them, so a rerun that brings the missing weights must differ in its JSON too
     return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae),
@@ -106,10 +108,17 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
                       sent=sorted(weights), **weights)
 
 
-def held_weights(value) -> set[str]:
-    """The weights the browser says it holds ("decoder:ID", "encoder:ID"), from the component's value."""
-    have = value.get("have") if isinstance(value, dict) else None
-    return {entry for entry in have if isinstance(entry, str)} if isinstance(have, list) else set()
+def weights_sent(key: str) -> set[str]:
+    """The weights this session's browser was sent ("decoder:ID", "encoder:ID"), kept in the session's state,
+    less those its latest request says it lacks (the component's value `asked`: each request is answered once)."""
+    sent = st.session_state.setdefault(f"{key}_sent", set())
+    value = st.session_state.get(key)
+    asked = value.get("asked") if isinstance(value, dict) else None
+    if isinstance(asked, dict) and asked.get("id") != st.session_state.get(f"{key}_answered"):
+        st.session_state[f"{key}_answered"] = asked.get("id")
+        missing = asked.get("missing")
+        sent -= {entry for entry in missing if isinstance(entry, str)} if isinstance(missing, list) else set()
+    return sent
 
 
 def start_point(z0: torch.Tensor, start_key: str) -> torch.Tensor:

@@ -30,19 +30,23 @@ function loadDecoder(bytes, dims) {
   const w3r = new Float32Array(w3.length);  // (out, in, ky, kx) -> (out, ky, kx, in)
   for (let c = 0; c < C; c++) for (let i = 0; i < C1; i++) for (let k = 0; k < 9; k++)
     w3r[(c * 9 + k) * C1 + i] = w3[(c * C1 + i) * 9 + k];
-  const net = { d, C, H, W, C0, C1, H2, W2, w1: w1r, b1: b1r, w2r, b2, w3r, b3, scratch: groups(C0),
-                hidden: new Float32Array(hidden), upsampled: new Float32Array(H * W * C1), wasm: null };
-  if (kernels.exports) {
-    net.wasm = wasmPlace({ w1: w1r, b1: b1r, w2: w2r, b2, w3: w3r, b3 },
-                         { z: d, hidden, upsampled: H * W * C1, logits: C * H * W });
-  }
-  return net;
+  return { d, C, H, W, C0, C1, H2, W2, w1: w1r, b1: b1r, w2r, b2, w3r, b3, scratch: groups(C0),
+           hidden: new Float32Array(hidden), upsampled: new Float32Array(H * W * C1), wasm: null };
+}
+
+// The decoder's weights and buffers in the WebAssembly module's memory (placed on its first decode there).
+function placeDecoder(net) {
+  const { d, C, H, W, w1, b1, w2r, b2, w3r, b3, hidden, upsampled } = net;
+  return wasmPlace({ w1, b1, w2: w2r, b2, w3: w3r, b3 },
+                   { z: d, hidden: hidden.length, upsampled: upsampled.length, logits: C * H * W });
 }
 
 // One latent vector -> Float32Array(C*H*W) of pixel values in [0, 1], channel-major like PyTorch.
 // `javascript`: run the JavaScript path even where WebAssembly runs (the tests compare both with PyTorch).
 function decode(net, z, { javascript = false } = {}) {
-  const logits = net.wasm && kernels.on && !javascript ? decodeLogitsWasm(net, z) : decodeLogits(net, z);
+  const wasm = kernels.exports && kernels.on && !javascript;
+  if (wasm && !net.wasm) net.wasm = placeDecoder(net);
+  const logits = wasm ? decodeLogitsWasm(net, z) : decodeLogits(net, z);
   const out = new Float32Array(logits.length);
   for (let p = 0; p < logits.length; p++) out[p] = 1 / (1 + Math.exp(-logits[p]));
   return out;

@@ -37,18 +37,20 @@ function loadEncoder(bytes, dims) {
     hiddenReordered[(p * cin + c) * HIDDEN + j] = hiddenWeight[j * flat + c * positions + p];
   const muWeight = take(d * HIDDEN), muBias = take(d), logvarWeight = take(d * HIDDEN), logvarBias = take(d);
   if (at !== all.length) throw new Error(`encoder weights: expected ${at} floats, got ${all.length}`);
-  const net = { d, C, H, W, layers, hiddenWeight: hiddenReordered, hiddenBias, muWeight, muBias, logvarWeight,
-                logvarBias, input: new Float32Array(H * W * C), hidden: new Float32Array(HIDDEN), wasm: null };
-  if (kernels.exports) {
-    const transposed = (weight) => Float32Array.from({ length: weight.length }, (_, k) =>  // (d, 32) -> (32, d)
-      weight[(k % d) * HIDDEN + Math.floor(k / d)]);
-    net.wasm = wasmPlace({ hiddenWeight: hiddenReordered, hiddenBias, muWeight: transposed(muWeight), muBias,
-                           logvarWeight: transposed(logvarWeight), logvarBias },
-                         { input: H * W * C, hidden: HIDDEN, mu: d, logvar: d });
-    net.wasm.layers = layers.map((layer) => wasmPlace({ weight: layer.weight, bias: layer.bias },
-                                                      { out: layer.out.length }));
-  }
-  return net;
+  return { d, C, H, W, layers, hiddenWeight: hiddenReordered, hiddenBias, muWeight, muBias, logvarWeight,
+           logvarBias, input: new Float32Array(H * W * C), hidden: new Float32Array(HIDDEN), wasm: null };
+}
+
+// The encoder's weights and buffers in the WebAssembly module's memory (placed on its first encode there).
+function placeEncoder(net) {
+  const { d, layers, input, hiddenWeight, hiddenBias, muWeight, muBias, logvarWeight, logvarBias } = net;
+  const transposed = (weight) => Float32Array.from({ length: weight.length }, (_, k) =>  // (d, 32) -> (32, d)
+    weight[(k % d) * HIDDEN + Math.floor(k / d)]);
+  const at = wasmPlace({ hiddenWeight, hiddenBias, muWeight: transposed(muWeight), muBias,
+                         logvarWeight: transposed(logvarWeight), logvarBias },
+                       { input: input.length, hidden: HIDDEN, mu: d, logvar: d });
+  at.layers = layers.map((layer) => wasmPlace({ weight: layer.weight, bias: layer.bias }, { out: layer.out.length }));
+  return at;
 }
 
 // A 3x3 convolution with padding 1 and ReLU, as a scatter (scatter.js): input (iy, ix) reaches output
@@ -83,7 +85,9 @@ function conv(layer, input) {
 function encode(net, pixels, { javascript = false } = {}) {
   const { C, H, W, input } = net;
   for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) input[p * C + c] = pixels[c * H * W + p];
-  return net.wasm && kernels.on && !javascript ? encodeWasm(net) : encodeJavaScript(net);
+  const wasm = kernels.exports && kernels.on && !javascript;
+  if (wasm && !net.wasm) net.wasm = placeEncoder(net);
+  return wasm ? encodeWasm(net) : encodeJavaScript(net);
 }
 
 function encodeWasm(net) {

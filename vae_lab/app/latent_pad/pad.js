@@ -27,30 +27,28 @@ function setHeight() {
 }
 
 // The weights the server sent, kept for the rest of the page's life: "decoder:ID" or "encoder:ID" -> bytes.
-// The server sends a model's weights only while they are missing from `have` in this component's value.
+// The server sends each once; where some are missing (this frame is new, or forgot them), the page asks again.
 const held = new Map();
 const HELD_MOST = 16;
 
-// The point, for the server (shareable links), sent when a gesture ends; with `moved` false only what the
-// browser holds, so that the server stops sending it (its point stays where the last gesture left it).
+// The point, for the server (shareable links), sent when a gesture ends, and the page's last request for missing
+// weights (the server answers each request once); with `moved` false the request alone (the point stays where
+// the last gesture left it).
 function report(moved = true) {
   const z = moved ? Array.from(state.z, (v) => Math.round(v * 1000) / 1000) : null;
-  send("streamlit:setComponentValue", { value: { z, start_key: state.startKey, have: Array.from(held.keys()) },
+  send("streamlit:setComponentValue", { value: { z, start_key: state.startKey, asked: state.asked },
                                         dataType: "json" });
 }
 
-// Keep the weights this render carried; true if it carried any.
+// Keep the weights this render carried.
 function keepWeights(args) {
-  let arrived = false;
   args.models.forEach((m, i) => ["decoder", "encoder"].forEach((part) => {
     const bytes = args[`${part}${i}`], id = `${part}:${m.weights_id}`;
     if (!bytes) return;
     held.delete(id);  // the most recently sent last: the first forgotten is the oldest
     held.set(id, bytes);
-    arrived = true;
   }));
   while (held.size > HELD_MOST) held.delete(held.keys().next().value);
-  return arrived;
 }
 
 function project(z) {  // latent vector -> pad coordinates in the plane
@@ -262,11 +260,14 @@ function buildOutputs(args) {
 
 function onRender(args) {
   try {
-    const arrived = keepWeights(args);
+    keepWeights(args);
     const parts = args.draw ? ["decoder", "encoder"] : ["decoder"];
-    const missing = args.models.some((m) => parts.some((part) => !held.has(`${part}:${m.weights_id}`)));
-    if (missing || arrived) report(false);  // ask for what is missing; or say that it came
-    if (missing) return;
+    const missing = args.models.flatMap((m) => parts.map((part) => `${part}:${m.weights_id}`)).filter((id) => !held.has(id));
+    if (missing.length) {  // ask for them: a request of its own, answered once
+      state.asked = { id: `${Date.now()}-${Math.random()}`, missing };
+      report(false);
+      return;
+    }
     const ids = args.models.map((m) => m.weights_id).concat(args.draw ? ["with encoders"] : []);
     if (ids.join() !== state.weightsIds.join()) {
       wasmReleaseAll();
@@ -361,7 +362,6 @@ window.vaeLab = { decode: (i, z, javascript = false) => Array.from(decode(state.
 document.addEventListener("pointermove", () => { stats.pointerMoves += 1; }, { capture: true });
 startSketch(() => { state.sketchDirty = true; }, clearDrawing);
 requestAnimationFrame(frame);
-loadKernels().then(() => {
-  send("streamlit:componentReady", { apiVersion: 1 });
-  new ResizeObserver(setHeight).observe(document.body);  // the drawing's planes and captions change the height
-});
+send("streamlit:componentReady", { apiVersion: 1 });
+new ResizeObserver(setHeight).observe(document.body);  // the drawing's planes and captions change the height
+loadKernels();

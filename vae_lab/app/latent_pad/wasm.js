@@ -6,7 +6,7 @@
 
 const kernels = { exports: null, on: true, get path() { return this.exports && this.on ? "WebAssembly SIMD" : "JavaScript"; } };
 
-// Fetch and instantiate the kernels once, before the page's first render (pad.js waits for this).
+// Fetch and instantiate the kernels once, beside the page's first render: the JavaScript decodes until they run.
 async function loadKernels() {
   try {
     const bytes = await (await fetch("kernels.wasm")).arrayBuffer();
