@@ -92,6 +92,24 @@ def test_training_fits_the_mixture_and_it_survives_save_and_load(tiny_vae):
     assert model.sample(5, source="posterior").shape == (5, 1, 28, 28)
 
 
+def test_a_quick_job_fits_the_mixture_to_its_last_batches_codes_where_its_final_encoder_puts_them(tmp_path, full_data):
+    from vae_lab.config import TrainConfig
+    from vae_lab.data import load_split
+    from vae_lab.explore import latent_means
+    from vae_lab.train import train
+
+    # a quick DFC conversion (from the shipped plain VAE), shortened: the codes of its last quarter of batches
+    config = TrainConfig(kind="dfc", name="tiny-quick", quick=True, train_limit=1024, posterior_codes=256,
+                         test_limit=128, device="cpu")
+    done = train(config, out_dir=tmp_path).checkpoint
+    assert done.meta["aggregate_posterior"]["fitted_on"].endswith("256 posterior means (its last training batches')")
+    model = checkpoints.load(done)
+    final = torch.from_numpy(latent_means(model, load_split("mnist", train=True).subset(1024)))
+    mixture = model.aggregate_posterior
+    mean = (mixture.weights[:, None] * mixture.means).sum(0)
+    assert torch.allclose(mean, final.mean(0), atol=0.15 * final.std(0).mean().item()), (mean, final.mean(0))
+
+
 def test_refitting_replaces_the_mixture_and_keeps_the_weights(tiny_vae):
     weights_before = tiny_vae.meta["files"]["model"]["sha256"]
     refitted = fit_posterior(tiny_vae, components=3)

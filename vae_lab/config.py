@@ -44,8 +44,9 @@ GENERIC = {"epochs": 10, "batch_size": 32, "beta": 1.0, "kl_warmup_steps": 0, "l
            "init_from": "", "perceptual_layers": {"conv1": 1.0, "conv2": 1.0, "conv3": 1.0}, "test_limit": 0,
            "posterior_codes": 0}
 # A quick job validates on this many test images (the first: a fixed subset) and fits the aggregate posterior to
-# the codes of this many training images: on all of them a third of its wall time went to the two (benchmarks/
-# quick_job.py). Its model's full analysis runs when a page first shows it, as every model's does.
+# the codes of this many training images (its last training batches'): on all of them a third of its wall time went
+# to the two (benchmarks/quick_job.py). Its model's full analysis runs when a page first shows it, as every model's
+# does.
 QUICK = {"test_limit": 2000, "posterior_codes": 5000}
 
 
@@ -120,9 +121,9 @@ class TrainConfig:
                                            "recipe)")
     test_limit: int | None = option(None, "validate on only the first N test images (0 = all; default: the "
                                           "recipe's: all, the quick CPU recipes 2,000)")
-    posterior_codes: int | None = option(None, "fit the aggregate posterior to the codes of the first N training "
-                                               "images (0 = all; default: the recipe's: all, the quick CPU recipes "
-                                               "5,000)")
+    posterior_codes: int | None = option(None, "fit the aggregate posterior to the codes of the last N training "
+                                               "images of the final epoch, as training computed them (0 = all; "
+                                               "default: the recipe's: all, the quick CPU recipes 5,000)")
     interim_test_limit: int = option(1000, "epochs before the last validate on only the first N of those test "
                                            "images, a quick look that saves time (0 = all)")
     seed: int = option(0, "the seed of the weights, the batches and the noise")

@@ -22,6 +22,7 @@ LANDING = CHECKOUT / "benchmarks" / "results" / "landing.json"  # benchmarks/lan
 SPACE_FIRST_VISIT = CHECKOUT / "benchmarks" / "results" / "space_first_visit.json"  # .ci/space-image's, copied
 LOAD = CHECKOUT / "benchmarks" / "results" / "load.json"  # benchmarks/load.py's
 QUICK_JOB = CHECKOUT / "benchmarks" / "results" / "quick_job.json"  # benchmarks/quick_job.py's
+BROWSER = CHECKOUT / "benchmarks" / "results" / "browser_decoding.json"  # benchmarks/browser_decoding.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -51,7 +52,48 @@ def all_blocks() -> dict[str, str]:
         found["load"] = load_table(json.loads(LOAD.read_text()))
     if QUICK_JOB.is_file():
         found["quick-job"] = quick_job_table(json.loads(QUICK_JOB.read_text()))
+    if BROWSER.is_file():
+        found["browser"] = browser_table(json.loads(BROWSER.read_text()))
+        found["browser:summary"] = browser_summary(json.loads(BROWSER.read_text()))
     return found
+
+
+def browser_summary(result: dict) -> str:
+    """The README's lines: frames per second in WebAssembly against the bars, and the JavaScript's beside them."""
+    found = {(row["path"], row["models"], row["gesture"]): row["frames_per_s"] for row in result["gestures"]}
+    drawing, slider = "drawing, moves made in the page every 4 ms", "dragging a slider"
+    rows = ["| frames per second | WebAssembly SIMD | JavaScript | bar |", "| --- | ---: | ---: | ---: |"]
+    for models, gesture, bar in ((4, drawing, 30), (1, drawing, 60), (4, slider, 50)):
+        name = "drawing" if gesture == drawing else gesture
+        wasm, javascript = (found[(path, models, gesture)] for path in ("WebAssembly SIMD", "JavaScript"))
+        rows.append(f"| {name}, {models} model{'s' if models > 1 else ''} | {wasm:.1f} | {javascript:.1f} | {bar} |")
+    return "\n".join(rows + ["", f"Median of {result['runs']} runs, {result['created'][:10]}, {result['browser']} on "
+                                  f"{result['machine']}; at most 60 frames a second are drawn."])
+
+
+def browser_table(result: dict) -> str:
+    """benchmarks/browser_decoding.py's figures: frames per second per path, models and gesture, and what set them."""
+    load = ", ".join(f"{value:.1f}" for value in result["load_average_before"])
+    rows = [f"Measured {result['created'][:16]} at {result['commit']} ({result['machine']}, {result['browser']}; load "
+            f"average before {load}) with `{result['command']}`: the median of {result['runs']} runs of "
+            f"{result['seconds']:g} s each (every run in brackets), in the page's own clock.", "",
+            "| path | models | gesture | frames/s | pointer moves/s | the page's work per frame, ms | decode, ms | "
+            "encode, ms |", "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for row in result["gestures"]:
+        moves = f"{row['pointer_moves_per_s']:.1f}" + (" (they set the rate)" if row["pointer_bound"] else "")
+        encode = "-" if row["encode_ms"] is None else f"{row['encode_ms']:.2f}"
+        rows.append(f"| {row['path']} | {row['models']} | {row['gesture']} | **{row['frames_per_s']:.1f}** "
+                    f"({', '.join(f'{v:.1f}' for v in row['frames_per_s_runs'])}) | {moves} | "
+                    f"{row['work_ms_per_frame']:.2f} | {row['decode_ms']:.2f} | {encode} |")
+    opened, chosen = result["page_opened_to_first_image_s"], result["model_chosen_to_first_image_s"]
+    traffic = result["bytes_received"]
+    rows += ["", f"From opening the Latent explorer (a new session, 4 models) to its first decoded image: median "
+             f"{float(np.median(opened)):.2f} s ({', '.join(f'{t:.2f}' for t in opened)}); from choosing a model "
+             f"beside another to its first image: median {float(np.median(chosen)):.2f} s "
+             f"({', '.join(f'{t:.2f}' for t in chosen)}). Bytes the page received: a visit with drawing on and one "
+             f"model {traffic['visit']:,} (its decoder and encoder, once); a rerun of the page that keeps the model "
+             f"{traffic['rerun']:,}."]
+    return "\n".join(rows)
 
 
 def quick_job_table(result: dict) -> str:

@@ -83,7 +83,7 @@ def measure_reconstructions(model: VAE, x: torch.Tensor, *, judge: Classifier | 
 
 @torch.no_grad()
 def reconstruction_metrics(model: VAE, split: ImageSplit, *, judge: Classifier | None = None,
-                           batch_size: int = INFERENCE_BATCH,
+                           batch_size: int = INFERENCE_BATCH, with_ssim: bool = True,
                            on_reconstructions: Callable[[torch.Tensor], None] | None = None) -> ReconstructionMetrics:
     """`measure_reconstructions` over a whole split, batch by batch.
 
@@ -92,12 +92,12 @@ def reconstruction_metrics(model: VAE, split: ImageSplit, *, judge: Classifier |
     """
     parts = []
     for x, _ in split.batches(batch_size):
-        rec, measured = measure_reconstructions(model, x, judge=judge)
+        rec, measured = measure_reconstructions(model, x, judge=judge, with_ssim=with_ssim)
         parts.append(measured)
         if on_reconstructions is not None:
             on_reconstructions(rec)
-    joined = {key: torch.cat([getattr(p, key) for p in parts]).cpu() for key in
-              ("bce", "kl", "mse", "ssim", "laplacian_variance")}
+    joined = {key: torch.cat([getattr(p, key) for p in parts]).cpu() if getattr(parts[0], key) is not None else None
+              for key in ("bce", "kl", "mse", "ssim", "laplacian_variance")}
     predictions = torch.cat([p.predictions for p in parts]).cpu() if judge is not None else None
     return ReconstructionMetrics(**joined, predictions=predictions)
 

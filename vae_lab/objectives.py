@@ -31,6 +31,13 @@ class Objective:
     def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable):
         self.config, self.device, self.autocast = config, device, autocast
         self.world, self.wrapped = World(), {}
+        self.codes: list[torch.Tensor] | None = None  # a VAE's training posterior means, while the loop keeps them
+
+    def keep_codes(self, mu: torch.Tensor) -> None:
+        """Keep a training batch's posterior means where the loop asked for them (`codes` a list): the aggregate
+        posterior is fitted to the last ones, which costs no pass of its own."""
+        if self.codes is not None:
+            self.codes.append(mu.detach().float())
 
     @property
     def model(self) -> torch.nn.Module:
@@ -151,6 +158,8 @@ class VAEObjective(Objective):
                 out = self.model(x)
             rec = self.reconstruction_loss(out.logits, x).float()
         kl = kl_divergence(out.mu.float(), out.logvar.float())
+        if training:
+            self.keep_codes(out.mu)
         return {"loss": (rec + beta * kl).mean(), "reconstruction": rec.mean(), "kl": kl.mean()}
 
     def train_step(self, x, y, step):
@@ -161,11 +170,12 @@ class VAEObjective(Objective):
     @torch.no_grad()
     def evaluate(self, split):
         """The training objective on the test split (same function, same reduction), plus the
-        deterministic reconstruction metrics every report uses."""
+        deterministic reconstruction metrics every report uses (SSIM is the analysis's: here it would cost a
+        quick job seconds, most of them importing torchmetrics)."""
         out = split_averages(((x.shape[0], {f"val_{k}": v for k, v in self.losses(x).items()})
                               for x, _ in split.batches()), split)
         judge = self.judge.classifier if self.judge else None
-        return out | reconstruction_metrics(self.model, split, judge=judge).summary(split.labels)
+        return out | reconstruction_metrics(self.model, split, judge=judge, with_ssim=False).summary(split.labels)
 
     def meta(self):
         meta = {"architecture": self.model.architecture, "latent_dim": self.config.latent_dim}

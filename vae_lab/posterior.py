@@ -18,19 +18,23 @@ COMPONENTS = 10
 
 
 @torch.no_grad()
-def fit_posterior(checkpoint: Checkpoint | str, *, split: ImageSplit | None = None, components: int = COMPONENTS,
-                  device: str | torch.device = "cpu", seed: int = 0) -> Checkpoint:
-    """Encode the training images (`split`, default: the checkpoint's whole training split) to their
-    posterior means, fit the mixture, and add it to the checkpoint (a safetensors file and a JSON entry).
-    Returns the updated checkpoint."""
+def fit_posterior(checkpoint: Checkpoint | str, *, split: ImageSplit | None = None, codes: torch.Tensor | None = None,
+                  components: int = COMPONENTS, device: str | torch.device = "cpu", seed: int = 0) -> Checkpoint:
+    """Fit the mixture to posterior means and add it to the checkpoint (a safetensors file and a JSON entry).
+    `codes`: means already at hand (the trainer's, from its last training batches); else the training images
+    (`split`, default: the checkpoint's whole training split) are encoded. Returns the updated checkpoint."""
     started = time.perf_counter()
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else checkpoints.find(checkpoint)
     if not ckpt.is_vae:
         raise ValueError(f"{ckpt.name} is a classifier: only a VAE has a latent space to fit")
-    model = checkpoints.load(ckpt, device)
-    split = split if split is not None else load_split(ckpt.dataset, train=True, device=device)
-    mixture = AggregatePosterior.fit(torch.from_numpy(latent_means(model, split)), components=components, seed=seed)
-    about = {"components": components, "covariance": "full", "fitted_on": f"{ckpt.dataset} training split, "
-             f"{len(split)} posterior means", "library": "scikit-learn GaussianMixture", "seed": seed,
+    if codes is None:
+        split = split if split is not None else load_split(ckpt.dataset, train=True, device=device)
+        codes = torch.from_numpy(latent_means(checkpoints.load(ckpt, device), split))
+        source = f"{ckpt.dataset} training split, {len(codes)} posterior means"
+    else:
+        source = f"{ckpt.dataset} training split, {len(codes)} posterior means (its last training batches')"
+    mixture = AggregatePosterior.fit(codes, components=components, seed=seed)
+    about = {"components": components, "covariance": "full", "fitted_on": source,
+             "library": "scikit-learn GaussianMixture", "seed": seed,
              "fit_s": round(time.perf_counter() - started, 2)}  # its wall time, for estimating later runs
     return checkpoints.add_file(ckpt, "posterior", mixture.tensors(), {"aggregate_posterior": about})

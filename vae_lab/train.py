@@ -15,14 +15,13 @@ from collections.abc import Callable
 
 import torch
 
-from . import __version__, checkpoints, distributed, kinds, optimizer_state
+from . import __version__, checkpoints, distributed, kinds, optimizer_state, posterior
 from .checkpoints import Checkpoint
 from .config import TrainConfig, pick_device, resolve_precision
 from .data import ImageSplit, load_split
 from .film import TrainingFilm
 from .models import uncompiled
 from .objectives import ClassifierObjective, Objective, VAEObjective
-from .posterior import fit_posterior
 from .vaegan import VAEGANObjective
 from .workspace import Workspace, current
 
@@ -139,6 +138,12 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     wall = {"startup_s": round(time.perf_counter() - started, 2),
             "epochs": list(resume.meta["training"].get("wall", {}).get("epochs", [])) if resume else []}
 
+    is_vae = kinds.get(config.kind).is_vae
+    # The aggregate posterior's codes: the posterior means the last training batches compute anyway, where they are
+    # a quarter of the final epoch at most (the weights barely move by then); else encoded after training.
+    posterior_codes = min(config.posterior_codes or len(train_split), len(train_split))
+    keep_codes_from = steps_per_epoch - math.ceil(posterior_codes / config.batch_size) \
+        if is_vae and world.main and 4 * posterior_codes <= epoch_images else None
     while epoch < config.epochs:
         epoch_start, seen = time.perf_counter(), 0
         window: dict[str, torch.Tensor] = {}
@@ -146,6 +151,8 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
         torch.manual_seed(config.seed * 1000 + epoch)  # every epoch's randomness, resumed or not
         order = torch.randperm(len(train_split), device=device)[:epoch_images]  # the same on every rank
         for i in range(steps_per_epoch):
+            if epoch == config.epochs - 1 and i == keep_codes_from:
+                objective.codes = []
             x, y = train_split.batch(world.shard(order[i * config.batch_size:(i + 1) * config.batch_size]))
             x = x.contiguous(memory_format=memory_format)
             factor = lr_factor(config, step, total_steps)
@@ -205,11 +212,13 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     if ckpt is None:
         raise ValueError(f"nothing to train: the checkpoint already has all {config.epochs} epochs; "
                          f"ask for more epochs to continue it")
-    if kinds.get(config.kind).is_vae:  # where the codes lie, for sampling from the aggregate posterior
-        codes = train_split.subset(config.posterior_codes)
+    if is_vae:  # where the codes lie, for sampling from the aggregate posterior
+        codes = torch.cat(objective.codes)[-posterior_codes:] if objective.codes else None
+        count = len(codes) if codes is not None else posterior_codes
         emit(TrainEvent("phase", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
-                        doing=f"fitting the aggregate posterior to {len(codes):,} training images' codes"))
-        ckpt = fit_posterior(ckpt, split=codes, device=device)
+                        doing=f"fitting the aggregate posterior to {count:,} training images' codes"))
+        ckpt = posterior.fit_posterior(ckpt, codes=codes, split=train_split.subset(config.posterior_codes),
+                                       device=device)
     emit(TrainEvent("done", epoch, config.epochs, step, total_steps, metrics, images_per_s, elapsed,
                     str(ckpt.json_path)))
     world.barrier()

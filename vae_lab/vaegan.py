@@ -76,6 +76,7 @@ class VAEGANObjective(Objective):
 
     def train_step(self, x, y, step):
         vae_pass = self.reconstruct(x, training=True)
+        self.keep_codes(vae_pass.mu)
         prior = vae_pass.prior.detach() if vae_pass.prior is not None else None
         logs = self.critic_phase(x, vae_pass.reconstructions.detach(), prior)
         return logs | self.vae_phase(x, vae_pass, step)
@@ -178,7 +179,7 @@ class VAEGANObjective(Objective):
         deterministic reconstruction metrics."""
         out = split_averages(((x.shape[0], self._validation_terms(x)) for x, _ in split.batches()), split)
         judge = self.judge.classifier if self.judge else None
-        return out | reconstruction_metrics(self.model, split, judge=judge).summary(split.labels)
+        return out | reconstruction_metrics(self.model, split, judge=judge, with_ssim=False).summary(split.labels)
 
     def _validation_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         vae_pass = self.reconstruct(x)
