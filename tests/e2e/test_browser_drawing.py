@@ -162,7 +162,7 @@ def test_each_models_weights_travel_once_per_browser_session(page, server):
     idle(page)
     page.wait_for_timeout(500)
     print(f"bytes received: the first visit {first:,}, a rerun {sum(received):,}")
-    assert 0 < sum(received) < 150_000, sum(received)
+    assert 0 < sum(received) < 300_000, sum(received)  # the pad's points and planes (about 130 KB), no decoder (376 KB)
     assert frame.evaluate("() => window.vaeLab.decode(0, [0, 0, 0, 0, 0]).length") == 784
     no_exception(page)
 
