@@ -25,6 +25,13 @@ def test_laplacian_variance_equals_opencv_on_random_images_of_other_sizes():
     np.testing.assert_allclose(laplacian_variance(x).numpy(), theirs, rtol=1e-6)
 
 
+def test_a_colour_images_laplacian_variance_is_its_luminances_as_opencv_computes_it():
+    x = torch.rand(4, 3, 32, 24)
+    greys = [cv2.cvtColor(np.ascontiguousarray(img.transpose(1, 2, 0)), cv2.COLOR_RGB2GRAY) for img in x.numpy()]
+    theirs = np.array([cv2.Laplacian(grey, cv2.CV_32F).var() for grey in greys])
+    np.testing.assert_allclose(laplacian_variance(x).numpy(), theirs, rtol=1e-5)
+
+
 def test_blurring_lowers_laplacian_variance_and_flat_images_have_none():
     x = load_sample("mnist").float_images()[:100]
     blurred = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1)

@@ -19,7 +19,7 @@ import torch
 from . import checkpoints, kinds
 from .datasets import default_name
 from .losses import PerceptualLoss, bce_per_image
-from .metrics import laplacian, laplacian_variance
+from .metrics import laplacian, laplacian_variance, luminance
 from .models import VAE
 from .transforms import REFERENCE, STRONG_BLUR, TRANSFORMS, apply, shift
 
@@ -145,8 +145,8 @@ def test_bce(dataset: str) -> dict[str, float]:
 
 
 def laplacian_map(image: torch.Tensor) -> np.ndarray:
-    """The Laplacian of a (1, 28, 28) image (what `laplacian_variance` takes the variance of)."""
-    return laplacian(image[None])[0, 0].numpy()
+    """The Laplacian of a (C, H, W) image's luminance (what `laplacian_variance` takes the variance of)."""
+    return laplacian(luminance(image[None]))[0, 0].numpy()
 
 
 # --- what each loss prefers when it is unsure -------------------------------------------------------

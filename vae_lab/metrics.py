@@ -31,10 +31,23 @@ def laplacian(images: torch.Tensor) -> torch.Tensor:
     return F.conv2d(F.pad(images, (1, 1, 1, 1), mode="reflect"), kernel, groups=channels)
 
 
+# OpenCV's RGB -> grey weights (cv2.cvtColor with COLOR_RGB2GRAY): a colour image's blur is its luminance's
+_LUMINANCE = torch.tensor([0.299, 0.587, 0.114])
+
+
+def luminance(images: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) RGB -> (N, 1, H, W) grey, as `cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)` on float images; grey
+    images as they are."""
+    if images.shape[1] == 1:
+        return images
+    return (images * _LUMINANCE.to(images.device, images.dtype)[None, :, None, None]).sum(dim=1, keepdim=True)
+
+
 def laplacian_variance(images: torch.Tensor) -> torch.Tensor:
-    """Per-image variance of the Laplacian, as `cv2.Laplacian(img, cv2.CV_32F).var()`, taken in float64.
+    """Per-image variance of the Laplacian of the luminance, as `cv2.Laplacian(grey, cv2.CV_32F).var()` with
+    `grey` the image itself or, in colour, `cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)`, taken in float64.
     `images`: (N, C, H, W) floats in [0, 1]; returns (N,) float32."""
-    return laplacian(images).double().flatten(1).var(dim=1, unbiased=False).float()
+    return laplacian(luminance(images)).double().flatten(1).var(dim=1, unbiased=False).float()
 
 
 def ssim(images: torch.Tensor, references: torch.Tensor) -> torch.Tensor:

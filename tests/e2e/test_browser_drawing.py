@@ -19,13 +19,18 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(server):
+def browser():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        with browser_page(browser, server) as page:
-            yield page
+        yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, server):
+    with browser_page(browser, server) as page:
+        yield page
 
 
 def drawing_pad(page, server, dataset: str):
@@ -167,17 +172,13 @@ def test_each_models_weights_travel_once_per_browser_session(page, server):
     no_exception(page)
 
 
-def test_where_the_webassembly_cannot_load_the_javascript_decodes(server):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        with browser_page(browser, server) as page:
-            page.route("**/kernels.wasm", lambda route: route.abort())  # as a browser without WebAssembly SIMD
-            page.goto(f"{server}/latent_explorer?dataset=mnist&pad_models-mnist=plain")
-            idle(page)
-            frame = pad_frame(page)
-            assert frame.evaluate("() => window.vaeLab.path()") == "JavaScript"
-            expect(frame.locator("#speed")).to_contain_text("(JavaScript)")
-            assert len(frame.evaluate("() => window.vaeLab.decode(0, [0, 0, 0, 0, 0])")) == 784
-            no_exception(page)
-        browser.close()
+def test_where_the_webassembly_cannot_load_the_javascript_decodes(browser, server):
+    with browser_page(browser, server) as page:  # a visitor of its own
+        page.route("**/kernels.wasm", lambda route: route.abort())  # as a browser without WebAssembly SIMD
+        page.goto(f"{server}/latent_explorer?dataset=mnist&pad_models-mnist=plain")
+        idle(page)
+        frame = pad_frame(page)
+        assert frame.evaluate("() => window.vaeLab.path()") == "JavaScript"
+        expect(frame.locator("#speed")).to_contain_text("(JavaScript)")
+        assert len(frame.evaluate("() => window.vaeLab.decode(0, [0, 0, 0, 0, 0])")) == 784
+        no_exception(page)

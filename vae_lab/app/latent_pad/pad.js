@@ -12,7 +12,7 @@ const CLASS_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const SCALE = 6;  // screen pixels per image pixel
 const state = { models: [], weightsIds: [], z: null, startKey: null, plane: null, points: null, dirty: false,
-                sketchDirty: false, drawnStart: null };
+                sketchDirty: false, drawnStart: null, pathFrom: { decodes: 0, decodeMs: 0, encodes: 0, encodeMs: 0 } };
 // what tests and benchmarks read: frames drawn (and those that encoded a new drawing), the pointer's moves
 // that reached the page (a frame needs one), when the first image was drawn after a model arrived
 const stats = { frames: 0, decodes: 0, decodeMs: 0, sketchFrames: 0, encodes: 0, encodeMs: 0, workMs: 0,
@@ -205,10 +205,10 @@ function frame() {
     if (stats.firstImageMs === null && stats.modelsArrivedAt !== null) {
       stats.firstImageMs = performance.now() - stats.modelsArrivedAt;
     }
-    const perDecode = stats.decodeMs / stats.decodes;
+    const from = state.pathFrom, encodes = stats.encodes - from.encodes;  // the path running now: its own times
     document.getElementById("speed").textContent = `Decoded in your browser (${kernels.path}): ` +
-      `${perDecode.toFixed(2)} ms per image per model` +
-      (stats.encodes ? `; encoded in ${(stats.encodeMs / stats.encodes).toFixed(2)} ms.` : ".");
+      `${((stats.decodeMs - from.decodeMs) / (stats.decodes - from.decodes)).toFixed(2)} ms per image per model` +
+      (encodes ? `; encoded in ${((stats.encodeMs - from.encodeMs) / encodes).toFixed(2)} ms.` : ".");
   }
   requestAnimationFrame(frame);
 }
@@ -364,4 +364,8 @@ startSketch(() => { state.sketchDirty = true; }, clearDrawing);
 requestAnimationFrame(frame);
 send("streamlit:componentReady", { apiVersion: 1 });
 new ResizeObserver(setHeight).observe(document.body);  // the drawing's planes and captions change the height
-loadKernels();
+loadKernels().then(() => {  // the next frame runs there, and says so
+  for (const model of state.models) decode(model.net, new Float32Array(model.net.d));  // its weights placed there
+  state.pathFrom = { ...stats };
+  state.dirty = true;
+});
