@@ -53,8 +53,8 @@ def all_blocks() -> dict[str, str]:
     if QUICK_JOB.is_file():
         found["quick-job"] = quick_job_table(json.loads(QUICK_JOB.read_text()))
     if BROWSER.is_file():
-        found["browser"] = browser_table(json.loads(BROWSER.read_text()))
-        found["browser:summary"] = browser_summary(json.loads(BROWSER.read_text()))
+        browser = json.loads(BROWSER.read_text())
+        found["browser"], found["browser:summary"] = browser_table(browser), browser_summary(browser)
     return found
 
 

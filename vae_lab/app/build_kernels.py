@@ -4,7 +4,7 @@ compiler of the `ziglang` wheel (pinned in the dev extra, so every build gives t
     python -m vae_lab.app.build_kernels          # writes kernels.wasm
     python -m vae_lab.app.build_kernels --check  # exits 1 where the committed kernels.wasm is not its source's
 
-The binary is committed (about 2 KB), so neither the app nor its users need a compiler.
+The binary is committed (under 6 KB), so neither the app nor its users need a compiler.
 """
 from __future__ import annotations
 

@@ -94,9 +94,10 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
     sent, weights = weights_sent(key), {}
     for i, (vae, weights_id) in enumerate(models.values()):
         for part in ("decoder", "encoder") if draw else ("decoder",):
-            if f"{part}:{weights_id}" not in sent:
+            name = f"{part}:{weights_id}"
+            if name not in sent:
                 weights[f"{part}{i}"] = cached_bytes(weights_id, part, vae)
-                sent.add(f"{part}:{weights_id}")
+                sent.add(name)
     # `sent` names the bytes: the page posts a new render to the component only where its JSON arguments changed,
     # and bytes are not among them, so a rerun that brings the missing weights must differ in its JSON too
     return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae),

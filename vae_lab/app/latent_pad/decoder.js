@@ -44,9 +44,7 @@ function placeDecoder(net) {
 // One latent vector -> Float32Array(C*H*W) of pixel values in [0, 1], channel-major like PyTorch.
 // `javascript`: run the JavaScript path even where WebAssembly runs (the tests compare both with PyTorch).
 function decode(net, z, { javascript = false } = {}) {
-  const wasm = kernels.exports && kernels.on && !javascript;
-  if (wasm && !net.wasm) net.wasm = placeDecoder(net);
-  const logits = wasm ? decodeLogitsWasm(net, z) : decodeLogits(net, z);
+  const logits = inWasm(net, placeDecoder, javascript) ? decodeLogitsWasm(net, z) : decodeLogits(net, z);
   const out = new Float32Array(logits.length);
   for (let p = 0; p < logits.length; p++) out[p] = 1 / (1 + Math.exp(-logits[p]));
   return out;

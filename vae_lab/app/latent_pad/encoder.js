@@ -3,8 +3,8 @@
 //   Conv2d(64 -> 64, 3, padding 1), ReLU, Conv2d(64 -> 64, 3, padding 1), ReLU,
 //   flatten, Linear(-> 32), ReLU, then Linear(32 -> d) twice: the posterior's mean and log-variance.
 // It runs in WebAssembly SIMD (wasm.js, kernels.c) where the browser can, else in the JavaScript below.
-// Needs scatter.js and wasm.js. `bytes`: the encoder's tensors as little-endian float32, in the order and PyTorch layouts that
-// vae_lab/app/latent_pad.py's `encoder_bytes` writes them. Activations are kept position-major with
+// Needs scatter.js and wasm.js. `bytes`: the encoder's tensors as little-endian float32, in the order and
+// PyTorch layouts that vae_lab/app/latent_pad.py's `encoder_bytes` writes them. Activations are kept position-major with
 // their channels contiguous, and every layer is a scatter that skips zero inputs: a drawing is mostly
 // black and most of each ReLU's outputs are zero, so about 3 of the 19 million multiply-adds remain.
 "use strict";
@@ -85,9 +85,7 @@ function conv(layer, input) {
 function encode(net, pixels, { javascript = false } = {}) {
   const { C, H, W, input } = net;
   for (let c = 0; c < C; c++) for (let p = 0; p < H * W; p++) input[p * C + c] = pixels[c * H * W + p];
-  const wasm = kernels.exports && kernels.on && !javascript;
-  if (wasm && !net.wasm) net.wasm = placeEncoder(net);
-  return wasm ? encodeWasm(net) : encodeJavaScript(net);
+  return inWasm(net, placeEncoder, javascript) ? encodeWasm(net) : encodeJavaScript(net);
 }
 
 function encodeWasm(net) {

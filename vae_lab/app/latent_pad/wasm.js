@@ -42,6 +42,14 @@ function wasmPlace(arrays, rooms) {
   return at;
 }
 
+// Whether `net` runs in WebAssembly now (not where `javascript` asks for the JavaScript path); its weights are
+// placed there on its first run (`place(net)`: their addresses).
+function inWasm(net, place, javascript) {
+  if (!kernels.exports || !kernels.on || javascript) return false;
+  net.wasm ||= place(net);
+  return true;
+}
+
 // Every model's weights leave the module's memory: the page's models changed.
 function wasmReleaseAll() {
   if (kernels.exports) kernels.exports.release_all();
