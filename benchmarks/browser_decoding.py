@@ -29,6 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from app_server import CHROMIUM_ARGS, REPO, chromium, running_app
 
+from vae_lab import checkpoints, datasets
+from vae_lab.workspace import SHIPPED_DIR
+
 RESULTS = REPO / "benchmarks" / "results" / "browser_decoding.json"
 READY = ("() => window.vaeLab && window.vaeLab.stats.firstImageMs !== null && "
          "Array.from(document.querySelectorAll('#outputs canvas.decoding'), c => c.dataset.model)")
@@ -143,8 +146,10 @@ def settle(page):
     page.wait_for_timeout(300)
 
 
-def open_pad(page, url: str, count: int, draw: bool):
-    query = "&".join((["explorer_draw=True"] if draw else []) + (["pad_models-mnist=plain"] if count == 1 else []))
+def open_pad(page, url: str, count: int, draw: bool, dataset: str = "mnist"):
+    plain = datasets.default_name("plain", dataset)
+    query = "&".join([f"dataset={dataset}"] + (["explorer_draw=True"] if draw else []) +
+                     ([f"pad_models-{dataset}={plain}"] if count == 1 else []))
     page.goto(f"{url}/latent_explorer?{query}")
     frame = pad_frame(page, count)
     page.locator(".js-plotly-plot").first.wait_for()  # the page below the pad, fully drawn
@@ -153,11 +158,13 @@ def open_pad(page, url: str, count: int, draw: bool):
     return frame
 
 
-def gestures(page, url: str, seconds: float, runs: int) -> list[dict]:
+def gestures(page, url: str, seconds: float, runs: int, dataset: str = "mnist") -> list[dict]:
+    """Every gesture with all the page's models side by side (the data set's shipped VAEs, at most 4) and with 1."""
+    shipped = [c for c in checkpoints.available(dataset=dataset) if c.is_vae and c.json_path.parent == SHIPPED_DIR]
     results = []
     for draw in (False, True):
-        for count in (4, 1):
-            frame = open_pad(page, url, count, draw)
+        for count in (min(len(shipped), 4), 1):
+            frame = open_pad(page, url, count, draw, dataset)
             for path, on in PATHS.items():
                 frame.evaluate("(on) => window.vaeLab.useWasm(on)", on)
                 if frame.evaluate("() => window.vaeLab.path()") != path:
@@ -217,7 +224,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each gesture")
     parser.add_argument("--runs", type=int, default=3, help="runs of each gesture (the median is kept)")
     parser.add_argument("--visits", type=int, default=5, help="page openings and model choices timed")
+    parser.add_argument("--dataset", default="mnist", choices=("mnist", "emoji"),
+                        help="whose models: MNIST's (28 px, grey) or the emoji data set's (64 px, colour: only the "
+                             "gestures are timed, into browser_decoding-emoji.json)")
     args = parser.parse_args()
+    if args.dataset != "mnist":
+        return emoji_gestures(args)
     from playwright.sync_api import sync_playwright
     load_before = os.getloadavg()
     with running_app() as (url, *_), sync_playwright() as p:
@@ -243,6 +255,29 @@ def main() -> None:
         "page_opened_to_first_image_s": [round(t, 3) for t in opened],
         "model_chosen_to_first_image_s": [round(t, 3) for t in chosen], "bytes_received": traffic}, indent=1) + "\n")
     print(f"wrote {RESULTS}")
+
+
+def emoji_gestures(args: argparse.Namespace) -> None:
+    """The gestures alone on the emoji data set's models: the 64-pixel colour networks."""
+    from playwright.sync_api import sync_playwright
+    load_before = os.getloadavg()
+    with running_app() as (url, *_), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        print(f"Chromium {browser.version}, headless; the emoji data set's models")
+        rows = gestures(page, url, args.seconds, args.runs, args.dataset)
+        version = browser.version
+        browser.close()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                            text=True).stdout.strip()
+    target = RESULTS.with_name(f"browser_decoding-{args.dataset}.json")
+    target.write_text(json.dumps({
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
+        "machine": f"{platform.node()}, {os.cpu_count()} cores", "browser": f"Chromium {version}, headless",
+        "load_average_before": [round(v, 2) for v in load_before], "seconds": args.seconds, "runs": args.runs,
+        "command": f"python benchmarks/browser_decoding.py --dataset {args.dataset}", "gestures": rows},
+        indent=1) + "\n")
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":

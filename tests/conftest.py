@@ -48,6 +48,23 @@ def full_data() -> None:
 
 
 @pytest.fixture(scope="session")
+def emoji_root(tmp_path_factory) -> Path:
+    """A data root holding the emoji data set, built (in about 7 s) from the emoji images under the session's data
+    root (../shared/data/emoji in CI); skips without them, fails under VAE_LAB_REQUIRE_DATA=1."""
+    from vae_lab import datasets, emoji
+    from vae_lab.workspace import Workspace
+
+    source = Workspace.from_env().data / "emoji"
+    if not (source / "emoji.json").is_file():
+        if os.environ.get("VAE_LAB_REQUIRE_DATA") == "1":
+            pytest.fail(f"VAE_LAB_REQUIRE_DATA=1 and no emoji images under {source}")
+        pytest.skip(f"no emoji images under the data root ({source})")
+    root = tmp_path_factory.mktemp("emoji-data")
+    emoji.build(datasets.EMOJI, source, root)
+    return root
+
+
+@pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory, full_data) -> Path:
     """A checkpoint folder holding a classifier trained for two epochs on 2,048 images (a few
     seconds), set as $VAE_LAB_CHECKPOINTS for the whole session so no test depends on shipped files."""

@@ -33,7 +33,7 @@ def test_config_rejects_unknown_keys_and_names_the_valid_ones():
     ({"perceptual_layers": ["conv1"]}, "as a mapping layer -> weight"),
     ({"perceptual_layers": {"conv1": -1.0}}, "weights must be 0 or more"),
     ({"kind": "vaegan-hinge", "critic_layers": {"conv4": 1.0}}, r"unknown critic layer\(s\) \['conv4'\]"),
-    ({"kind": "vaegan-hinge", "critic_depth": 5}, "critic_depth must be 3 or 4"),
+    ({"kind": "vaegan-hinge", "critic_depth": 6}, "critic_depth must be 3, 4 or 5"),
 ])
 def test_config_refuses_bad_values_with_a_reason(bad, message):
     with pytest.raises(ValueError, match=message):

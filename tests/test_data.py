@@ -97,6 +97,20 @@ def test_the_embedded_sample_works_without_a_data_root_and_holds_the_notebooks_d
     assert gzip.decompress((SAMPLE_DIR / f"{dataset}-test-sample.safetensors.gz").read_bytes())
 
 
+def test_the_emoji_sample_shows_every_category_in_colour_before_any_fetch(tmp_path):
+    sample = data.test_split("emoji", root=tmp_path / "nothing here")
+    assert sample.is_sample and len(sample) == 300 and set(sample.labels.tolist()) == set(range(9))
+    assert sample.images.shape == (300, 3, 64, 64) and sample.images.dtype == torch.uint8
+    assert (sample.images[:, 0] != sample.images[:, 2]).any(), "colour, not grey"
+    assert (SAMPLE_DIR / "emoji-test-sample.safetensors.gz").stat().st_size < 1_000_000
+
+
+def test_the_emoji_sample_is_the_built_test_split_byte_for_byte(emoji_root):
+    full, sample = load_split("emoji", train=False, root=emoji_root), load_sample("emoji")
+    assert torch.equal(full.images[sample.index], sample.images) and torch.equal(full.labels[sample.index],
+                                                                                   sample.labels)
+
+
 @needs_full_data
 @pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
 def test_the_embedded_sample_is_the_test_split_byte_for_byte(dataset):

@@ -5,7 +5,7 @@ import torch
 
 from vae_lab.app import links
 from vae_lab.explore import pca
-from vae_lab.app.latent_pad import PLANE_POINTS, decoder_bytes, decoder_dims, encoder_bytes, own_plane, pad_points
+from vae_lab.app.latent_pad import PLANE_POINTS, decoder_bytes, encoder_bytes, network_dims, own_plane, pad_points
 from vae_lab.models import VAE
 
 
@@ -16,7 +16,19 @@ def test_decoder_bytes_are_every_decoder_tensor_in_order_as_little_endian_float3
                vae.decoder.upsample.bias, vae.decoder.out.weight, vae.decoder.out.bias]
     assert len(floats) == sum(t.numel() for t in tensors)
     assert np.array_equal(floats, torch.cat([t.detach().flatten() for t in tensors]).numpy())
-    assert decoder_dims(vae) == {"latent_dim": 3, "channels": 1, "height": 28, "width": 28}
+    assert network_dims(vae) == {"latent_dim": 3, "channels": 1, "height": 28, "width": 28, "grid": [64, 14, 14],
+                                 "upsamples": [32], "convs": [[32, 1], [64, 2], [64, 1], [64, 1]], "hidden": 32}
+
+
+def test_a_strided_decoders_bytes_are_its_dense_layer_each_transposed_conv_and_the_last_conv():
+    vae = VAE(latent_dim=64, image_shape=(3, 64, 64))
+    d = vae.decoder
+    tensors = [t for layer in (d.hidden, *d.upsamples, d.out) for t in (layer.weight, layer.bias)]
+    assert np.array_equal(np.frombuffer(decoder_bytes(vae), dtype="<f4"),
+                          torch.cat([t.detach().flatten() for t in tensors]).numpy())
+    assert len(np.frombuffer(encoder_bytes(vae), dtype="<f4")) == sum(p.numel() for p in vae.encoder.parameters())
+    dims = network_dims(vae)
+    assert dims["grid"] == [128, 4, 4] and dims["upsamples"] == [128, 64, 32, 32] and dims["hidden"] == 0
 
 
 def test_encoder_bytes_are_every_encoder_tensor_in_order_as_little_endian_float32():

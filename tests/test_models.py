@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from vae_lab.models import VAE, Classifier, Critic, frozen
+from vae_lab.models import VAE, Classifier, Critic, frozen, scale_for
 
 
-@pytest.mark.parametrize("image_shape", [(1, 28, 28), (1, 32, 32), (3, 28, 28)])
+@pytest.mark.parametrize("image_shape", [(1, 28, 28), (1, 32, 32), (3, 28, 28), (3, 64, 64)])
 def test_vae_interface_shapes_and_ranges(image_shape):
     vae = VAE(latent_dim=7, image_shape=image_shape).eval()
     x = torch.rand(4, *image_shape)
@@ -29,6 +29,23 @@ def test_sample_is_reproducible_with_a_generator():
 def test_encode_returns_named_posterior():
     posterior = VAE().encode(torch.rand(2, 1, 28, 28))
     assert posterior.mu is posterior[0] and posterior.logvar is posterior[1]
+
+
+def test_the_networks_take_their_scale_from_the_images():
+    """MNIST keeps the reference notebook's networks; 64-pixel colour images get strided convs down to 4 x 4, a
+    latent of 64 and a critic as deep as the encoder, as in the VAE-GAN blog post and the DFC paper."""
+    assert scale_for((1, 28, 28)) == ("notebook", 5, 3)
+    assert scale_for((3, 64, 64)) == ("strided", 64, 5)
+    vae = VAE(latent_dim=64, image_shape=(3, 64, 64))
+    assert vae.architecture == {"latent_dim": 64, "image_shape": [3, 64, 64], "layout": "strided"}
+    strides = [layer.stride[0] for layer in vae.encoder.convs if isinstance(layer, torch.nn.Conv2d)]
+    assert strides == [2, 2, 2, 2] and vae.decoder.grid == (128, 4, 4) and len(vae.decoder.upsamples) == 4
+    assert VAE(image_shape=(3, 64, 64), layout="notebook").decoder.grid == (64, 32, 32)
+    critic = Critic(image_shape=(3, 64, 64), depth=5)
+    _, features = critic.forward_with_features(torch.rand(1, 3, 64, 64), critic.layer_names)
+    assert features["conv5"].shape[1:] == (128, 4, 4)
+    with pytest.raises(ValueError, match="layout must be one of"):
+        VAE(layout="resnet")
 
 
 def test_odd_image_sides_are_refused_with_a_reason():

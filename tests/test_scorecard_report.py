@@ -25,7 +25,7 @@ def private_cache(tmp_path, monkeypatch):
 
 def test_scorecard_on_a_small_slice_has_every_field_finite(two_models):
     analysis = analyse("tiny-dfc", limit=200)
-    assert set(analysis.scorecard) == set(SCORECARD_FIELDS)
+    assert set(analysis.scorecard) == {key for key in SCORECARD_FIELDS if not key.startswith("mse_")}, "grey"
     assert all(math.isfinite(v) for v in analysis.scorecard.values())
     assert {k: v.shape for k, v in analysis.per_image.items()} == {
         k: (200,) for k in ("bce", "kl", "mse", "ssim", "laplacian_variance", "prediction")}

@@ -200,7 +200,9 @@ def build(ckpt: Checkpoint, role: str = "model") -> torch.nn.Module:
     if role == "critic":
         return Critic(**_shape_args(ckpt.meta["critic_architecture"]))
     architecture = _shape_args(ckpt.meta["architecture"])
-    return VAE(**architecture) if ckpt.is_vae else Classifier(**architecture)
+    if ckpt.is_vae:  # checkpoints written before the strided layout name none: all had the notebook's networks
+        return VAE(**{"layout": "notebook"} | architecture)
+    return Classifier(**architecture)
 
 
 def _shape_args(architecture: dict) -> dict:

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from . import datasets, kinds
-from .models import Classifier, Critic
+from .models import CRITIC_DEPTHS, Classifier, Critic, scale_for
+from .workspace import SHIPPED_DIR
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 CHECKPOINT_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what a checkpoint's name may use (it is also its file names)
@@ -88,7 +89,7 @@ class TrainConfig:
                               choices=lambda: ("cosine", "constant"))
     lr_warmup_steps: int | None = option(None, "steps over which the learning rate ramps up from 0 (default: the "
                                                "kind's recipe)")
-    latent_dim: int = option(5, "latent size")
+    latent_dim: int | None = option(None, "latent size (default: the data set's: 5 at 28 px, 64 from 32 px up)")
     init_from: str | None = option(None, "start the VAE from this checkpoint's weights (any VAE kind, same data set "
                                          "and latent size) with a fresh optimiser; '' from scratch (default: the "
                                          "recipe's: the quick CPU recipes start from a shipped model)")
@@ -100,7 +101,8 @@ class TrainConfig:
     perceptual_layers: dict[str, float] | None = option(None, "DFC: layers of the perceptual model, as LAYER=WEIGHT "
                                                               "(or LAYER for weight 1; default: the recipe's)")
     critic_width: int = option(32, "VAE-GAN: channels of the critic's first conv (then 2x, 2x, 4x)")
-    critic_depth: int = option(3, "VAE-GAN: the critic's conv layers, 3 or 4")
+    critic_depth: int | None = option(None, "VAE-GAN: the critic's conv layers, 3 to 5 (default: the data set's: 3 "
+                                            "at 28 px, 5 at 64 px)")
     critic_layers: dict[str, float] = option({"conv1": 30.0, "conv2": 30.0, "conv3": 30.0},
                                              "VAE-GAN: critic layers in the perceptual loss, as LAYER=WEIGHT (or "
                                              "LAYER for weight 1)")
@@ -162,15 +164,16 @@ class TrainConfig:
             raise ValueError(f"max_minutes must be 0 (no cap) or more, got {self.max_minutes}")
         if _given(self, "lr") and not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
-        if self.critic_depth not in (3, 4):
-            raise ValueError(f"critic_depth must be 3 or 4, got {self.critic_depth}")
+        if _given(self, "critic_depth") and self.critic_depth not in CRITIC_DEPTHS:
+            raise ValueError(f"critic_depth must be 3, 4 or 5, got {self.critic_depth}")
         if self.init_from and not kind.is_vae:
             raise ValueError(f"init_from starts a VAE from another VAE's weights; a classifier always starts "
                              f"from scratch: leave init_from empty (got {self.init_from!r})")
         if kind.uses_classifier and _given(self, "perceptual_layers"):
             _check_layers("perceptual", self.perceptual_layers, _layer_names("classifier", 3))
         if kind.has_critic:
-            _check_layers("critic", self.critic_layers, _layer_names("critic", self.critic_depth))
+            depth = self.critic_depth or scale_for(datasets.get(self.dataset).image_shape).critic_depth
+            _check_layers("critic", self.critic_layers, _layer_names("critic", depth))
 
     def resolved(self, device: torch.device | None = None) -> TrainConfig:
         """This config with every unset field taken from the kind's recipe for `device` (default: the one the
@@ -184,11 +187,13 @@ class TrainConfig:
         dataset = datasets.get(self.dataset)
         values = recipe(self.kind, device=device, quick=self.quick)
         # a recipe names the kind of model it starts from: the data set's shipped one (else, from scratch)
-        shipped = values["init_from"] and dataset in datasets.SHIPPED
-        values["init_from"] = dataset.checkpoint_name(values["init_from"]) if shipped else ""
+        start = dataset.checkpoint_name(values["init_from"]) if values["init_from"] else ""
+        values["init_from"] = start if start and (SHIPPED_DIR / f"{start}.json").is_file() else ""
         filled = {key: copy.deepcopy(value) for key, value in values.items() if getattr(self, key, 0) is None}
         if self.lr is None and "lr" not in filled:
             filled["lr"] = BASE_LR
+        scale = scale_for(dataset.image_shape)  # the networks' size follows the images'
+        filled |= {key: getattr(scale, key) for key in ("latent_dim", "critic_depth") if getattr(self, key) is None}
         filled["name"] = self.name or dataset.checkpoint_name(self.kind)
         filled["perceptual_model"] = self.perceptual_model or dataset.checkpoint_name(kinds.CLASSIFIER.name)
         return replace(self, **filled)

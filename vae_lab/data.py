@@ -185,7 +185,7 @@ def load_sample(dataset: str = "mnist") -> ImageSplit:
     if not entry.sample:
         raise DataMissingError(f"{entry.label} ships no sample: fetch it with `{fetch_command()}`")
     tensors = load_safetensors(gzip.decompress((SAMPLE_DIR / entry.sample).read_bytes()))
-    return ImageSplit(dataset, False, tensors["images"].unsqueeze(1).contiguous(), tensors["labels"].long(),
+    return ImageSplit(dataset, False, _channels_first(tensors["images"]), tensors["labels"].long(),
                       tensors["index"].long())
 
 
@@ -209,13 +209,17 @@ def _load_cpu_split(dataset: str, train: bool, root: Path) -> ImageSplit:
     images_file, labels_file = _split_files(dataset, train, root)
     if not (images_file.exists() and labels_file.exists()):
         _download(dataset, root)
-    images = _read_idx(images_file)  # (N, H, W) or (N, H, W, C) uint8
-    images = (images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)).contiguous()
+    images = _channels_first(_read_idx(images_file))
     shape = tuple(datasets.get(dataset).image_shape)
     if tuple(images.shape[1:]) != shape:
         raise DataMissingError(f"{images_file} holds images of shape {tuple(images.shape[1:])}, but the data set "
                                f"{dataset!r} is registered as {shape} (channels, height, width)")
     return ImageSplit(dataset, train, images, _read_idx(labels_file).long())
+
+
+def _channels_first(images: torch.Tensor) -> torch.Tensor:
+    """Images as stored, (N, H, W) grey or (N, H, W, C) colour uint8, as the networks take them: (N, C, H, W)."""
+    return (images.unsqueeze(1) if images.ndim == 3 else images.permute(0, 3, 1, 2)).contiguous()
 
 
 def _read_idx(path: Path) -> torch.Tensor:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import lesson_record, model_record, quick_record
-from .datasets import SHIPPED
+from .datasets import SHIPPED, WITH_MODELS
 
 DATASETS = tuple(d.name for d in SHIPPED)
 
@@ -23,6 +23,7 @@ SPACE_FIRST_VISIT = CHECKOUT / "benchmarks" / "results" / "space_first_visit.jso
 LOAD = CHECKOUT / "benchmarks" / "results" / "load.json"  # benchmarks/load.py's
 QUICK_JOB = CHECKOUT / "benchmarks" / "results" / "quick_job.json"  # benchmarks/quick_job.py's
 BROWSER = CHECKOUT / "benchmarks" / "results" / "browser_decoding.json"  # benchmarks/browser_decoding.py's
+FOLDER_DATA = CHECKOUT / "benchmarks" / "results" / "folder_data.json"  # benchmarks/folder_data.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -38,7 +39,7 @@ def all_blocks() -> dict[str, str]:
         raise StaleRecord(f"no lesson record computed with the checkpoints in use for {', '.join(missing)}: run "
                           f"`vae-lab lesson --write --dataset NAME` first")
     found = lesson_record.blocks(lessons)
-    for dataset in DATASETS:
+    for dataset in (d.name for d in WITH_MODELS):
         record = model_record.read(dataset)
         if record is None or model_record.stale(record):
             raise StaleRecord(f"the model record of {dataset} is missing or names other checkpoints: run "
@@ -52,6 +53,8 @@ def all_blocks() -> dict[str, str]:
         found["load"] = load_table(json.loads(LOAD.read_text()))
     if QUICK_JOB.is_file():
         found["quick-job"] = quick_job_table(json.loads(QUICK_JOB.read_text()))
+    if FOLDER_DATA.is_file():
+        found["folder-data"] = folder_data_table(json.loads(FOLDER_DATA.read_text()))
     if BROWSER.is_file():
         browser = json.loads(BROWSER.read_text())
         found["browser"], found["browser:summary"] = browser_table(browser), browser_summary(browser)
@@ -108,6 +111,18 @@ def quick_job_table(result: dict) -> str:
         rows.append(f"| {run['kind']} | {run['job_s']:.1f} | {run['training_s']:.1f} | {run['validation_s']:.1f} "
                     f"({', '.join(f'{n:,}' for n in run['validation_images'])}) | {run['trainer_startup_s']:.1f} | "
                     f"{run['posterior_fit_s']:.1f} ({codes:,}) | {run['rest_s']:.1f} | {run['ratio']:.2f}x |")
+    return "\n".join(rows)
+
+
+def folder_data_table(result: dict) -> str:
+    """benchmarks/folder_data.py's figures: images per second of `vae-lab add-dataset` on a folder of JPEGs."""
+    load = ", ".join(f"{value:.1f}" for value in result["load_average_before"])
+    rows = [f"Measured {result['created'][:16]} at {result['commit']} ({result['machine']}; load average before "
+            f"{load}) with `{result['command']}`: {result['images']:,} JPEGs ({result['folder_mb']:g} MB) into a "
+            f"{result['size']} px colour data set.", "",
+            "| run | seconds | images per second | training / test images |", "| --- | ---: | ---: | ---: |"]
+    rows += [f"| {i} | {run['seconds']:.1f} | {run['images_per_s']:.0f} | {run['train']:,} / {run['test']:,} |"
+             for i, run in enumerate(result["runs"], 1)]
     return "\n".join(rows)
 
 

@@ -57,6 +57,9 @@ def ssim(images: torch.Tensor, references: torch.Tensor) -> torch.Tensor:
     return structural_similarity_index_measure(images, references, data_range=1.0, reduction="none")
 
 
+COLOURS = ("red", "green", "blue")  # a colour image's channels, as the per-channel errors name them
+
+
 @dataclass(frozen=True)
 class ReconstructionMetrics:
     """Per-image results of one VAE on one split, reconstructing from the posterior mean."""
@@ -67,10 +70,13 @@ class ReconstructionMetrics:
     ssim: torch.Tensor | None  # structural similarity to the original (None where not asked for)
     laplacian_variance: torch.Tensor  # of the reconstruction
     predictions: torch.Tensor | None  # the judge's class for the reconstruction
+    channel_mse: torch.Tensor | None = None  # (N, 3): each colour's mean squared error; None for grey images
 
     def per_image(self) -> dict[str, torch.Tensor]:
         values = {"bce": self.bce, "kl": self.kl, "mse": self.mse, "ssim": self.ssim,
                   "laplacian_variance": self.laplacian_variance, "prediction": self.predictions}
+        if self.channel_mse is not None:
+            values |= {f"mse_{colour}": self.channel_mse[:, i] for i, colour in enumerate(COLOURS)}
         return {key: value for key, value in values.items() if value is not None}
 
     def summary(self, labels: torch.Tensor | None = None) -> dict[str, float]:
@@ -88,10 +94,12 @@ def measure_reconstructions(model: VAE, x: torch.Tensor, *, judge: Classifier | 
     mu, logvar = model.encode(x)
     logits = model.decode_logits(mu)
     rec = torch.sigmoid(logits)
+    squared = (rec - x).square()
     return rec, ReconstructionMetrics(
-        bce=bce_per_image(logits, x), kl=kl_divergence(mu, logvar), mse=(rec - x).square().flatten(1).mean(dim=1),
+        bce=bce_per_image(logits, x), kl=kl_divergence(mu, logvar), mse=squared.flatten(1).mean(dim=1),
         ssim=ssim(rec, x) if with_ssim else None, laplacian_variance=laplacian_variance(rec),
-        predictions=judge.predict(rec) if judge is not None else None)
+        predictions=judge.predict(rec) if judge is not None else None,
+        channel_mse=squared.flatten(2).mean(dim=2) if x.shape[1] == len(COLOURS) else None)
 
 
 @torch.no_grad()
@@ -110,7 +118,7 @@ def reconstruction_metrics(model: VAE, split: ImageSplit, *, judge: Classifier |
         if on_reconstructions is not None:
             on_reconstructions(rec)
     joined = {key: torch.cat([getattr(p, key) for p in parts]).cpu() if getattr(parts[0], key) is not None else None
-              for key in ("bce", "kl", "mse", "ssim", "laplacian_variance")}
+              for key in ("bce", "kl", "mse", "ssim", "laplacian_variance", "channel_mse")}
     predictions = torch.cat([p.predictions for p in parts]).cpu() if judge is not None else None
     return ReconstructionMetrics(**joined, predictions=predictions)
 

@@ -15,6 +15,7 @@ import torch
 from . import checkpoints, kinds, scorecard
 from .data import has_split, missing_data_notice
 from .datasets import default_name
+from .metrics import COLOURS
 from .stats import p_text, paired_comparison
 
 
@@ -102,5 +103,15 @@ def table(record: dict) -> str:
                      f"{r['fid_samples']:.1f} | {100 * r['confident_samples']:.1f}% | {r['precision']:.2f} / "
                      f"{r['recall']:.2f} | {100 * r['smallest_class_share']:.1f}% | {r['fid_posterior']:.1f}, "
                      f"{100 * r['posterior_confident_samples']:.1f}% |")
-    return "\n".join(lines) + f"\n\nMeasured by `{record['command']}` on {record['created'][:10]} " \
-                              f"({record['rows'][0]['images']:,} test images, torch {record['torch']})."
+    return "\n".join(lines + colour_lines(record)) + \
+        f"\n\nMeasured by `{record['command']}` on {record['created'][:10]} ({record['rows'][0]['images']:,} test " \
+        f"images, torch {record['torch']})."
+
+
+def colour_lines(record: dict) -> list[str]:
+    """For a colour data set, how well each model keeps the colours: each channel's mean squared error."""
+    if "mse_red" not in record["rows"][0]:
+        return []
+    lines = ["", "| model | mean squared error: red | green | blue |", "| --- | ---: | ---: | ---: |"]
+    return lines + [f"| `{r['name']}` | " + " | ".join(f"{r[f'mse_{colour}']:.4f}" for colour in COLOURS) + " |"
+                    for r in record["rows"]]

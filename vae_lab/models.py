@@ -16,6 +16,24 @@ import torch.nn.functional as F
 
 ImageShape = tuple[int, int, int]
 MNIST_SHAPE: ImageShape = (1, 28, 28)
+LAYOUTS = ("notebook", "strided")
+
+
+class Scale(NamedTuple):
+    """The networks a data set's images get: the layout of the VAE, its latent size and the critic's depth."""
+    layout: str
+    latent_dim: int
+    critic_depth: int
+
+
+def scale_for(image_shape: ImageShape) -> Scale:
+    """Small images (MNIST's 28 px) get the reference notebook's networks and latent size 5; images of 32 px or
+    more get the blog's and the DFC paper's scale: strided convolutions down to 4 x 4, a latent of 64 and a critic
+    as deep as the encoder."""
+    side = min(image_shape[1:])
+    if side < 32:
+        return Scale("notebook", 5, 3)
+    return Scale("strided", 64, 4 if side < 64 else 5)
 
 
 class Posterior(NamedTuple):
@@ -70,9 +88,68 @@ class Decoder(nn.Module):
         self.upsample = nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1)
         self.out = nn.Conv2d(32, channels, 3, padding=1)  # the decoder's last layer
 
+    @property
+    def upsamples(self) -> list[nn.ConvTranspose2d]:
+        """Its transposed convs, as the strided decoder names them (the browser's decoder reads either)."""
+        return [self.upsample]
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         h = F.relu(self.hidden(z)).view(-1, *self.grid)
         return self.out(F.relu(self.upsample(h)))
+
+
+def _strided_widths(image_shape: ImageShape) -> list[int]:
+    """The strided layout's channels after each stride-2 stage: 32, 64, 128, 128, ... until the sides reach 4 px
+    (or would turn odd)."""
+    height, width = image_shape[1:]
+    widths = []
+    while height % 2 == 0 and width % 2 == 0 and min(height, width) // 2 >= 4:
+        widths.append(min(32 * 2 ** len(widths), 128))
+        height, width = height // 2, width // 2
+    if not widths:
+        raise ValueError(f"the strided networks need sides of 8 px or more, got {image_shape[1]}x{image_shape[2]}")
+    return widths
+
+
+class StridedEncoder(nn.Module):
+    """Stride-2 3x3 convs (32, 64, 128, 128 channels) down to 4 x 4, then the Gaussian's two linear heads."""
+
+    def __init__(self, *, latent_dim: int, image_shape: ImageShape):
+        super().__init__()
+        widths = _strided_widths(image_shape)
+        layers: list[nn.Module] = []
+        for before, after in zip([image_shape[0], *widths], widths):
+            layers += [nn.Conv2d(before, after, 3, stride=2, padding=1), nn.ReLU()]
+        self.convs = nn.Sequential(*layers)
+        flat = _flat_size(self.convs, image_shape)
+        self.mu = nn.Linear(flat, latent_dim)
+        self.logvar = nn.Linear(flat, latent_dim)
+
+    def forward(self, x: torch.Tensor) -> Posterior:
+        h = self.convs(x).flatten(1)
+        return Posterior(self.mu(h), self.logvar(h))
+
+
+class StridedDecoder(nn.Module):
+    """The strided encoder mirrored: Dense(128 x 4 x 4), stride-2 3x3 transposed convs up to the image's size
+    (128, 64, 32, 32 channels), then a 3x3 conv to the image's channels."""
+
+    def __init__(self, *, latent_dim: int, image_shape: ImageShape):
+        super().__init__()
+        widths = _strided_widths(image_shape)
+        stages = len(widths)
+        self.grid = (widths[-1], image_shape[1] >> stages, image_shape[2] >> stages)
+        self.hidden = nn.Linear(latent_dim, self.grid[0] * self.grid[1] * self.grid[2])
+        outputs = [*reversed(widths[:-1]), widths[0]]
+        self.upsamples = nn.ModuleList(nn.ConvTranspose2d(before, after, 3, stride=2, padding=1, output_padding=1)
+                                       for before, after in zip(reversed(widths), outputs))
+        self.out = nn.Conv2d(widths[0], image_shape[0], 3, padding=1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = F.relu(self.hidden(z)).view(-1, *self.grid)
+        for upsample in self.upsamples:
+            h = F.relu(upsample(h))
+        return self.out(h)
 
 
 class AggregatePosterior:
@@ -109,21 +186,26 @@ class AggregatePosterior:
 
 
 class VAE(nn.Module):
-    """A convolutional VAE with a standard normal prior and a Bernoulli decoder (logits)."""
+    """A convolutional VAE with a standard normal prior and a Bernoulli decoder (logits). `layout`: the reference
+    notebook's networks or the strided ones (default: `scale_for(image_shape)`'s)."""
 
-    def __init__(self, *, latent_dim: int = 5, image_shape: ImageShape = MNIST_SHAPE):
+    def __init__(self, *, latent_dim: int = 5, image_shape: ImageShape = MNIST_SHAPE, layout: str = ""):
         super().__init__()
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be at least 1, got {latent_dim}")
-        self.latent_dim = latent_dim
+        layout = layout or scale_for(image_shape).layout
+        if layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
+        self.latent_dim, self.layout = latent_dim, layout
         self.image_shape = tuple(image_shape)
-        self.encoder = Encoder(latent_dim=latent_dim, image_shape=self.image_shape)
-        self.decoder = Decoder(latent_dim=latent_dim, image_shape=self.image_shape)
+        encoder, decoder = (Encoder, Decoder) if layout == "notebook" else (StridedEncoder, StridedDecoder)
+        self.encoder = encoder(latent_dim=latent_dim, image_shape=self.image_shape)
+        self.decoder = decoder(latent_dim=latent_dim, image_shape=self.image_shape)
         self.aggregate_posterior: AggregatePosterior | None = None  # fitted after training, if at all
 
     @property
     def architecture(self) -> dict:
-        return {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape)}
+        return {"latent_dim": self.latent_dim, "image_shape": list(self.image_shape), "layout": self.layout}
 
     @property
     def device(self) -> torch.device:
@@ -267,23 +349,29 @@ class Classifier(LayeredNet):
         return self(x).argmax(dim=1)
 
 
+CRITIC_DEPTHS = (3, 4, 5)
+
+
 class Critic(LayeredNet):
     """The VAE-GAN's critic: strided convs with LeakyReLU and a linear score (no normalisation,
     so the Wasserstein gradient penalty is well defined per example). `depth` 4 adds a fourth,
-    strided conv whose units see the whole digit: global shape for the perceptual loss."""
+    strided conv whose units see the whole digit: global shape for the perceptual loss; `depth` 5 a fifth, for
+    64-pixel images (`scale_for`)."""
 
     def __init__(self, *, image_shape: ImageShape = MNIST_SHAPE, width: int = 32, depth: int = 3):
         super().__init__()
-        if depth not in (3, 4):
-            raise ValueError(f"the critic has 3 or 4 conv layers, got depth {depth}")
+        if depth not in CRITIC_DEPTHS:
+            raise ValueError(f"the critic has 3 to 5 conv layers, got depth {depth}")
         self.image_shape, self.width, self.depth = tuple(image_shape), width, depth
         layers = {
             "conv1": nn.Sequential(nn.Conv2d(image_shape[0], width, 4, 2, 1), nn.LeakyReLU(0.2)),
             "conv2": nn.Sequential(nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2)),
             "conv3": nn.Sequential(nn.Conv2d(2 * width, 2 * width, 3, 1, 1), nn.LeakyReLU(0.2)),
         }
-        if depth == 4:
+        if depth >= 4:
             layers["conv4"] = nn.Sequential(nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2))
+        if depth == 5:
+            layers["conv5"] = nn.Sequential(nn.Conv2d(4 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2))
         convs = nn.ModuleDict(layers)
         flat = _flat_size(nn.Sequential(*convs.values()), self.image_shape)
         self.layers = nn.ModuleDict({**convs, "score": nn.Sequential(nn.Flatten(), nn.Linear(flat, 1))})

@@ -26,8 +26,8 @@ from safetensors.numpy import load_file, save_file
 
 from . import checkpoints, judges
 from .data import INFERENCE_BATCH, ImageSplit, has_split, split_fingerprint, test_split
-from .metrics import (CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii, readings,
-                      reconstruction_metrics, score_samples)
+from .metrics import (COLOURS, CONFIDENT, classifier_accuracy, frechet_distance, laplacian_variance, manifold_radii,
+                      readings, reconstruction_metrics, score_samples)
 from .models import VAE, Classifier
 from .workspace import SHIPPED_DIR, Workspace, current
 
@@ -42,6 +42,7 @@ SCORECARD_FIELDS = {  # key: what it means, in one sentence, for tables, the app
     "bce": "reconstruction BCE, nats/image",
     "kl": "KL(q(z|x) || N(0, I)), nats/image",
     "mse": "mean squared pixel error",
+    **{f"mse_{colour}": f"mean squared error of the {colour} channel (colour images)" for colour in COLOURS},
     "ssim": "SSIM to the original",
     "laplacian_variance": "mean Laplacian variance of reconstructions",
     "laplacian_ratio": "... relative to the originals'",

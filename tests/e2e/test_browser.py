@@ -468,3 +468,61 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_browser(page, server):
             other.screenshot(path=SHOTS / f"10-link-{name}.png", full_page=True)
     finally:
         fresh.close()
+
+
+def colour_png(rgb: tuple[int, int, int]) -> bytes:
+    """A disc of one colour on white, as a photo of an emoji would be."""
+    yy, xx = np.mgrid[:200, :200]
+    picture = np.full((200, 200, 3), 255, dtype=np.uint8)
+    picture[(yy - 100) ** 2 + (xx - 100) ** 2 < 70 ** 2] = rgb
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def shown_pixels(page, source: str) -> np.ndarray:
+    """The RGB pixels of an image the page shows (`source`: its src)."""
+    return np.asarray(Image.open(io.BytesIO(page.request.get(source).body())).convert("RGB"), dtype=np.float64) / 255
+
+
+def test_every_page_works_in_colour_on_the_emoji_data_set_and_a_reconstruction_keeps_the_uploads_colour(chromium,
+                                                                                                         server):
+    with browser_page(chromium, f"{server}/?dataset=emoji") as page:
+        expect(page.get_by_role("heading", name="Why are VAEs blurry?")).to_be_visible()
+        expect(page.get_by_text("The same emoji, three kinds of VAE")).to_be_visible(timeout=300_000)
+        idle(page)
+        page.screenshot(path=SHOTS / "e1-why-blurry-emoji.png", full_page=True)
+
+        page.get_by_role("link", name="Reconstruct").click()
+        expect(page.get_by_text("Originals", exact=True)).to_be_visible()
+        choose(page, "Emoji", "Upload images", within="stSidebar")
+        page.locator("input[type=file]").set_input_files(
+            files=[{"name": "red.png", "mimeType": "image/png", "buffer": colour_png((220, 30, 40))}])
+        expect(page.get_by_text("as 64x64")).to_be_visible()
+        expect(page.get_by_text("red.png").first).to_be_visible()
+        idle(page)
+        shown = image_sources(page)  # the upload's row, then one row per model
+        assert len(shown) >= 3, shown
+        for source in shown:
+            pixels = shown_pixels(page, source)
+            coloured = pixels[pixels.sum(axis=2) < 2.4]  # off the white background
+            assert len(coloured) > 0.1 * pixels.shape[0] * pixels.shape[1], source
+            red, green, blue = coloured.mean(axis=0)
+            assert red > green + 0.3 and red > blue + 0.3, (source, red, green, blue)
+        page.screenshot(path=SHOTS / "e2-reconstruct-emoji-upload.png", full_page=True)
+
+        page.get_by_role("link", name="Latent explorer").click()
+        frame = pad_frame(page, showing="emoji")
+        pixels = frame.evaluate("() => Array.from(window.vaeLab.decode(0, new Array(64).fill(0)))")
+        assert len(pixels) == 3 * 64 * 64
+        no_exception(page)
+        page.screenshot(path=SHOTS / "e3-latent-explorer-emoji.png", full_page=True)
+
+        for link, marker, shot in (("Interpolation", "Download as animated GIF", "e4-interpolation-emoji"),
+                                   ("Samples", "Samples", "e5-samples-emoji"),
+                                   ("Blur analysis", "Paired comparisons", "e6-blur-analysis-emoji"),
+                                   ("Models", "What the columns mean", "e7-models-emoji")):
+            page.get_by_role("link", name=link).click()
+            expect(page.get_by_text(marker, exact=True).first).to_be_visible(timeout=300_000)
+            idle(page)
+            page.screenshot(path=SHOTS / f"{shot}.png", full_page=True)

@@ -37,24 +37,32 @@ SLIDER_RANGE = 3.0
 def decoder_bytes(vae: VAE) -> bytes:
     """The decoder's tensors as little-endian float32, in the order and PyTorch layouts decoder.js reads."""
     d = vae.decoder
-    return _float32_bytes((d.hidden.weight, d.hidden.bias, d.upsample.weight, d.upsample.bias, d.out.weight,
-                           d.out.bias))
+    return _float32_bytes([t for layer in (d.hidden, *d.upsamples, d.out) for t in (layer.weight, layer.bias)])
 
 
 def encoder_bytes(vae: VAE) -> bytes:
     """The encoder's tensors as little-endian float32, in the order and PyTorch layouts encoder.js reads."""
     e = vae.encoder
-    convs = [layer for layer in e.convs if isinstance(layer, torch.nn.Conv2d)]
-    return _float32_bytes([t for layer in (*convs, e.hidden, e.mu, e.logvar) for t in (layer.weight, layer.bias)])
+    layers = (*_convs(vae), *([e.hidden] if hasattr(e, "hidden") else []), e.mu, e.logvar)
+    return _float32_bytes([t for layer in layers for t in (layer.weight, layer.bias)])
+
+
+def _convs(vae: VAE) -> list[torch.nn.Conv2d]:
+    return [layer for layer in vae.encoder.convs if isinstance(layer, torch.nn.Conv2d)]
 
 
 def _float32_bytes(tensors) -> bytes:
     return b"".join(t.detach().float().cpu().contiguous().numpy().astype("<f4").tobytes() for t in tensors)
 
 
-def decoder_dims(vae: VAE) -> dict:
+def network_dims(vae: VAE) -> dict:
+    """The shapes decoder.js and encoder.js build the networks from: the notebook's layout or the strided one."""
     channels, height, width = vae.image_shape
-    return {"latent_dim": vae.latent_dim, "channels": channels, "height": height, "width": width}
+    hidden = getattr(vae.encoder, "hidden", None)
+    return {"latent_dim": vae.latent_dim, "channels": channels, "height": height, "width": width,
+            "grid": list(vae.decoder.grid), "upsamples": [layer.out_channels for layer in vae.decoder.upsamples],
+            "convs": [[layer.out_channels, layer.stride[0]] for layer in _convs(vae)],
+            "hidden": hidden.out_features if hidden is not None else 0}
 
 
 def pad_points(projection: Projection, means: np.ndarray, labels: np.ndarray, *, limit: int = MAX_POINTS) -> dict:
@@ -100,7 +108,7 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
                 sent.add(name)
     # `sent` names the bytes: the page posts a new render to the component only where its JSON arguments changed,
     # and bytes are not among them, so a rerun that brings the missing weights must differ in its JSON too
-    return _component(models=[{"label": label, "weights_id": weights_id, "dims": decoder_dims(vae),
+    return _component(models=[{"label": label, "weights_id": weights_id, "dims": network_dims(vae),
                                "own": own.get(label), "pad": label not in own}
                               for label, (vae, weights_id) in models.items()],
                       z=[round(float(v), 4) for v in z], start_key=start_key, plane=plane,

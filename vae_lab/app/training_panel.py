@@ -20,7 +20,7 @@ from ..figures import film_measures_chart, training_curves
 from ..jobs import JobError, JobManager, JobStatus, device_choices
 from ..jobs.status import seconds_left
 from .visitors import workspace
-from ..models import Classifier
+from ..models import Classifier, scale_for
 from . import links
 from .resources import clear_caches
 from .ui import model_label
@@ -141,17 +141,17 @@ def notices(entry: kinds.Kind, dataset: str, defaults: dict, limits: public.Publ
 
 def number_inputs(kind: str, dataset: str, device: torch.device, defaults: dict) -> dict:
     """Epochs, batch, learning rate, latent size and images: the recipe's for a newly chosen kind or device."""
-    if st.session_state.get("train_recipe_for") != (kind, device.type):
-        st.session_state["train_recipe_for"] = (kind, device.type)
+    if st.session_state.get("train_recipe_for") != (kind, dataset, device.type):
+        st.session_state["train_recipe_for"] = (kind, dataset, device.type)
         for key in ("epochs", "batch_size", "train_limit"):
             st.session_state[f"train_{key}"] = defaults[key]
         st.session_state["train_lr"] = defaults.get("lr", 1e-3)
-    st.session_state.setdefault("train_latent_dim", 5)
+        st.session_state["train_latent_dim"] = scale_for(datasets.get(dataset).image_shape).latent_dim
     left, right = st.columns(2)
     epochs = left.number_input("Epochs", 1, 500, key="train_epochs")
     batch_size = right.number_input("Batch size", 8, 8192, key="train_batch_size")
     lr = left.number_input("Learning rate", 1e-5, 1e-1, format="%.4f", key="train_lr")
-    latent_dim = right.number_input("Latent dim", 1, 64, key="train_latent_dim")
+    latent_dim = right.number_input("Latent dim", 1, 128, key="train_latent_dim")
     train_size = datasets.get(dataset).train_size
     train_limit = st.number_input(f"Training images (0 = all {train_size:,})", 0, train_size,
                                   step=1000, key="train_train_limit")

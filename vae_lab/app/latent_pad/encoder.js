@@ -1,25 +1,24 @@
-// The VAE encoder of vae_lab/models.py in the browser, float32 like PyTorch:
-//   Conv2d(C -> 32, 3, padding 1), ReLU, Conv2d(32 -> 64, 3, stride 2, padding 1), ReLU,
-//   Conv2d(64 -> 64, 3, padding 1), ReLU, Conv2d(64 -> 64, 3, padding 1), ReLU,
-//   flatten, Linear(-> 32), ReLU, then Linear(32 -> d) twice: the posterior's mean and log-variance.
+// The VAE encoder of vae_lab/models.py in the browser, float32 like PyTorch, in either layout:
+//   3x3 convs with padding 1 and ReLU, one for each entry of `dims.convs` ([output channels, stride]), flatten,
+//   then (the notebook's layout) Linear(-> dims.hidden) and ReLU, then Linear(-> d) twice: the posterior's mean and
+//   log-variance. The notebook's layout: convs 32, 64 (stride 2), 64, 64 and a hidden layer of 32; the strided
+//   one: convs 32, 64, 128, 128, all of stride 2, and no hidden layer.
 // It runs in WebAssembly SIMD (wasm.js, kernels.c) where the browser can, else in the JavaScript below.
 // Needs scatter.js and wasm.js. `bytes`: the encoder's tensors as little-endian float32, in the order and
-// PyTorch layouts that vae_lab/app/latent_pad.py's `encoder_bytes` writes them. Activations are kept position-major with
-// their channels contiguous, and every layer is a scatter that skips zero inputs: a drawing is mostly
-// black and most of each ReLU's outputs are zero, so about 3 of the 19 million multiply-adds remain.
+// PyTorch layouts that vae_lab/app/latent_pad.py's `encoder_bytes` writes them. Activations are kept
+// position-major with their channels contiguous, and every layer is a scatter that skips zero inputs: a drawing is
+// mostly black and most of each ReLU's outputs are zero, so about 3 of the notebook encoder's 19 million
+// multiply-adds remain.
 "use strict";
 
-const CONVS = [[32, 1], [64, 2], [64, 1], [64, 1]];  // (output channels, stride) of each 3x3 conv
-const HIDDEN = 32;
-
 function loadEncoder(bytes, dims) {
-  const { latent_dim: d, channels: C, height: H, width: W } = dims;
+  const { latent_dim: d, channels: C, height: H, width: W, convs, hidden: width } = dims;
   const all = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   let at = 0;
   const take = (n) => { const part = all.subarray(at, at + n); at += n; return part; };
   const layers = [];
   let cin = C, h = H, w = W;
-  for (const [cout, stride] of CONVS) {
+  for (const [cout, stride] of convs) {
     const weight = take(cout * cin * 9), bias = take(cout);
     const reordered = new Float32Array(weight.length);  // (out, in, ky, kx) -> (in, ky, kx, out)
     for (let o = 0; o < cout; o++) for (let i = 0; i < cin; i++) for (let k = 0; k < 9; k++)
@@ -30,25 +29,33 @@ function loadEncoder(bytes, dims) {
     [cin, h, w] = [cout, ho, wo];
   }
   const flat = cin * h * w, positions = h * w;
-  const hiddenWeight = take(HIDDEN * flat), hiddenBias = take(HIDDEN);
-  // PyTorch flattens (channel, y, x); here an input is (position, channel): (32, c*P + p) -> (p*cin + c, 32)
-  const hiddenReordered = new Float32Array(hiddenWeight.length);
-  for (let j = 0; j < HIDDEN; j++) for (let c = 0; c < cin; c++) for (let p = 0; p < positions; p++)
-    hiddenReordered[(p * cin + c) * HIDDEN + j] = hiddenWeight[j * flat + c * positions + p];
-  const muWeight = take(d * HIDDEN), muBias = take(d), logvarWeight = take(d * HIDDEN), logvarBias = take(d);
+  // PyTorch flattens (channel, y, x); here the features are (position, channel): (n, c*P + p) -> (p*cin + c, n)
+  const fromFlat = (weight, n) => {
+    const reordered = new Float32Array(weight.length);
+    for (let j = 0; j < n; j++) for (let c = 0; c < cin; c++) for (let p = 0; p < positions; p++)
+      reordered[(p * cin + c) * n + j] = weight[j * flat + c * positions + p];
+    return reordered;
+  };
+  // (n, m) -> (m, n): one row per input, as dense() reads them
+  const rows = (weight, n, m) => Float32Array.from({ length: weight.length }, (_, k) => weight[(k % n) * m + Math.floor(k / n)]);
+  const hidden = width ? { weight: fromFlat(take(width * flat), width), bias: take(width), out: new Float32Array(width) }
+    : null;
+  const inputs = width || flat;
+  const head = () => {
+    const weight = take(d * inputs), bias = take(d);
+    return { weight: width ? rows(weight, d, width) : fromFlat(weight, d), bias };
+  };
+  const mu = head(), logvar = head();
   if (at !== all.length) throw new Error(`encoder weights: expected ${at} floats, got ${all.length}`);
-  return { d, C, H, W, layers, hiddenWeight: hiddenReordered, hiddenBias, muWeight, muBias, logvarWeight,
-           logvarBias, input: new Float32Array(H * W * C), hidden: new Float32Array(HIDDEN), wasm: null };
+  return { d, C, H, W, layers, hidden, mu, logvar, inputs, input: new Float32Array(H * W * C), wasm: null };
 }
 
 // The encoder's weights and buffers in the WebAssembly module's memory (placed on its first encode there).
 function placeEncoder(net) {
-  const { d, layers, input, hiddenWeight, hiddenBias, muWeight, muBias, logvarWeight, logvarBias } = net;
-  const transposed = (weight) => Float32Array.from({ length: weight.length }, (_, k) =>  // (d, 32) -> (32, d)
-    weight[(k % d) * HIDDEN + Math.floor(k / d)]);
-  const at = wasmPlace({ hiddenWeight, hiddenBias, muWeight: transposed(muWeight), muBias,
-                         logvarWeight: transposed(logvarWeight), logvarBias },
-                       { input: input.length, hidden: HIDDEN, mu: d, logvar: d });
+  const { d, layers, input, hidden, mu, logvar } = net;
+  const at = wasmPlace({ muWeight: mu.weight, muBias: mu.bias, logvarWeight: logvar.weight, logvarBias: logvar.bias,
+                         ...(hidden ? { hiddenWeight: hidden.weight, hiddenBias: hidden.bias } : {}) },
+                       { input: input.length, hidden: hidden ? hidden.out.length : 0, mu: d, logvar: d });
   at.layers = layers.map((layer) => wasmPlace({ weight: layer.weight, bias: layer.bias }, { out: layer.out.length }));
   return at;
 }
@@ -89,7 +96,7 @@ function encode(net, pixels, { javascript = false } = {}) {
 }
 
 function encodeWasm(net) {
-  const { d, layers, input, wasm: at } = net, k = kernels.exports;
+  const { d, layers, hidden, inputs, input, wasm: at } = net, k = kernels.exports;
   wasmFloats().set(input, at.input / 4);
   let x = at.input;
   layers.forEach((layer, i) => {
@@ -97,31 +104,35 @@ function encodeWasm(net) {
     k.conv3x3(out, x, weight, bias, cin, cout, h, w, stride, 0);
     x = out;
   });
-  const last = layers[layers.length - 1];
-  k.dense(at.hidden, x, at.hiddenWeight, at.hiddenBias, last.out.length, HIDDEN, 1);
-  k.dense(at.mu, at.hidden, at.muWeight, at.muBias, HIDDEN, d, 0);
-  k.dense(at.logvar, at.hidden, at.logvarWeight, at.logvarBias, HIDDEN, d, 0);
+  if (hidden) {
+    k.dense(at.hidden, x, at.hiddenWeight, at.hiddenBias, layers[layers.length - 1].out.length, inputs, 1);
+    x = at.hidden;
+  }
+  k.dense(at.mu, x, at.muWeight, at.muBias, inputs, d, 0);
+  k.dense(at.logvar, x, at.logvarWeight, at.logvarBias, inputs, d, 0);
   const floats = wasmFloats();
   return { mu: floats.slice(at.mu / 4, at.mu / 4 + d), logvar: floats.slice(at.logvar / 4, at.logvar / 4 + d) };
 }
 
-function encodeJavaScript(net) {
-  const { layers, hiddenWeight, hiddenBias, input, hidden, d } = net;
-  let x = input;
-  for (const layer of layers) x = conv(layer, x);
-  hidden.set(hiddenBias);
+// y = bias + x W for W of one row per input (skipping zero inputs), then a ReLU if `rectify`.
+function dense(x, weight, bias, out, rectify) {
+  const n = bias.length;
+  out.set(bias);
   for (let k = 0; k < x.length; k++) {
     const v = x[k];
     if (v === 0) continue;
-    const at = k * HIDDEN;
-    for (let j = 0; j < HIDDEN; j++) hidden[j] += v * hiddenWeight[at + j];
+    const at = k * n;
+    for (let j = 0; j < n; j++) out[j] += v * weight[at + j];
   }
-  for (let j = 0; j < HIDDEN; j++) if (hidden[j] < 0) hidden[j] = 0;
-  const linear = (weight, bias) => Float32Array.from({ length: d }, (_, k) => {
-    let s = bias[k];
-    for (let j = 0; j < HIDDEN; j++) s += weight[k * HIDDEN + j] * hidden[j];
-    return s;
-  });
-  return { mu: linear(net.muWeight, net.muBias), logvar: linear(net.logvarWeight, net.logvarBias) };
+  if (rectify) for (let j = 0; j < n; j++) if (out[j] < 0) out[j] = 0;
+  return out;
 }
 
+function encodeJavaScript(net) {
+  const { layers, hidden, mu, logvar, input, d } = net;
+  let x = input;
+  for (const layer of layers) x = conv(layer, x);
+  if (hidden) x = dense(x, hidden.weight, hidden.bias, hidden.out, true);
+  return { mu: dense(x, mu.weight, mu.bias, new Float32Array(d), false),
+           logvar: dense(x, logvar.weight, logvar.bias, new Float32Array(d), false) };
+}
