@@ -1,8 +1,9 @@
 """The latent pad: decoding (and, with drawing on, encoding) in the browser, as a Streamlit component.
 
-The decoder is small (about 94,000 weights, 3.9 million multiply-adds per image): the browser decodes
-one latent vector in about half a millisecond in WebAssembly SIMD (`latent_pad/kernels.c`, built into
-the committed `kernels.wasm`), or a few in plain JavaScript where that cannot run (`latent_pad/decoder.js`).
+MNIST's decoder is small (about 94,000 weights, 3.9 million multiply-adds per image; the 64-pixel colour
+decoder of the emoji data set about 383,000 and 25 million): the browser decodes one latent vector in
+WebAssembly SIMD (`latent_pad/kernels.c`, built into the committed `kernels.wasm`), or in plain JavaScript where
+that cannot run (`latent_pad/decoder.js`); docs/performance.md has the times.
 Nothing is fetched from elsewhere at run time. The page sends each chosen model's decoder weights as
 float32 bytes (376 KB; float16 would halve that but misses the 1e-4 agreement with `vae.decode`), once
 per browser session: the browser keeps them, and asks again (the component's value, `asked`) where it
@@ -16,6 +17,8 @@ drawing itself never reaches the server.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from pathlib import Path
 
@@ -106,19 +109,26 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
             if name not in sent:
                 weights[f"{part}{i}"] = cached_bytes(weights_id, part, vae)
                 sent.add(name)
+    # the test codes' dots travel as the weights do, once: a rerun that keeps them sends their id alone
+    dots = json.dumps({"xy": points["xy"], "classes": points["classes"]}, separators=(",", ":")).encode()
+    points_id = hashlib.sha256(dots).hexdigest()[:16]
+    if f"points:{points_id}" not in sent:
+        weights["points"] = dots
+        sent.add(f"points:{points_id}")
     # `sent` names the bytes: the page posts a new render to the component only where its JSON arguments changed,
     # and bytes are not among them, so a rerun that brings the missing weights must differ in its JSON too
     return _component(models=[{"label": label, "weights_id": weights_id, "dims": network_dims(vae),
                                "own": own.get(label), "pad": label not in own}
                               for label, (vae, weights_id) in models.items()],
                       z=[round(float(v), 4) for v in z], start_key=start_key, plane=plane,
-                      points={"xy": points["xy"], "classes": points["classes"]}, slider_range=SLIDER_RANGE,
+                      points_id=points_id, slider_range=SLIDER_RANGE,
                       class_names=class_names, draw=draw, key=key, default=None,
                       sent=sorted(weights), **weights)
 
 
 def weights_sent(key: str) -> set[str]:
-    """The weights this session's browser was sent ("decoder:ID", "encoder:ID"), kept in the session's state,
+    """The weights this session's browser was sent ("decoder:ID", "encoder:ID"; "points:ID", the pad's dots), kept
+    in the session's state,
     less those its latest request says it lacks (the component's value `asked`: each request is answered once)."""
     sent = st.session_state.setdefault(f"{key}_sent", set())
     value = st.session_state.get(key)

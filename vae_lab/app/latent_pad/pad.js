@@ -40,14 +40,16 @@ function report(moved = true) {
                                         dataType: "json" });
 }
 
-// Keep the weights this render carried.
+// Keep the weights and the dots this render carried.
 function keepWeights(args) {
-  args.models.forEach((m, i) => ["decoder", "encoder"].forEach((part) => {
-    const bytes = args[`${part}${i}`], id = `${part}:${m.weights_id}`;
+  const keep = (id, bytes) => {
     if (!bytes) return;
     held.delete(id);  // the most recently sent last: the first forgotten is the oldest
     held.set(id, bytes);
-  }));
+  };
+  args.models.forEach((m, i) => ["decoder", "encoder"].forEach((part) => keep(`${part}:${m.weights_id}`,
+                                                                               args[`${part}${i}`])));
+  keep(`points:${args.points_id}`, args.points);
   while (held.size > HELD_MOST) held.delete(held.keys().next().value);
 }
 
@@ -262,7 +264,8 @@ function onRender(args) {
   try {
     keepWeights(args);
     const parts = args.draw ? ["decoder", "encoder"] : ["decoder"];
-    const missing = args.models.flatMap((m) => parts.map((part) => `${part}:${m.weights_id}`)).filter((id) => !held.has(id));
+    const missing = args.models.flatMap((m) => parts.map((part) => `${part}:${m.weights_id}`))
+      .concat([`points:${args.points_id}`]).filter((id) => !held.has(id));
     if (missing.length) {  // ask for them: a request of its own, answered once
       state.asked = { id: `${Date.now()}-${Math.random()}`, missing };
       report(false);
@@ -290,14 +293,14 @@ function onRender(args) {
       clearDrawing();
     }
     document.getElementById("sketch-box").hidden = !args.draw;
-    const planeKey = JSON.stringify([args.plane, args.points.classes.length]);
+    const planeKey = JSON.stringify([args.plane, args.points_id]);
     if (planeKey !== state.planeKey) {
       state.plane = args.plane;
-      state.points = args.points;
+      state.points = JSON.parse(new TextDecoder().decode(held.get(`points:${args.points_id}`)));
       state.planeKey = planeKey;
       document.getElementById("pad").background = null;
       document.getElementById("pad-caption").textContent =
-        `${args.plane.labels[0]} (across) and ${args.plane.labels[1]} (up); dots: ${args.points.classes.length} ` +
+        `${args.plane.labels[0]} (across) and ${args.plane.labels[1]} (up); dots: ${state.points.classes.length} ` +
         `test images' codes by class. Move the pointer over the pad to decode.`;
     }
     const legend = document.getElementById("legend");
