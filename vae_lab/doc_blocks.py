@@ -23,6 +23,7 @@ SPACE_FIRST_VISIT = CHECKOUT / "benchmarks" / "results" / "space_first_visit.jso
 LOAD = CHECKOUT / "benchmarks" / "results" / "load.json"  # benchmarks/load.py's
 QUICK_JOB = CHECKOUT / "benchmarks" / "results" / "quick_job.json"  # benchmarks/quick_job.py's
 BROWSER = CHECKOUT / "benchmarks" / "results" / "browser_decoding.json"  # benchmarks/browser_decoding.py's
+BROWSER_EMOJI = BROWSER.with_name("browser_decoding-emoji.json")  # its --dataset emoji run
 FOLDER_DATA = CHECKOUT / "benchmarks" / "results" / "folder_data.json"  # benchmarks/folder_data.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
@@ -58,6 +59,8 @@ def all_blocks() -> dict[str, str]:
     if BROWSER.is_file():
         browser = json.loads(BROWSER.read_text())
         found["browser"], found["browser:summary"] = browser_table(browser), browser_summary(browser)
+    if BROWSER_EMOJI.is_file():
+        found["browser:emoji"] = browser_table(json.loads(BROWSER_EMOJI.read_text()))
     return found
 
 
@@ -88,6 +91,8 @@ def browser_table(result: dict) -> str:
         rows.append(f"| {row['path']} | {row['models']} | {row['gesture']} | **{row['frames_per_s']:.1f}** "
                     f"({', '.join(f'{v:.1f}' for v in row['frames_per_s_runs'])}) | {moves} | "
                     f"{row['work_ms_per_frame']:.2f} | {row['decode_ms']:.2f} | {encode} |")
+    if "bytes_received" not in result:  # the emoji data set's run times the gestures alone
+        return "\n".join(rows)
     opened, chosen = result["page_opened_to_first_image_s"], result["model_chosen_to_first_image_s"]
     traffic = result["bytes_received"]
     rows += ["", f"From opening the Latent explorer (a new session, 4 models) to its first decoded image: median "

@@ -182,7 +182,8 @@ def optima_picture(record: Record, *, max_shift: int = 2, scale: int = 3) -> np.
     rows = []
     for r in (r for r in record.meta["optima"] if r["max_shift"] == max_shift and r["first_of_class"]):
         position = split.position(r["index"])
-        original = split.batch(slice(position, position + 1))[0][0] if position is not None else torch.zeros(1, 28, 28)
+        original = split.batch(slice(position, position + 1))[0][0] if position is not None else \
+            torch.zeros(datasets.get(split.dataset).image_shape)
         rows.append(torch.stack([original, *(record.images[f"{r['key']}:{loss}"] for loss in lesson.OPTIMA)]))
     return image_grid(rows, pad=2, scale=scale)
 
