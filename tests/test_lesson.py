@@ -100,3 +100,20 @@ def test_layer_views_add_up_to_the_loss_and_their_shares_to_one(digits, judges):
         assert energy[strongest[0]] == energy.max() and len(strongest) == 4
     only_fc = lesson.layer_views(judges.perceptual("dfc", {"fc1": 2.0}), x, rec)
     assert only_fc[0].original.shape == (1, 1, 64) and only_fc[0].weight == 2.0
+
+
+def test_a_change_of_an_image_on_white_brings_in_white_at_its_edges_not_black():
+    """The emoji lie on white: a shift, a blur or a rotation must not draw a black frame that every loss charges."""
+    from vae_lab import transforms
+
+    image = torch.ones(1, 3, 16, 16)
+    image[..., 6:10, 6:10] = 0.2
+    for transform, amount in (("shift_x", 2.0), ("shift_y", 2.0), ("blur", 2.0), ("rotate", 30.0)):
+        changed = transforms.apply(image, transform, amount, background=1.0)
+        edges = torch.cat([changed[..., 0, :], changed[..., -1, :], changed[..., :, 0], changed[..., :, -1]], dim=-1)
+        assert edges.min() > 0.99, transform
+        assert changed.min() < 0.9, f"{transform}: the drawing is still there"
+    black = 1 - image
+    assert torch.equal(transforms.apply(black, "shift_x", 2.0), transforms.shift(black, 2.0, axis=-1))
+    with pytest.raises(ValueError, match="black"):
+        transforms.apply(image, "blur", 1.0, background=0.5)

@@ -246,7 +246,8 @@ def run_lesson(args: argparse.Namespace) -> int:
     verdicts = lesson.verdict_summary(x, judges)
     rows = []
     for index in args.digits or split.one_per_class():
-        targets = lesson.shifted_targets(split.batch(slice(index, index + 1))[0], max_shift=args.max_shift)
+        targets = lesson.shifted_targets(split.batch(slice(index, index + 1))[0], max_shift=args.max_shift,
+                                          background=datasets.get(args.dataset).background)
         found = lesson.optima(targets, judges)
         rows.append({"index": split.number(index), "class": split.class_names[int(split.labels[index])],
                      "targets": float(lesson.laplacian_variance(targets).mean()),

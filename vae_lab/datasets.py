@@ -51,6 +51,7 @@ class DataSet:
     notebook_images: tuple[int, ...] = ()  # the reference notebook's hand-picked test images, one per class
     handwritten: bool = False  # uploads and drawings are checked for looking like pen strokes
     prepare: str = ""  # a module of vae_lab whose fetch() builds the files from their source (emoji.py)
+    background: float = 0.0  # black (0.0) or white (1.0): what the lesson's shifts and blurs bring in at the edges
 
     @property
     def channels(self) -> int:
@@ -128,7 +129,7 @@ EMOJI = register(DataSet(
     "emoji", "Emoji", ("Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places",
                        "Activities", "Objects", "Symbols", "Flags"),
     "emoji", image_shape=(3, 64, 64), folder="Emoji", files=BUILT_FILES, prepare="emoji", train_size=6_858,
-    test_size=704, sample="emoji-test-sample.safetensors.gz",
+    test_size=704, sample="emoji-test-sample.safetensors.gz", background=1.0,
     licence="Twemoji by Twitter, Inc. and contributors (CC BY 4.0); Noto Emoji by Google (Apache License 2.0); "
             "the emoji-datasource packages' emoji.json by Cal Henderson (MIT)"))
 

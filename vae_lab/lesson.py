@@ -16,12 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import checkpoints, kinds
+from . import checkpoints, datasets, kinds
 from .datasets import default_name
 from .losses import PerceptualLoss, bce_per_image
 from .metrics import laplacian, laplacian_variance, luminance
 from .models import VAE
-from .transforms import REFERENCE, STRONG_BLUR, TRANSFORMS, apply, shift
+from .transforms import REFERENCE, STRONG_BLUR, TRANSFORMS, apply, on_background, shift
 
 EPS = 1e-4  # images are clamped to [EPS, 1 - EPS] before the BCE, whose log would be infinite at 0 and 1
 
@@ -99,10 +99,10 @@ class Curves:
 @torch.no_grad()
 def curves(x: torch.Tensor, transform: str, judges: Judges) -> Curves:
     """`x` (1, 1, 28, 28) changed by every amount of the transform's slider, each loss against `x`."""
-    amounts = TRANSFORMS[transform].amounts
-    changed = torch.cat([apply(x, transform, float(a)) for a in amounts])
+    amounts, background = TRANSFORMS[transform].amounts, datasets.get(judges.dataset).background
+    changed = torch.cat([apply(x, transform, float(a), background=background) for a in amounts])
     raw = {k: v.numpy() for k, v in losses(x.expand_as(changed), changed, judges).items()}
-    reference = {k: float(v[0]) for k, v in losses(x, apply(x, *REFERENCE), judges).items()}
+    reference = {k: float(v[0]) for k, v in losses(x, apply(x, *REFERENCE, background=background), judges).items()}
     return Curves(transform, amounts, raw, reference)
 
 
@@ -110,7 +110,8 @@ def curves(x: torch.Tensor, transform: str, judges: Judges) -> Curves:
 def verdicts(x: torch.Tensor, judges: Judges) -> dict[str, np.ndarray]:
     """Per loss and image of `x` (N, 1, 28, 28): the strong blur's cost over the 2-pixel shift's.
     Below 1: the loss prefers the blurred image to the shifted one."""
-    blurred, shifted = apply(x, *STRONG_BLUR), apply(x, *REFERENCE)
+    background = datasets.get(judges.dataset).background
+    blurred, shifted = apply(x, *STRONG_BLUR, background=background), apply(x, *REFERENCE, background=background)
     blur, moved = losses(x, blurred, judges), losses(x, shifted, judges)
     return {k: (blur[k] / moved[k]).numpy() for k in blur}
 
@@ -151,12 +152,14 @@ def laplacian_map(image: torch.Tensor) -> np.ndarray:
 
 # --- what each loss prefers when it is unsure -------------------------------------------------------
 
-def shifted_targets(x: torch.Tensor, *, max_shift: int = 2) -> torch.Tensor:
-    """`x` (1, 1, 28, 28) shifted by every (dx, dy) with |dx|, |dy| <= max_shift: (2m+1)^2 targets."""
+def shifted_targets(x: torch.Tensor, *, max_shift: int = 2, background: float = 0.0) -> torch.Tensor:
+    """`x` (1, C, H, W) shifted by every (dx, dy) with |dx|, |dy| <= max_shift: (2m+1)^2 targets; what comes in at
+    the edges is the `background` (transforms.on_background)."""
     if not 1 <= max_shift <= 4:
         raise ValueError(f"choose a largest shift from 1 to 4 pixels, got {max_shift}")
     steps = range(-max_shift, max_shift + 1)
-    return torch.cat([shift(shift(x, dx, axis=-1), dy, axis=-2) for dy in steps for dx in steps])
+    return on_background(x, background, lambda drawing: torch.cat(
+        [shift(shift(drawing, dx, axis=-1), dy, axis=-2) for dy in steps for dx in steps]))
 
 
 OPTIMA = ("bce", "dfc", "critic")

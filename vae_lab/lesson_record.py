@@ -85,7 +85,7 @@ def build(dataset: str, *, images: int = lesson.VERDICT_IMAGES, command: str = "
         image = split.batch(slice(index, index + 1))[0]
         label = int(split.labels[index])
         for max_shift in MAX_SHIFTS:
-            targets = lesson.shifted_targets(image, max_shift=max_shift)
+            targets = lesson.shifted_targets(image, max_shift=max_shift, background=datasets.get(dataset).background)
             found = lesson.optima(targets, judges)
             key = image_key(image, max_shift)
             stored |= {f"{key}:{loss}": o.image.contiguous() for loss, o in found.items()}

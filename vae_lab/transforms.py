@@ -41,8 +41,9 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     t = torch.arange(-radius, radius + 1, dtype=x.dtype)
     kernel = torch.exp(-t.square() / (2 * sigma**2))
     kernel = kernel / kernel.sum()
-    out = F.conv2d(x, kernel.view(1, 1, 1, -1), padding=(0, radius))
-    return F.conv2d(out, kernel.view(1, 1, -1, 1), padding=(radius, 0))
+    planes = x.reshape(-1, 1, *x.shape[-2:])  # each channel of each image blurred alike
+    out = F.conv2d(planes, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    return F.conv2d(out, kernel.view(1, 1, -1, 1), padding=(radius, 0)).reshape(x.shape)
 
 
 def stroke(x: torch.Tensor, amount: float) -> torch.Tensor:
@@ -90,10 +91,18 @@ REFERENCE = ("shift_x", 2.0)
 STRONG_BLUR = ("blur", 2.0)
 
 
-def apply(x: torch.Tensor, transform: str, amount: float) -> torch.Tensor:
+def on_background(x: torch.Tensor, background: float, change: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+    """`change` made to the drawing on its background: the changes above bring in black at the edges (and thicken
+    what is bright), so an image on white (`background` 1.0, the emoji) is inverted before and after."""
+    if background not in (0.0, 1.0):
+        raise ValueError(f"the background is black (0.0) or white (1.0), got {background}")
+    return change(x) if background == 0.0 else 1.0 - change(1.0 - x)
+
+
+def apply(x: torch.Tensor, transform: str, amount: float, *, background: float = 0.0) -> torch.Tensor:
     if transform not in TRANSFORMS:
         raise ValueError(f"unknown transform {transform!r}: choose from {list(TRANSFORMS)}")
     t = TRANSFORMS[transform]
     if not t.low <= amount <= t.high:
         raise ValueError(f"{t.label}: choose an amount from {t.low} to {t.high} {t.unit}, got {amount}")
-    return t.apply(x, amount)
+    return on_background(x, background, lambda drawing: t.apply(drawing, amount))

@@ -7,6 +7,7 @@ import torch
 from vae_lab import kinds, lesson, transforms
 from vae_lab.app import links, resources, ui
 from vae_lab.checkpoints import CheckpointError
+from vae_lab import datasets
 from vae_lab.datasets import noun
 from vae_lab.figures import feature_rows, heat_map, signed_map
 from vae_lab.images import enlarge, image_grid
@@ -66,7 +67,7 @@ def one_change(x: torch.Tensor, judges: lesson.Judges, item: str, chosen) -> Non
                               what="amount")
         each_layer = links.widget(st.toggle, "Show each layer's curve", value=False, key="why_each_layer",
                                   parse=links.flag)
-    changed = transforms.apply(x, transform, amount)
+    changed = transforms.apply(x, transform, amount, background=datasets.get(chosen.dataset).background)
     with pictures:
         shown = [("the original", enlarge(x[0])), (f"{t.label}: {amount:g}", enlarge(changed[0])),
                  ("pixel difference (red brighter)", signed_map((changed - x)[0, 0].numpy(), limit=1.0)),
@@ -159,7 +160,7 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
     max_shift = links.widget(st.radio, "Shifted by up to", (1, 2), index=1,
                              format_func=lambda s: f"{s} pixel{'s' * (s > 1)}", horizontal=True, key="why_max_shift",
                              parse=int, options=(1, 2), what="largest shift")
-    targets = lesson.shifted_targets(x, max_shift=max_shift)
+    targets = lesson.shifted_targets(x, max_shift=max_shift, background=datasets.get(chosen.dataset).background)
     columns = st.columns(4)
     targets_lv = float(laplacian_variance(targets).mean())
     columns[0].image(image_grid([targets[r::2 * max_shift + 1] for r in range(2 * max_shift + 1)], pad=1, scale=2),
