@@ -89,7 +89,7 @@ def stale(record: dict) -> list[str]:
 
 def table(record: dict) -> str:
     lines = [f"| model | BCE nats/image | KL | accuracy on reconstructions | Laplacian variance (originals "
-             f"{record['originals_laplacian_variance']:.3f}) | sharper than DFC? (paired t-test) | FD reconstructions "
+             f"{record['originals_laplacian_variance']:.3g}) | sharper than DFC? (paired t-test) | FD reconstructions "
              "| FD prior samples | confident prior samples | prior samples' precision / recall | rarest class in "
              "prior samples | FD, confident share: aggregate-posterior samples |",
              "| --- |" + " ---: |" * 4 + " --- |" + " ---: |" * 6]
@@ -99,7 +99,7 @@ def table(record: dict) -> str:
             f"{'yes' if test['cohens_dz'] > 0 and test['t_p_value'] < 1e-3 else 'no'}: d_z {test['cohens_dz']:.2f}, "
             f"p {p_text(test['t_p_value'])}, sharper in {100 * test['fraction_sharper']:.1f}% of images")
         lines.append(f"| `{r['name']}` | {r['bce']:.1f} | {r['kl']:.1f} | {100 * r['accuracy']:.2f}% | "
-                     f"{r['laplacian_variance']:.3f} | {sharper} | {r['fid_reconstructions']:.1f} | "
+                     f"{r['laplacian_variance']:.3g} | {sharper} | {r['fid_reconstructions']:.1f} | "
                      f"{r['fid_samples']:.1f} | {100 * r['confident_samples']:.1f}% | {r['precision']:.2f} / "
                      f"{r['recall']:.2f} | {100 * r['smallest_class_share']:.1f}% | {r['fid_posterior']:.1f}, "
                      f"{100 * r['posterior_confident_samples']:.1f}% |")
