@@ -314,7 +314,9 @@ def test_blur_analysis_plots_every_model_and_the_paired_tests(app):
 def test_samples_page_shows_prior_and_posterior_samples_with_their_measures(app):
     app.sidebar.multiselect(key="models-mnist").set_value(["plain", "dfc"])
     app.switch_page("vae_lab/app/views/samples.py").run()
-    measures = [c for c in captions(ok(app)) if c.startswith("On 10,000 samples")]
+    from vae_lab import data
+    tested = len(data.test_split("mnist"))  # the whole test split's images, or the embedded sample's
+    measures = [c for c in captions(ok(app)) if c.startswith(f"On {tested:,} samples")]
     assert len(measures) == 4, "prior and posterior, for each of the two models"
     pattern = r"\*\*\d+\.\d%\*\* confident, precision \*\*0\.\d{3}\*\*, recall \*\*0\.\d{3}\*\*"
     assert all(re.search(pattern, m) for m in measures), measures

@@ -17,7 +17,7 @@ import re
 import shutil
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -209,7 +209,9 @@ def register_all(root: Path) -> list[datasets.DataSet]:
             values = {key: value for key, value in json.loads(index.read_text()).items() if key in INDEXED}
             values |= {"classes": tuple(values["classes"]), "image_shape": tuple(values["image_shape"]),
                        "files": tuple(tuple(f) for f in values["files"])}
-            found.append(datasets.register(datasets.DataSet(**values)))
+            # a data set the lab knows (the emoji) keeps what its index does not hold: its sample, its background
+            known = datasets.get(values["name"]) if values["name"] in datasets.names() else None
+            found.append(datasets.register(replace(known, **values) if known else datasets.DataSet(**values)))
         except (OSError, ValueError, TypeError, KeyError):
             continue
     return found

@@ -32,7 +32,7 @@ with left:
         index = ui.pick_digit(digits, noun(chosen.dataset).capitalize(), key="explorer_digit")
         start_image = digits.images[index:index + 1]
         start_key = f"{name}-{digits.captions[index]}"
-        st.image(enlarge(digits.images[index]), caption="the digit", width=112)
+        st.image(enlarge(digits.images[index]), caption=f"the {noun(chosen.dataset)}", width=112)
     else:
         start_key = f"{name}-origin"
 
@@ -112,7 +112,7 @@ with right:
                    points=pad_points(projection, means, split.labels.numpy()), own=own,
                    start=own_plane(projection, means, z0), class_names=chosen.class_names, key="latent_pad",
                    draw=draw)
-        start_text = "its own code of the chosen digit" if start_image is not None else "the origin"
+        start_text = f"its own code of the chosen {noun(chosen.dataset)}" if start_image is not None else "the origin"
         st.caption(f"The pad is {name}'s plane and its sliders move {name}'s code. Every other model starts from "
                    f"{start_text} and moves in its own {'PCA ' if in_pca else ''}plane by the same amounts, counted "
                    f"in its own codes' standard deviations along each axis: each latent space is its own, so one "

@@ -42,7 +42,8 @@ for name in analyses:
             if fid_key not in card:  # measured without a classifier: there is none for this data set
                 st.caption("No classifier for this data set, so the samples are not measured.")
                 continue
-            st.caption(f"On 10,000 samples: **{100 * card[prefix + 'confident_samples']:.1f}%** confident, "
+            count = len(analyses[name].per_image["bce"])  # as many samples as test images were measured
+            st.caption(f"On {count:,} samples: **{100 * card[prefix + 'confident_samples']:.1f}%** confident, "
                        f"precision **{card[prefix + 'precision']:.3f}**, recall **{card[prefix + 'recall']:.3f}**, "
                        f"Frechet distance **{card[fid_key]:.1f}**, class entropy "
                        f"**{card[prefix + 'class_entropy']:.3f}**.")
