@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from vae_lab.models import VAE, Classifier, Critic, frozen, scale_for
+from vae_lab.layouts import scale_for
+from vae_lab.models import VAE, Classifier, Critic, frozen
 
 
 @pytest.mark.parametrize("image_shape", [(1, 28, 28), (1, 32, 32), (3, 28, 28), (3, 64, 64)])

@@ -9,7 +9,8 @@ __version__ = "0.2.0"  # set before the imports below: train.py records it in ch
 
 from .checkpoints import Checkpoint, CheckpointError, available, find, load
 from .data import DataMissingError, load_split
-from .models import VAE, Classifier, Critic, Posterior
+from .layouts import Posterior
+from .models import VAE, Classifier, Critic
 from .config import TrainConfig
 from .train import TrainEvent, TrainingDiverged, train
 

@@ -19,7 +19,8 @@ from pathlib import Path
 import torch
 
 from . import datasets, kinds
-from .models import CRITIC_DEPTHS, Classifier, Critic, scale_for
+from .layouts import scale_for
+from .models import CRITIC_DEPTHS, Classifier, Critic
 from .workspace import SHIPPED_DIR
 
 DEVICES = ("auto", "cuda", "mps", "cpu")

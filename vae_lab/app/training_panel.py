@@ -20,7 +20,8 @@ from ..figures import film_measures_chart, training_curves
 from ..jobs import JobError, JobManager, JobStatus, device_choices
 from ..jobs.status import seconds_left
 from .visitors import workspace
-from ..models import Classifier, scale_for
+from ..layouts import scale_for
+from ..models import Classifier
 from . import links
 from .resources import clear_caches
 from .ui import model_label
