@@ -58,3 +58,17 @@ def test_the_model_card_holds_the_figures_of_the_shipped_models(measured):
             for i, colour in enumerate(COLOURS):
                 assert row[f"mse_{colour}"] == pytest.approx(found[kind].channel_mse[:, i].double().mean().item(),
                                                              rel=1e-4)
+
+
+def test_the_landing_page_opens_on_emoji_from_its_record():
+    """The Why blurry? page finds each default emoji's optima in the stored record (a live search takes 20 s)."""
+    from vae_lab import lesson_record
+    from vae_lab.data import DEFAULT_DIGITS, load_sample
+
+    record = lesson_record.load("emoji")
+    assert record is not None, "run `vae-lab lesson --write --dataset emoji`: the record names other checkpoints"
+    sample = load_sample("emoji")
+    for number in sample.random_numbers(DEFAULT_DIGITS):
+        position = sample.position(number)
+        x = sample.batch(slice(position, position + 1))[0]
+        assert all(record.optima(x, shift) is not None for shift in lesson_record.MAX_SHIFTS), number

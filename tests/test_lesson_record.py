@@ -110,3 +110,12 @@ def test_every_shipped_vae_ships_its_analysis_and_it_is_what_the_analysis_comput
         assert now.scorecard[key] == pytest.approx(value, rel=1e-3, abs=1e-6), key
     for key, values in shipped.per_image.items():
         assert np.allclose(now.per_image[key], values, rtol=1e-3, atol=1e-4), key
+
+
+def test_a_record_stores_its_optima_as_the_8_bit_pixels_its_figures_were_computed_from(tmp_path):
+    image = torch.rand(3, 64, 64)
+    record = lesson_record.Record({"dataset": "emoji"}, {"key:dfc": lesson_record.eight_bit(image)})
+    lesson_record.write(record, tmp_path)
+    _, images_path = lesson_record.paths("emoji", tmp_path)
+    assert images_path.stat().st_size < 3 * 64 * 64 + 1000, "one byte a pixel"
+    assert torch.equal(lesson_record.read("emoji", tmp_path).images["key:dfc"], lesson_record.eight_bit(image))

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -86,7 +86,7 @@ def build(dataset: str, *, images: int = lesson.VERDICT_IMAGES, command: str = "
         label = int(split.labels[index])
         for max_shift in MAX_SHIFTS:
             targets = lesson.shifted_targets(image, max_shift=max_shift, background=datasets.get(dataset).background)
-            found = lesson.optima(targets, judges)
+            found = {loss: replace(o, image=eight_bit(o.image)) for loss, o in lesson.optima(targets, judges).items()}
             key = image_key(image, max_shift)
             stored |= {f"{key}:{loss}": o.image.contiguous() for loss, o in found.items()}
             probabilities, _ = readings(judges.dfc.net, torch.stack([o.image for o in found.values()]))
@@ -111,6 +111,12 @@ def build(dataset: str, *, images: int = lesson.VERDICT_IMAGES, command: str = "
     return Record(meta, stored)
 
 
+def eight_bit(image: torch.Tensor) -> torch.Tensor:
+    """`image` as the 8-bit pixels a record stores (a 64-pixel colour optimum takes 12 KB so, 49 KB as float32);
+    the record's figures are computed from these very pixels."""
+    return (image * 255).round() / 255
+
+
 def paths(dataset: str, folder: Path | None = None) -> tuple[Path, Path]:
     folder = folder or record_dir()
     return folder / f"lesson-{dataset}.json", folder / f"lesson-{dataset}.optima.safetensors"
@@ -120,7 +126,8 @@ def write(record: Record, folder: Path | None = None) -> Path:
     """Both files, each written whole and then renamed into place, the JSON last."""
     meta_path, images_path = paths(record.meta["dataset"], folder)
     meta_path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoints.atomic_write(images_path, lambda tmp: save_file(record.images, str(tmp)))
+    pixels = {key: (image * 255).round().to(torch.uint8) for key, image in record.images.items()}
+    checkpoints.atomic_write(images_path, lambda tmp: save_file(pixels, str(tmp)))
     checkpoints.atomic_write(meta_path, lambda tmp: tmp.write_text(json.dumps(record.meta, indent=1) + "\n"))
     return meta_path
 
@@ -130,7 +137,9 @@ def read(dataset: str, folder: Path | None = None) -> Record | None:
     meta_path, images_path = paths(dataset, folder)
     if not (meta_path.is_file() and images_path.is_file()):
         return None
-    return Record(json.loads(meta_path.read_text()), load_file(str(images_path)))
+    images = {key: image.float() / 255 if image.dtype == torch.uint8 else image  # records before 8-bit: float32
+              for key, image in load_file(str(images_path)).items()}
+    return Record(json.loads(meta_path.read_text()), images)
 
 
 def load(dataset: str, folder: Path | None = None) -> Record | None:

@@ -202,13 +202,13 @@ _optima: dict[tuple, dict[str, lesson.Optimum]] = {}  # per server: the lesson's
 MAX_OPTIMA = 32
 
 
-def loss_optima(dataset: str, targets: torch.Tensor, on_step) -> dict[str, lesson.Optimum]:
-    """`lesson.optima` of `targets`: from the stored record where it has them, else found once per server
-    (`on_step` shows the search when it runs)."""
+def loss_optima(dataset: str, x: torch.Tensor, targets: torch.Tensor, on_step) -> dict[str, lesson.Optimum]:
+    """`lesson.optima` of `targets`, the shifted copies of the image `x`: from the stored record where it has them,
+    else found once per server (`on_step` shows the search when it runs). The record is looked up by `x` itself:
+    on a white background the unshifted target is 1 - (1 - x), a few bits away from it."""
     record = lesson_record_of(dataset)
-    centre = targets[len(targets) // 2:len(targets) // 2 + 1]
     max_shift = (int(len(targets) ** 0.5) - 1) // 2
-    stored = record.optima(centre, max_shift) if record is not None else None
+    stored = record.optima(x, max_shift) if record is not None else None
     if stored is not None:
         return stored
     key = (dataset, _lesson_files(dataset), targets.numpy().tobytes())

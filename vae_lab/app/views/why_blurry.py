@@ -176,7 +176,7 @@ def unsure(x: torch.Tensor, judges: lesson.Judges, item: str, chosen, judge) -> 
         progress["bar"].progress(done, text=f"{titles[loss]}: Adam step {step} of {lesson.OPTIMUM_STEPS}")
         placeholders[loss].image(enlarge(image), caption=f"{titles[loss]}, step {step}", width="stretch")
 
-    found = resources.loss_optima(chosen.dataset, targets, watch)
+    found = resources.loss_optima(chosen.dataset, x, targets, watch)
     if "bar" in progress:
         progress["bar"].empty()
     read = dict(zip(found, reading(judge, torch.stack([o.image for o in found.values()]), chosen.class_names)))
