@@ -37,12 +37,12 @@ def drawing_pad(page, server, dataset: str):
     """The Latent explorer with drawing on, by link (a new session), once every model's decoding has drawn."""
     page.goto(f"{server}/latent_explorer?dataset={dataset}&explorer_draw=True")
     idle(page)
-    frame = pad_frame(page, showing="fashion-mnist" if dataset == "fashion-mnist" else "")
+    frame = pad_frame(page, showing="" if dataset == "mnist" else dataset)
     labels = frame.locator("#outputs canvas.decoding").evaluate_all("canvases => canvases.map(c => c.dataset.model)")
     return frame, labels
 
 
-@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist"])
+@pytest.mark.parametrize("dataset", ["mnist", "fashion-mnist", "emoji"])  # emoji: the strided 64 px colour networks
 def test_the_browser_decodes_and_encodes_as_the_server_does(page, server, dataset):
     import torch
     from vae_lab import checkpoints, data, workspace
@@ -53,7 +53,9 @@ def test_the_browser_decodes_and_encodes_as_the_server_does(page, server, datase
     frame.wait_for_function("() => window.vaeLab.path() === 'WebAssembly SIMD'")  # loaded beside the first render
     expect(frame.locator("#speed")).to_contain_text("(WebAssembly SIMD)")  # the page says which path runs
     assert all(("fashion-mnist" in label) == (dataset == "fashion-mnist") for label in labels), labels
-    vectors = torch.randn(8, 5, generator=torch.Generator().manual_seed(0)) * 1.5
+    assert all(("emoji" in label) == (dataset == "emoji") for label in labels), labels
+    latent_dim = checkpoints.load(workspace.SHIPPED_DIR / f"{labels[0].split(': ')[-1]}.json").latent_dim
+    vectors = torch.randn(8, latent_dim, generator=torch.Generator().manual_seed(0)) * 1.5
     images = data.test_split(dataset).batch(slice(0, 8))[0]
     worst = {}
     shipped = {path.stem for path in workspace.SHIPPED_DIR.glob("*.json")}
