@@ -244,17 +244,23 @@ def main() -> None:
         print(f"bytes received: a visit with drawing on, 1 model {traffic['visit']:,}; a rerun {traffic['rerun']:,}")
         version = browser.version
         browser.close()
+    write_result(RESULTS, args, load_before, version, {
+        "command": "python benchmarks/browser_decoding.py", "gestures": rows,
+        "page_opened_to_first_image_s": [round(t, 3) for t in opened],
+        "model_chosen_to_first_image_s": [round(t, 3) for t in chosen], "bytes_received": traffic})
+    print(f"wrote {RESULTS}")
+
+
+def write_result(path: Path, args: argparse.Namespace, load_before, version: str, figures: dict) -> None:
+    """`figures` with what set them (the date, the commit, the machine, the browser, the load before) as JSON."""
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                             text=True).stdout.strip()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
         "machine": f"{platform.node()}, {os.cpu_count()} cores", "browser": f"Chromium {version}, headless",
         "load_average_before": [round(v, 2) for v in load_before], "seconds": args.seconds, "runs": args.runs,
-        "command": "python benchmarks/browser_decoding.py", "gestures": rows,
-        "page_opened_to_first_image_s": [round(t, 3) for t in opened],
-        "model_chosen_to_first_image_s": [round(t, 3) for t in chosen], "bytes_received": traffic}, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+        **figures}, indent=1) + "\n")
 
 
 def emoji_gestures(args: argparse.Namespace) -> None:
@@ -268,15 +274,9 @@ def emoji_gestures(args: argparse.Namespace) -> None:
         rows = gestures(page, url, args.seconds, args.runs, args.dataset)
         version = browser.version
         browser.close()
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                            text=True).stdout.strip()
     target = RESULTS.with_name(f"browser_decoding-{args.dataset}.json")
-    target.write_text(json.dumps({
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "commit": commit,
-        "machine": f"{platform.node()}, {os.cpu_count()} cores", "browser": f"Chromium {version}, headless",
-        "load_average_before": [round(v, 2) for v in load_before], "seconds": args.seconds, "runs": args.runs,
-        "command": f"python benchmarks/browser_decoding.py --dataset {args.dataset}", "gestures": rows},
-        indent=1) + "\n")
+    write_result(target, args, load_before, version, {
+        "command": f"python benchmarks/browser_decoding.py --dataset {args.dataset}", "gestures": rows})
     print(f"wrote {target}")
 
 

@@ -46,12 +46,17 @@ def decoder_bytes(vae: VAE) -> bytes:
 def encoder_bytes(vae: VAE) -> bytes:
     """The encoder's tensors as little-endian float32, in the order and PyTorch layouts encoder.js reads."""
     e = vae.encoder
-    layers = (*_convs(vae), *([e.hidden] if hasattr(e, "hidden") else []), e.mu, e.logvar)
+    layers = (*_convs(vae), *_hidden(vae), e.mu, e.logvar)
     return _float32_bytes([t for layer in layers for t in (layer.weight, layer.bias)])
 
 
 def _convs(vae: VAE) -> list[torch.nn.Conv2d]:
     return [layer for layer in vae.encoder.convs if isinstance(layer, torch.nn.Conv2d)]
+
+
+def _hidden(vae: VAE) -> list[torch.nn.Linear]:
+    """The encoder's hidden dense layer: the notebook's layout has one, the strided none."""
+    return [vae.encoder.hidden] if hasattr(vae.encoder, "hidden") else []
 
 
 def _float32_bytes(tensors) -> bytes:
@@ -61,11 +66,11 @@ def _float32_bytes(tensors) -> bytes:
 def network_dims(vae: VAE) -> dict:
     """The shapes decoder.js and encoder.js build the networks from: the notebook's layout or the strided one."""
     channels, height, width = vae.image_shape
-    hidden = getattr(vae.encoder, "hidden", None)
+    hidden = _hidden(vae)
     return {"latent_dim": vae.latent_dim, "channels": channels, "height": height, "width": width,
             "grid": list(vae.decoder.grid), "upsamples": [layer.out_channels for layer in vae.decoder.upsamples],
             "convs": [[layer.out_channels, layer.stride[0]] for layer in _convs(vae)],
-            "hidden": hidden.out_features if hidden is not None else 0}
+            "hidden": hidden[0].out_features if hidden else 0}
 
 
 def pad_points(projection: Projection, means: np.ndarray, labels: np.ndarray, *, limit: int = MAX_POINTS) -> dict:
@@ -128,8 +133,8 @@ def latent_pad(models: dict[str, tuple[VAE, str]], *, z: torch.Tensor, start_key
 
 def weights_sent(key: str) -> set[str]:
     """The weights this session's browser was sent ("decoder:ID", "encoder:ID"; "points:ID", the pad's dots), kept
-    in the session's state,
-    less those its latest request says it lacks (the component's value `asked`: each request is answered once)."""
+    in the session's state, less those its latest request says it lacks (the component's value `asked`: each request
+    is answered once)."""
     sent = st.session_state.setdefault(f"{key}_sent", set())
     value = st.session_state.get(key)
     asked = value.get("asked") if isinstance(value, dict) else None
