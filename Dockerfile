@@ -20,7 +20,7 @@ RUN mkdir -p /opt/data && cd /tmp/context && for f in data/*/raw/*-ubyte; do \
 
 FROM ${BASE_IMAGE} AS build
 ARG TORCH_SOURCE="torch==2.14.1 torchvision==0.29.1 --index-url https://download.pytorch.org/whl/cpu"
-ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 VAE_LAB_DATA=/opt/vae_lab/data VAE_LAB_CACHE=/opt/vae_lab/cache
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 VAE_LAB_DATA=/opt/vae_lab/data
 RUN python3 -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 # PyTorch first, then the rest (requirements.txt's torch>=2.11 is then already satisfied): these layers
@@ -33,18 +33,20 @@ COPY vae_lab /tmp/build/src/vae_lab
 COPY checkpoints /tmp/build/src/checkpoints
 RUN pip install --no-deps /tmp/build/src
 # The data sets (the app's visitors never wait for a download; fetch-data gets what the context lacks). Each
-# shipped model's analysis on the whole test set ships in the package (checkpoints/analyses); `vae-lab evaluate`
-# reads them here, and computes and caches any that a changed model or data set needs, so that Blur analysis,
-# Samples and Models open at once.
+# shipped model's analysis, on the whole test set and on the embedded sample, ships in the package
+# (checkpoints/analyses); `vae-lab evaluate` reads them here, and computes any that a changed model or data set
+# needs into the package's analyses, where the app reads them whatever its cache folder (in a Space with
+# persistent storage that is /data's), so that Blur analysis, Samples and Models open at once.
 COPY --from=context-data /opt/data /opt/vae_lab/data
-RUN vae-lab fetch-data && vae-lab evaluate && mkdir -p /opt/vae_lab/cache && pip uninstall --yes torchvision
+RUN vae-lab fetch-data \
+ && VAE_LAB_CACHE=$(python -c "from vae_lab.scorecard import SHIPPED_ANALYSES; print(SHIPPED_ANALYSES)") vae-lab evaluate \
+ && pip uninstall --yes torchvision
 
 FROM ${BASE_IMAGE}
 RUN useradd --create-home --uid 1000 user
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/vae_lab/data /home/user/data
-COPY --from=build --chown=user /opt/vae_lab/cache /home/user/.cache/vae_lab
-RUN chown user /home/user/.cache  # the user's own (COPY made it root's): matplotlib keeps its font cache there
+RUN mkdir -p /home/user/.cache/vae_lab && chown -R user /home/user/.cache  # analyses; matplotlib's font cache
 USER user
 ENV HOME=/home/user PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
     VAE_LAB_DATA=/home/user/data VAE_LAB_CHECKPOINTS=/home/user/checkpoints \

@@ -112,6 +112,26 @@ def test_every_shipped_vae_ships_its_analysis_and_it_is_what_the_analysis_comput
         assert np.allclose(now.per_image[key], values, rtol=1e-3, atol=1e-4), key
 
 
+def test_a_server_without_the_data_sets_reads_every_shipped_vaes_analysis_on_the_sample(monkeypatch, tmp_path):
+    """A Space or a laptop without `vae-lab fetch-data` shows each data set's embedded sample: the shipped VAEs'
+    analyses of it ship too, so Models, Samples and Blur analysis open at once there, and they are what the
+    analysis computes now (checked on one model)."""
+    from vae_lab import checkpoints, scorecard
+    from vae_lab.datasets import WITH_MODELS
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "empty-cache"))
+    for dataset in (d.name for d in WITH_MODELS):
+        for ckpt in model_record.shipped_vaes(dataset):
+            assert scorecard.is_cached(ckpt), (f"{ckpt.name}'s analysis of the sample does not ship: run `vae-lab "
+                                               f"evaluate --record {dataset}`")
+            assert len(scorecard.analyse(ckpt).per_image["bce"]) == len(data.load_sample(dataset))
+    assert not (tmp_path / "empty-cache").exists(), "read from the package, nothing computed"
+    plain = checkpoints.shipped("emoji-plain")
+    shipped, now = scorecard.analyse(plain), scorecard.analyse(plain, use_cache=False)
+    for key, value in shipped.scorecard.items():
+        assert now.scorecard[key] == pytest.approx(value, rel=1e-3, abs=1e-6), key
+
+
 def test_a_record_stores_its_optima_as_the_8_bit_pixels_its_figures_were_computed_from(tmp_path):
     image = torch.rand(3, 64, 64)
     record = lesson_record.Record({"dataset": "emoji"}, {"key:dfc": lesson_record.eight_bit(image)})

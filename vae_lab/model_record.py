@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import json
 import sys
+import tempfile
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from . import checkpoints, kinds, scorecard
+from . import checkpoints, datasets, kinds, scorecard
 from .data import has_split, missing_data_notice
 from .datasets import default_name
 from .metrics import COLOURS
 from .stats import p_text, paired_comparison
+from .workspace import Workspace
 
 
 
@@ -48,18 +51,25 @@ def build(dataset: str, *, command: str = "") -> dict:
 
 
 def ship_analyses(dataset: str, folder: Path = scorecard.SHIPPED_ANALYSES) -> list[Path]:
-    """Store the shipped VAEs' analyses on the whole test split beside their weights (replacing their older
-    ones), so that a new server reads them instead of computing them; the files written."""
+    """Store the shipped VAEs' analyses beside their weights (replacing their older ones), so that a new server
+    reads them instead of computing them: on the whole test split, and on the embedded sample that a server
+    without the data set (a Space, a laptop before `vae-lab fetch-data`) shows. The files written."""
     if not has_split(dataset, train=False):
         raise ValueError(f"the shipped analyses are of the whole test split: {missing_data_notice(dataset)}")
     written = []
-    for ckpt in shipped_vaes(dataset):
-        stem = folder / scorecard.entry_name(ckpt)
-        for old in folder.glob(f"{ckpt.name}-*.*"):
-            if old.name.rpartition("-")[0] == ckpt.name and old.with_suffix("") != stem:
-                old.unlink()
-        scorecard.store(scorecard.analyse(ckpt), stem)
-        written += [stem.with_suffix(".json"), stem.with_suffix(".safetensors")]
+    with tempfile.TemporaryDirectory() as no_data:
+        roots = [Workspace.from_env().data] + ([Path(no_data)] if datasets.get(dataset).sample else [])
+        for ckpt in shipped_vaes(dataset):
+            stems = []
+            for root in roots:
+                stem = folder / scorecard.entry_name(ckpt, root=root)
+                on_root = replace(Workspace.from_env(), data=root)
+                scorecard.store(scorecard.analyse(ckpt, workspace=on_root), stem)
+                stems.append(stem)
+            for old in folder.glob(f"{ckpt.name}-*.*"):
+                if old.name.rpartition("-")[0] == ckpt.name and old.with_suffix("") not in stems:
+                    old.unlink()
+            written += [stem.with_suffix(suffix) for stem in stems for suffix in (".json", ".safetensors")]
     return written
 
 

@@ -93,7 +93,7 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
         ckpt.tensors("model")  # its weights still there and whole, or the error that computing it would give
         return cached
     judge = judges.load_judge(ckpt.dataset, device, of=ckpt)
-    analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device))
+    analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device, root=workspace.data))
     try:
         store(analysis, stem)
     except OSError as error:  # a read-only or full disk: the numbers are still right, only not kept
@@ -143,28 +143,29 @@ def _stored_stem(cached: Path) -> Path | None:
     return None
 
 
-def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
-    """A hash of every input of the checkpoint's numbers (see the module docstring)."""
+def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0, *, root: Path | None = None) -> str:
+    """A hash of every input of the checkpoint's numbers (see the module docstring), the test split being the data
+    root's (the environment's by default)."""
     judge = judges.judge_of(ckpt)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
-    test_set = split_fingerprint(ckpt.dataset)
+    test_set = split_fingerprint(ckpt.dataset, root=root)
     return hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
                           f"{ckpt.dataset}|{limit}|{test_set}".encode()).hexdigest()[:24]
 
 
-def entry_name(ckpt: checkpoints.Checkpoint, limit: int = 0) -> str:
+def entry_name(ckpt: checkpoints.Checkpoint, limit: int = 0, *, root: Path | None = None) -> str:
     """The analysis files' name without suffix, in the cache and among the shipped analyses."""
-    return f"{ckpt.name}-{cache_key(ckpt, limit)}"
+    return f"{ckpt.name}-{cache_key(ckpt, limit, root=root)}"
 
 
 def cache_stem(ckpt: checkpoints.Checkpoint, limit: int, workspace: Workspace) -> Path:
     """The cache files' path without suffix."""
-    return workspace.cache / entry_name(ckpt, limit)
+    return workspace.cache / entry_name(ckpt, limit, root=workspace.data)
 
 
-def load_test_split(dataset: str, limit: int = 0, device: str = "cpu") -> ImageSplit:
-    """The test split (the embedded sample without a data root), its first `limit` images."""
-    return test_split(dataset, device=device).subset(limit)
+def load_test_split(dataset: str, limit: int = 0, device: str = "cpu", *, root: Path | None = None) -> ImageSplit:
+    """The test split (the embedded sample where the data root holds none), its first `limit` images."""
+    return test_split(dataset, device=device, root=root).subset(limit)
 
 
 def originals_laplacian_variance(dataset: str, limit: int = 0) -> np.ndarray:
@@ -187,7 +188,7 @@ def _compute(ckpt: checkpoints.Checkpoint, judge: checkpoints.Judge | None, spli
     feed = (lambda rec: fid.update(rec, real=False)) if fid is not None else None
     results = reconstruction_metrics(model, split, judge=classifier, on_reconstructions=feed)
     scorecard = results.summary(split.labels)
-    originals = float(originals_laplacian_variance(split.dataset, len(split)).mean())
+    originals = float(laplacian_variance(split.float_images()).mean())  # this split's, wherever it comes from
     scorecard["laplacian_ratio"] = scorecard["laplacian_variance"] / originals
     sample_classes = {}
     if fid is not None:
