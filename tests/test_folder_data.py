@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -258,3 +260,39 @@ def test_every_page_runs_on_a_colour_model_of_your_own_images(tmp_path, monkeypa
     red[:, 0] = 1.0
     grid = image_grid([red], pad=1, scale=2)
     assert grid.shape == (2 * 6, 2 * 11, 3) and grid[2, 2].tolist() == [255, 0, 0]
+
+
+def test_images_without_labels_get_a_dfc_vae_on_a_fixed_random_network_and_no_classifier(tmp_path, monkeypatch):
+    """A folder with no class sub-folders has no classifier to train: the config says so and points to the random
+    network; the panel offers what fits the images' size (the emoji classifier only at 64 px in colour); and a
+    DFC VAE trained on the random network names it in its checkpoint."""
+    from vae_lab import judges
+    from vae_lab.config import TrainConfig
+    from vae_lab.train import train
+
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "data"))
+    (tmp_path / "src").mkdir()
+    for i in range(40):
+        picture(i, size=70).save(tmp_path / "src" / f"{i}.png")
+    try:
+        for name, size in (("unlabelled", 32), ("unlabelled-64", 64)):
+            build(name, tmp_path / "src", root=tmp_path / "data", size=size)
+        with pytest.raises(ValueError, match="no labels.*perceptual_model='random'"):
+            TrainConfig(kind="classifier", dataset="unlabelled")
+        assert judges.perceptual_choices("unlabelled") == [judges.RANDOM]
+        assert judges.perceptual_choices("unlabelled-64") == ["emoji-classifier", judges.RANDOM]
+        first = judges.random_network("unlabelled")
+        torch.manual_seed(123)
+        again = judges.random_network("unlabelled")
+        assert all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), again.state_dict().values())), \
+            "the same network whatever the random state: a checkpoint names it by its seed"
+        config = TrainConfig(kind="dfc", dataset="unlabelled", epochs=1, batch_size=16, device="cpu", init_from="",
+                             perceptual_model=judges.RANDOM, name="mine")
+        result = train(config, out_dir=tmp_path / "models")
+        assert result.checkpoint.meta["perceptual"]["network"] == judges.RANDOM and "checkpoint" not in \
+            result.checkpoint.meta["perceptual"]
+        with pytest.raises(checkpoints.CheckpointError, match="perceptual_model='random'"):
+            train(replace(config, perceptual_model=""), out_dir=tmp_path / "models")
+    finally:
+        for name in ("unlabelled", "unlabelled-64"):
+            datasets.unregister(name)

@@ -421,3 +421,45 @@ def test_foreign_files_in_the_state_folders_are_skipped_and_every_page_keeps_wor
         at = ok(visit(ALICE, page))
         assert not at.error or all("cannot be used" in e.value for e in at.error), [e.value for e in at.error]
     assert (jobs / "notes.txt").exists() and (models / "visitors" / "README").exists(), "not ours to remove"
+
+
+# --- 11. a visitor's own images -------------------------------------------------------------------------------
+
+def test_a_visitors_zip_is_their_own_data_set_to_train_on_and_no_other_visitor_sees_it(demo):
+    from test_jobs import wait
+    from test_zip_data import colours_zip
+    from vae_lab import datasets
+    from vae_lab.jobs import JobError, JobManager
+    from vae_lab.config import TrainConfig
+    mine = f"colours-{ALICE[:8]}"
+    try:
+        at = ok(visit(ALICE))
+        at.sidebar.toggle(key="own_images").set_value(True).run()
+        at.sidebar.file_uploader(key="own_images_zip").set_value([("my photos.zip", colours_zip(), "application/zip")])
+        at.sidebar.text_input(key="own_images_name").set_value("colours")
+        at.sidebar.radio(key="own_images_size").set_value(32).run()
+        ok(at.sidebar.button(key="own_images_add").click().run())
+        assert at.sidebar.selectbox(key="train_dataset").value == mine, "the panel trains on it next"
+        assert any("Added **colours**" in s.value for s in at.sidebar.success), [s.value for s in at.sidebar.success]
+        assert (workspace.Workspace.from_env().for_visitor(ALICE).own_data / mine / "dataset.json").is_file()
+        at.sidebar.selectbox(key="train_kind").set_value("plain").run()
+        at.sidebar.text_input(key="train_name_plain").set_value("on-my-photos").run()
+        ok(at.sidebar.button(key="train_start").click().run())
+        alice_jobs = JobManager(workspace.Workspace.from_env().for_visitor(ALICE), owner=ALICE)
+        job = alice_jobs.latest().id
+        assert wait(alice_jobs, job).state == "succeeded", alice_jobs.log_tail(job)
+        trained = checkpoints.find("on-my-photos", workspace=workspace.Workspace.from_env().for_visitor(ALICE))
+        assert trained.dataset == mine and checkpoints.load(trained).image_shape == (3, 32, 32)
+        at.run()
+        assert "colours" in at.sidebar.radio(key="dataset").options, "her model is on her data set, in her picker"
+
+        bob = ok(visit(BOB, params={"dataset": mine}))
+        assert "colours" not in bob.sidebar.selectbox(key="train_dataset").options  # (the options as labelled)
+        picker = bob.sidebar.radio(key="dataset")
+        assert "colours" not in picker.options and picker.value == "mnist"
+        with pytest.raises(JobError, match="not yours to train on"):
+            JobManager(workspace.Workspace.from_env().for_visitor(BOB), owner=BOB).start(
+                TrainConfig(kind="plain", dataset=mine, name="theirs", device="cpu", epochs=1))
+        assert datasets.get(mine).owner == ALICE
+    finally:
+        datasets.unregister(mine)  # the registry is the process's: the next test's server starts without it

@@ -105,7 +105,7 @@ def test_a_crashing_job_reports_why(manager, tiny_config):
     status = manager.start(tiny_config(kind="dfc", name="job-crash", perceptual_model="no-such-classifier"))
     failed = wait(manager, status.id)
     assert failed.state == "failed"
-    assert "'no-such-classifier' as its perceptual model" in failed.message
+    assert "'no-such-classifier' of mnist's images as its perceptual model" in failed.message
     assert "python -m vae_lab train --kind classifier" in failed.message
     assert "error:" in manager.log_tail(status.id)
 

@@ -299,7 +299,7 @@ def run_app(streamlit_args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     workspace = Workspace.from_env()  # the folders every command reads and writes, built once
-    folder_data.register_all(workspace.data)  # the data sets added there are choices too
+    folder_data.register_workspace(workspace)  # the data sets added there are choices too
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "app":

@@ -97,8 +97,9 @@ class TrainConfig:
     beta: float | None = option(None, "weight of the KL term (default: the kind's recipe)")
     kl_warmup_steps: int | None = option(None, "steps over which the KL weight ramps up to beta (default: the "
                                                "kind's recipe)")
-    perceptual_model: str = option("", "DFC: the classifier checkpoint whose features define the loss (default: "
-                                       "the data set's)")
+    perceptual_model: str = option("", "DFC: the classifier checkpoint whose features define the loss: the data "
+                                       "set's (the default) or another of the same image size; 'random': a fixed "
+                                       "randomly initialised network, for images without labels")
     perceptual_layers: dict[str, float] | None = option(None, "DFC: layers of the perceptual model, as LAYER=WEIGHT "
                                                               "(or LAYER for weight 1; default: the recipe's)")
     critic_width: int = option(32, "VAE-GAN: channels of the critic's first conv (then 2x, 2x, 4x)")
@@ -170,6 +171,9 @@ class TrainConfig:
         if self.init_from and not kind.is_vae:
             raise ValueError(f"init_from starts a VAE from another VAE's weights; a classifier always starts "
                              f"from scratch: leave init_from empty (got {self.init_from!r})")
+        if not kind.is_vae and len(datasets.get(self.dataset).classes) < 2:
+            raise ValueError(f"{self.dataset} has no labels (its images are in no class sub-folders), so there is no "
+                             f"classifier to train: a DFC VAE can take its features from perceptual_model='random'")
         if kind.uses_classifier and _given(self, "perceptual_layers"):
             _check_layers("perceptual", self.perceptual_layers, _layer_names("classifier", 3))
         if kind.has_critic:

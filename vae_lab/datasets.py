@@ -36,7 +36,8 @@ class DataSet:
     classes: tuple[str, ...]
     noun: str  # what one image shows: "digit", "item"
     image_shape: ImageShape = (1, 28, 28)
-    folder: str = ""  # under the data root: <folder>/raw/<the files>; default: the name
+    folder: str = ""  # under the data root: <folder>/raw/<the files>; default: the name. A visitor's own data set
+    # (public mode) names its absolute folder, in the visitor's own folder
     # split -> (images file, labels file), idx files of unsigned bytes under <folder>/raw
     files: tuple[tuple[str, str, str], ...] = (("train", "train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
                                                ("test", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"))
@@ -52,6 +53,7 @@ class DataSet:
     handwritten: bool = False  # uploads and drawings are checked for looking like pen strokes
     prepare: str = ""  # a module of vae_lab whose fetch() builds the files from their source (emoji.py)
     background: float = 0.0  # black (0.0) or white (1.0): what the lesson's shifts and blurs bring in at the edges
+    owner: str = ""  # public mode: the visitor whose images these are, the only one who sees it ("": everyone)
 
     @property
     def channels(self) -> int:
@@ -88,6 +90,12 @@ def register(dataset: DataSet) -> DataSet:
     if not dataset.classes or len(dataset.classes) > 256:
         raise ValueError(f"data set {dataset.name!r}: give 1 to 256 class names (one: the images have no labels)")
     return _DATASETS.add(dataset)
+
+
+def visible_to(visitor: str = "") -> tuple[str, ...]:
+    """The data sets a visitor may choose: everyone's, and their own (in public mode a visitor's images are theirs
+    alone; one server registers every visitor's)."""
+    return tuple(d.name for d in values() if d.owner in ("", visitor))
 
 
 def default_name(kind: str, dataset: str) -> str:

@@ -25,6 +25,7 @@ QUICK_JOB = CHECKOUT / "benchmarks" / "results" / "quick_job.json"  # benchmarks
 BROWSER = CHECKOUT / "benchmarks" / "results" / "browser_decoding.json"  # benchmarks/browser_decoding.py's
 BROWSER_EMOJI = BROWSER.with_name("browser_decoding-emoji.json")  # its --dataset emoji run
 FOLDER_DATA = CHECKOUT / "benchmarks" / "results" / "folder_data.json"  # benchmarks/folder_data.py's
+RANDOM_PERCEPTUAL = CHECKOUT / "benchmarks" / "results" / "random_perceptual.json"  # benchmarks/random_perceptual.py's
 PICTURES = {f"docs/lesson-optima-{dataset}.png": dataset for dataset in DATASETS}  # drawn from the lesson records
 
 
@@ -56,6 +57,8 @@ def all_blocks() -> dict[str, str]:
         found["quick-job"] = quick_job_table(json.loads(QUICK_JOB.read_text()))
     if FOLDER_DATA.is_file():
         found["folder-data"] = folder_data_table(json.loads(FOLDER_DATA.read_text()))
+    if RANDOM_PERCEPTUAL.is_file():
+        found["random-perceptual"] = random_perceptual_table(json.loads(RANDOM_PERCEPTUAL.read_text()))
     if BROWSER.is_file():
         browser = json.loads(BROWSER.read_text())
         found["browser"], found["browser:summary"] = browser_table(browser), browser_summary(browser)
@@ -129,6 +132,28 @@ def folder_data_table(result: dict) -> str:
     rows += [f"| {i} | {run['seconds']:.1f} | {run['images_per_s']:.0f} | {run['train']:,} / {run['test']:,} |"
              for i, run in enumerate(result["runs"], 1)]
     return "\n".join(rows)
+
+
+def random_perceptual_table(result: dict) -> str:
+    """benchmarks/random_perceptual.py's figures: the emoji DFC conversion with the classifier's features and with
+    a fixed random network's, against the plain VAE they started from."""
+    def cells(row: dict) -> str:
+        errors = " / ".join(f"{row[f'mse_{c}']:.4f}" for c in ("red", "green", "blue"))
+        return (f"{row['laplacian_variance']:.4f} | {row['accuracy']:.2%} | {errors} | {row['fid_samples']:.0f}")
+    names = {"random": "a fixed random network"}
+    rows = ["| perceptual network | Laplacian variance | read as the right category | error, red / green / blue | "
+            "FD prior | sharper than the plain VAE? (paired t-test) | training |",
+            "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
+            f"| none (the plain VAE it starts from) | {cells(result['plain'])} | | |"]
+    for row in result["rows"]:
+        test = row["sharper_than_plain"]
+        rows.append(f"| {names.get(row['network'], row['network'])} | {cells(row)} | d_z {test['cohens_dz']:.2f}, "
+                    f"p = {test['t_p_value']:.2g}, {test['fraction_sharper']:.1%} of images | "
+                    f"{row['images_seen']:,} images, {row['seconds']:.0f} s |")
+    together = "side by side, one thread each" if result["parallel"] else "one after the other, one thread each"
+    return "\n".join(rows + ["", f"`{result['command']}` on {result['created'][:10]} at {result['commit']} "
+                                  f"({result['epochs']} epochs each, trained {together}; {result['test_images']} "
+                                  f"test images, judged by the shipped emoji classifier)."])
 
 
 def load_table(result: dict) -> str:

@@ -82,7 +82,7 @@ def build(entry: datasets.DataSet, source: Path, root: Path) -> folder_data.Repo
         raise folder_data.FolderDataError(f"too few emoji images in {source}: {report.summary()}")
     sized = replace(entry, train_size=report.train, test_size=report.test)
     folder_data.write(root / entry.folder, sized, {t: s[0] for t, s in split.items()},
-                      {t: s[1] for t, s in split.items()}, report, Path(source))
+                      {t: s[1] for t, s in split.items()}, report, str(source))
     datasets.register(sized)
     return report
 

@@ -17,6 +17,7 @@ from .data import load_split
 from .images import gif_bytes, image_grid
 from .metrics import measure_reconstructions
 from .models import VAE, uncompiled
+from .workspace import Workspace
 
 SAMPLES = 10  # prior points decoded in every frame
 # test images each frame is measured on: 200 tell 0.5% apart and cost a small share of the training between frames
@@ -31,14 +32,15 @@ class TrainingFilm:
     as an animated GIF every SAVE_EVERY frames and after each epoch; each frame's measures go to
     `measures_path` (the GIF's path with .json): step, Laplacian variance, share read correctly."""
 
-    def __init__(self, path: Path, dataset: str, *, every: int = 100, seed: int = 0):
+    def __init__(self, path: Path, dataset: str, *, every: int = 100, seed: int = 0,
+                 workspace: Workspace | None = None):
         if every < 1:
             raise ValueError(f"a film needs a frame every 1 or more steps, got {every}")
         split = load_split(dataset, train=False)
         self.path, self.every, self.seed = Path(path), every, seed
         self.originals = split.batch(torch.tensor(split.one_per_class()))[0]
         self.measured, self.measured_labels = split.batch(slice(0, MEASURED_IMAGES))
-        judge = judges.load_judge(dataset)  # None without a classifier: the frames then show blur alone
+        judge = judges.load_judge(dataset, workspace=workspace)  # None without one: the frames show blur alone
         self.judge = judge.classifier if judge is not None else None
         self.measures: list[dict[str, float]] = []
         self.latents: torch.Tensor | None = None  # drawn once the model's latent size is known

@@ -6,8 +6,9 @@ in `<root>/<NAME>/raw/`, with `<root>/<NAME>/dataset.json` describing them. Sub-
 (as torchvision's ImageFolder); without them the images have no labels (one class, "unlabelled"). Each image's
 split is fixed by a hash of its path inside PATH, so adding files never moves another image between train and
 test. What cannot be used (unreadable, too small, a duplicate) is skipped and counted, with examples, and nothing
-is written unless at least one image in each split can be used. `register_all(root)` makes every data set added
-under a data root known to the registry (datasets.py).
+is written unless at least one image in each split can be used. `register_workspace` makes every data set added
+under a data root known to the registry (datasets.py), and in public mode a visitor's own (zip_data.py), which
+live in the visitor's folder, are registered under a name of their own that only that visitor is offered.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import datasets
 from .checkpoints import atomic_write
+from .workspace import Workspace
 
 SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 SIZES = (32, 64)
@@ -65,13 +67,13 @@ def test_split(relative: str) -> bool:
     return int.from_bytes(digest[:4], "big") < TEST_SHARE * 2**32
 
 
-def read_image(path: Path, *, size: int, channels: int) -> np.ndarray:
+def read_image(path: Path, *, size: int, channels: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """One image as uint8 (size, size) or (size, size, 3): its first frame, turned as its EXIF says, transparent
     pixels on white, centre-cropped and resized. Raises ValueError with the reason it cannot be used."""
     try:
         with Image.open(path) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise ValueError(f"larger than {MAX_PIXELS // 1_000_000} megapixels")
+            if image.width * image.height > max_pixels:
+                raise ValueError(f"larger than {max_pixels / 1e6:g} megapixels")
             image.seek(0)  # an animated image: its first frame
             image.load()
             return prepare(image, size=size, channels=channels)
@@ -124,26 +126,31 @@ def check_source(source: Path, *, allowed_roots: Sequence[Path] | None) -> Path:
 
 
 def build(name: str, source: Path, *, root: Path, size: int = 64, channels: int = 3, noun: str = "image",
-          allowed_roots: Sequence[Path] | None = None,
+          allowed_roots: Sequence[Path] | None = None, owner: str = "", max_pixels: int = MAX_PIXELS,
+          origin: str = "", skipped: dict[str, list[str]] | None = None,
           progress: Callable[[int, int], None] | None = None) -> tuple[datasets.DataSet, Report]:
     """Read the folder `source` into the data set `name` under the data root `root`, register it, and say what
-    became of each image. `progress(done, total)` hears of every 500th image."""
+    became of each image. `owner`: the public-mode visitor whose data set it is (registered as `<name>-<their id's
+    first 8 digits>`, labelled `name`); `origin`: where the images came from, if not `source` (an upload);
+    `skipped`: what was left out before (a zip's members). `progress(done, total)` hears of every 500th image."""
     if size not in SIZES:
         raise FolderDataError(f"--size must be one of {', '.join(map(str, SIZES))}, got {size}")
     if channels not in (1, 3):
         raise FolderDataError(f"channels must be 1 (grey) or 3 (colour), got {channels}")
     if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name):
         raise FolderDataError(f"a data set's name uses lower-case letters, digits and '-', got {name!r}")
+    label, name = name, f"{name}-{owner[:8]}" if owner else name
     if name in datasets.names() and not (root / name / INDEX).is_file():
         raise FolderDataError(f"{name!r} is a data set the lab ships: choose another name")
     source = check_source(source, allowed_roots=allowed_roots)
+    origin = origin or str(source)
     files = image_files(source)
     if not files:
-        raise FolderDataError(f"{source} holds no PNG, JPEG or WebP images (looked in every sub-folder)")
+        raise FolderDataError(f"{origin} holds no PNG, JPEG or WebP images (looked in every sub-folder)")
     classes = sorted({p.relative_to(source).parts[0] for p in files if len(p.relative_to(source).parts) > 1})
     if len(classes) > 256:
-        raise FolderDataError(f"{source} has {len(classes)} sub-folders: at most 256 classes")
-    report, seen = Report(), {}
+        raise FolderDataError(f"{origin} has {len(classes)} sub-folders: at most 256 classes")
+    report, seen = Report(skipped=dict(skipped or {})), {}
     images: dict[bool, list[np.ndarray]] = {False: [], True: []}
     labels: dict[bool, list[int]] = {False: [], True: []}
     for done, path in enumerate(files, 1):
@@ -154,7 +161,7 @@ def build(name: str, source: Path, *, root: Path, size: int = 64, channels: int 
             report.skip("outside the class sub-folders", relative)
             continue
         try:
-            pixels = read_image(path, size=size, channels=channels)
+            pixels = read_image(path, size=size, channels=channels, max_pixels=max_pixels)
         except ValueError as error:
             report.skip(str(error), relative)
             continue
@@ -168,16 +175,17 @@ def build(name: str, source: Path, *, root: Path, size: int = 64, channels: int 
         labels[test].append(classes.index(path.relative_to(source).parts[0]) if classes else 0)
     report.train, report.test = len(images[False]), len(images[True])
     if not (report.train and report.test):
-        raise FolderDataError(f"too few usable images in {source} to split into training and test images: "
+        raise FolderDataError(f"too few usable images in {origin} to split into training and test images: "
                               f"{report.summary()}")
-    entry = datasets.DataSet(name, name, tuple(classes) or (UNLABELLED,), noun, image_shape=(channels, size, size),
-                             folder=name, files=datasets.BUILT_FILES, train_size=report.train,
-                             test_size=report.test, licence=f"your own images, from {source}")
-    write(root / name, entry, images, labels, report, source)
+    entry = datasets.DataSet(name, label, tuple(classes) or (UNLABELLED,), noun, image_shape=(channels, size, size),
+                             folder=str(root / name) if owner else name, files=datasets.BUILT_FILES,
+                             train_size=report.train, test_size=report.test, licence=f"your own images, from {origin}",
+                             owner=owner)
+    write(root / name, entry, images, labels, report, origin)
     return datasets.register(entry), report
 
 
-def write(folder: Path, entry: datasets.DataSet, images: dict, labels: dict, report: Report, source: Path) -> None:
+def write(folder: Path, entry: datasets.DataSet, images: dict, labels: dict, report: Report, source: str) -> None:
     """The idx files, then the index last (a reader sees the old data set or the new one)."""
     raw = folder / "raw"
     if raw.exists():
@@ -187,13 +195,13 @@ def write(folder: Path, entry: datasets.DataSet, images: dict, labels: dict, rep
         _write_idx(raw / images_file, np.stack(images[test]))
         _write_idx(raw / labels_file, np.asarray(labels[test], dtype=np.uint8))
     described = {key: value for key, value in asdict(entry).items() if key in INDEXED} | {
-        "source": str(source), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": source, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "skipped": {reason: len(paths) for reason, paths in report.skipped.items()}}
     atomic_write(folder / INDEX, lambda tmp: tmp.write_text(json.dumps(described, indent=2) + "\n"))
 
 
 INDEXED = ("name", "label", "classes", "noun", "image_shape", "folder", "files", "train_size", "test_size", "licence",
-           "prepare")
+           "prepare", "owner")
 
 
 def _write_idx(path: Path, array: np.ndarray) -> None:
@@ -201,14 +209,25 @@ def _write_idx(path: Path, array: np.ndarray) -> None:
     atomic_write(path, lambda tmp: tmp.write_bytes(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes()))
 
 
-def register_all(root: Path) -> list[datasets.DataSet]:
-    """Register every data set added under the data root `root`; an index that cannot be read is skipped."""
+def register_workspace(workspace: Workspace) -> list[datasets.DataSet]:
+    """Register the data sets added under the workspace's data root, and in public mode the visitor's own."""
+    found = register_all(workspace.data)
+    return found + (register_all(workspace.own_data, owner=workspace.visitor) if workspace.visitor else [])
+
+
+def register_all(root: Path, *, owner: str = "") -> list[datasets.DataSet]:
+    """Register every data set added under the data root `root` (with `owner`: a visitor's own folder of data
+    sets, each registered where it lies now); an index that cannot be read, or is not `owner`'s, is skipped."""
     found = []
     for index in sorted(Path(root).glob(f"*/{INDEX}")):
         try:
             values = {key: value for key, value in json.loads(index.read_text()).items() if key in INDEXED}
+            if values.get("owner", "") != owner:
+                continue
             values |= {"classes": tuple(values["classes"]), "image_shape": tuple(values["image_shape"]),
                        "files": tuple(tuple(f) for f in values["files"])}
+            if owner:
+                values["folder"] = str(index.parent)
             # a data set the lab knows (the emoji) keeps what its index does not hold: its sample, its background
             known = datasets.get(values["name"]) if values["name"] in datasets.names() else None
             found.append(datasets.register(replace(known, **values) if known else datasets.DataSet(**values)))

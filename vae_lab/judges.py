@@ -7,11 +7,12 @@ from typing import NamedTuple
 
 import torch
 
-from . import kinds
+from . import datasets, kinds
 from . import workspace as places
 from .checkpoints import Checkpoint, available, load, read
 from .datasets import default_name
 from .models import Classifier
+from .workspace import Workspace
 
 
 class Judge(NamedTuple):
@@ -22,25 +23,70 @@ class Judge(NamedTuple):
     checkpoint: Checkpoint
 
 
-def find_judge(dataset: str, *, name: str = "") -> Checkpoint | None:
-    """The classifier checkpoint `name` (default: the data set's own, `classifier` for MNIST,
+def find_judge(dataset: str, *, name: str = "", workspace: Workspace | None = None) -> Checkpoint | None:
+    """The classifier checkpoint `name` in the workspace (default: the data set's own, `classifier` for MNIST,
     `fashion-mnist-classifier` for Fashion-MNIST), or None if there is none for `dataset`."""
     name = name or default_name(kinds.CLASSIFIER.name, dataset)
-    return next((c for c in available(kind=kinds.CLASSIFIER.name, dataset=dataset) if c.name == name), None)
+    return next((c for c in available(kind=kinds.CLASSIFIER.name, dataset=dataset, workspace=workspace)
+                 if c.name == name), None)
 
 
-def judge_of(ckpt: Checkpoint) -> Checkpoint | None:
+def judge_of(ckpt: Checkpoint, *, workspace: Workspace | None = None) -> Checkpoint | None:
     """The classifier that judges `ckpt`'s analysis: for a shipped model the shipped classifier, for any other the
     data set's own (`find_judge`)."""
     if ckpt.json_path.parent != places.SHIPPED_DIR:
-        return find_judge(ckpt.dataset)
+        return find_judge(ckpt.dataset, workspace=workspace)
     path = places.SHIPPED_DIR / f"{default_name(kinds.CLASSIFIER.name, ckpt.dataset)}.json"
     return read(path) if path.is_file() else None
 
 
-def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "",
-               of: Checkpoint | None = None) -> Judge | None:
+# The DFC VAE's perceptual model where a data set has no classifier (a folder without labels): the classifier's
+# network with He et al.'s initialisation for ReLU networks (PyTorch's default shrinks each layer's features about
+# sixfold in energy, leaving conv3 near silent), from a fixed seed, frozen. Untrained networks' features are a
+# usable perceptual metric (Zhang et al. 2018, LPIPS: a random VGG); what one does for the DFC VAE here is measured
+# by benchmarks/random_perceptual.py (docs/model-card.md).
+RANDOM = "random"
+RANDOM_SEED = 0
+
+
+def random_network(dataset: str, device: str | torch.device = "cpu") -> Classifier:
+    """The fixed random network for `dataset`'s images (see RANDOM): the same weights on every machine and run."""
+    entry = datasets.get(dataset)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(RANDOM_SEED)
+        network = Classifier(num_classes=len(entry.classes), image_shape=entry.image_shape)
+        for layer in network.modules():
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+                torch.nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                torch.nn.init.zeros_(layer.bias)
+    return network.to(device).eval().requires_grad_(False)
+
+
+def perceptual_choices(dataset: str, *, workspace: Workspace | None = None) -> list[str]:
+    """What a DFC VAE of `dataset` can take its features from, the best first: its own classifiers, those of other
+    data sets of the same image shape (the emoji classifier for your own 64 px colour images), the random network."""
+    shape = datasets.get(dataset).image_shape
+    found = [c for c in available(kind=kinds.CLASSIFIER.name, workspace=workspace) if c.dataset in datasets.names()
+             and datasets.get(c.dataset).image_shape == shape]
+    own = [c.name for c in found if c.dataset == dataset]
+    return own + [c.name for c in found if c.dataset != dataset] + [RANDOM]
+
+
+def find_perceptual(dataset: str, name: str, *, workspace: Workspace | None = None) -> Checkpoint | None:
+    """The classifier checkpoint `name` as a DFC VAE of `dataset` may use it: the data set's own, or one of
+    another data set of the same image shape; None if there is none."""
+    own = find_judge(dataset, name=name, workspace=workspace)
+    if own is not None:
+        return own
+    shape = datasets.get(dataset).image_shape
+    return next((c for c in available(kind=kinds.CLASSIFIER.name, workspace=workspace) if c.name == name
+                 and c.dataset in datasets.names() and datasets.get(c.dataset).image_shape == shape), None)
+
+
+def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "", of: Checkpoint | None = None,
+               workspace: Workspace | None = None) -> Judge | None:
     """`find_judge`'s classifier (with `of`: `judge_of(of)`), loaded and frozen, with its checkpoint;
     None if there is none."""
-    found = judge_of(of) if of is not None else find_judge(dataset, name=name)
+    found = judge_of(of, workspace=workspace) if of is not None else find_judge(dataset, name=name,
+                                                                                  workspace=workspace)
     return Judge(load(found, device).requires_grad_(False), found) if found is not None else None

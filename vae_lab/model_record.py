@@ -62,8 +62,8 @@ def ship_analyses(dataset: str, folder: Path = scorecard.SHIPPED_ANALYSES) -> li
         for ckpt in shipped_vaes(dataset):
             stems = []
             for root in roots:
-                stem = folder / scorecard.entry_name(ckpt, root=root)
                 on_root = replace(Workspace.from_env(), data=root)
+                stem = folder / scorecard.entry_name(ckpt, workspace=on_root)
                 scorecard.store(scorecard.analyse(ckpt, workspace=on_root), stem)
                 stems.append(stem)
             for old in folder.glob(f"{ckpt.name}-*.*"):

@@ -12,14 +12,15 @@ import torch
 import torch.nn.functional as F
 
 from . import datasets, kinds
-from .checkpoints import CheckpointError
-from .judges import load_judge
+from .checkpoints import CheckpointError, load
+from .judges import RANDOM, RANDOM_SEED, Judge, find_perceptual, load_judge, random_network
 from .config import TrainConfig
 from .data import ImageSplit
 from .distributed import World
 from .losses import PerceptualLoss, bce_per_image, kl_divergence
 from .metrics import classifier_accuracy, reconstruction_metrics
 from .models import VAE, Classifier
+from .workspace import Workspace
 
 
 class Objective:
@@ -28,8 +29,10 @@ class Objective:
     modules: dict[str, torch.nn.Module]  # role -> module; "model" is what `vae_lab.load` returns
     optimizers: dict[str, torch.optim.Optimizer]  # role -> optimiser; lr set by the loop
 
-    def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable):
-        self.config, self.device, self.autocast = config, device, autocast
+    def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable, *,
+                 workspace: Workspace | None = None):
+        # the workspace's classifiers judge and (DFC) define the loss: a public-mode visitor's own among them
+        self.config, self.device, self.autocast, self.workspace = config, device, autocast, workspace
         self.world, self.wrapped = World(), {}
         self.codes: list[torch.Tensor] | None = None  # a VAE's training posterior means, while the loop keeps them
 
@@ -94,8 +97,8 @@ def split_averages(batches, split: ImageSplit) -> dict[str, float]:
 
 
 class ClassifierObjective(Objective):
-    def __init__(self, config, device, autocast):
-        super().__init__(config, device, autocast)
+    def __init__(self, config, device, autocast, *, workspace: Workspace | None = None):
+        super().__init__(config, device, autocast, workspace=workspace)
         dataset = datasets.get(config.dataset)
         model = Classifier(num_classes=len(dataset.classes), image_shape=dataset.image_shape).to(device)
         self.modules = {"model": model}
@@ -122,25 +125,33 @@ class VAEObjective(Objective):
     """A VAE whose reconstruction term compares the pixels (summed BCE) or a frozen classifier's features (the DFC
     VAE's perceptual loss), plus beta * KL."""
 
-    def __init__(self, config, device, autocast):
-        super().__init__(config, device, autocast)
+    def __init__(self, config, device, autocast, *, workspace: Workspace | None = None):
+        super().__init__(config, device, autocast, workspace=workspace)
         model = VAE(latent_dim=config.latent_dim, image_shape=datasets.get(config.dataset).image_shape).to(device)
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}
-        self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
+        self.judge = load_judge(config.dataset, device, workspace=workspace)  # measures each epoch's reconstructions
         self.perceptual = None
         if kinds.get(config.kind).uses_classifier:
-            self.perceptual_model = self.judge if self.judge and self.judge.checkpoint.name == config.perceptual_model \
-                else load_judge(config.dataset, device, name=config.perceptual_model)
-            if self.perceptual_model is None:
-                raise CheckpointError(
-                    f"the {kinds.label(config.kind)} needs the {config.dataset} classifier checkpoint "
-                    f"{config.perceptual_model!r} as its perceptual model; train it first: python -m vae_lab train "
-                    f"--kind {kinds.CLASSIFIER.name} "
-                    f"--dataset {config.dataset}")
-            # the model's layout: the frozen classifier's convolutions are much of the DFC step
-            self.perceptual_model.classifier.to(memory_format=config.memory_format)
-            self.perceptual = PerceptualLoss(self.perceptual_model.classifier, config.perceptual_layers)
+            network, self.perceptual_source = self.perceptual_network(config, device)
+            network.to(memory_format=config.memory_format)  # its convolutions are much of the DFC step
+            self.perceptual = PerceptualLoss(network, config.perceptual_layers)
+
+    def perceptual_network(self, config, device) -> tuple[torch.nn.Module, dict]:
+        """The frozen network whose features the DFC loss compares, and how the checkpoint names it."""
+        if config.perceptual_model == RANDOM:
+            return random_network(config.dataset, device), {"network": RANDOM, "seed": RANDOM_SEED}
+        found = self.judge if self.judge and self.judge.checkpoint.name == config.perceptual_model else None
+        if found is None and (checkpoint := find_perceptual(config.dataset, config.perceptual_model,
+                                                                     workspace=self.workspace)) is not None:
+            found = Judge(load(checkpoint, device).requires_grad_(False), checkpoint)
+        if found is None:
+            raise CheckpointError(
+                f"the {kinds.label(config.kind)} needs the classifier checkpoint {config.perceptual_model!r} of "
+                f"{config.dataset}'s images as its perceptual model; train it first (python -m vae_lab train --kind "
+                f"{kinds.CLASSIFIER.name} --dataset {config.dataset}), name another of the same image size, or "
+                f"use perceptual_model={RANDOM!r}, a fixed random network (images without labels)")
+        return found.classifier, {"checkpoint": found.checkpoint.name, "sha256": found.checkpoint.sha256}
 
     def reconstruction_loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self.perceptual is None:
@@ -180,7 +191,5 @@ class VAEObjective(Objective):
     def meta(self):
         meta = {"architecture": self.model.architecture, "latent_dim": self.config.latent_dim}
         if self.perceptual is not None:
-            meta["perceptual"] = {"checkpoint": self.perceptual_model.checkpoint.name,
-                                  "sha256": self.perceptual_model.checkpoint.sha256,
-                                  "layers": self.config.perceptual_layers}
+            meta["perceptual"] = self.perceptual_source | {"layers": self.config.perceptual_layers}
         return meta

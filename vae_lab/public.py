@@ -9,7 +9,9 @@ What changes in public mode, and the settings that tune it (environment variable
   VAE_LAB_PUBLIC_JOB_MINUTES (5) of training (the epoch in progress then ends early and is published),
   at most VAE_LAB_PUBLIC_JOBS_PER_HOUR (3) jobs per visitor per hour, at lower priority (nice 10) and on
   VAE_LAB_JOB_THREADS threads (default: one fewer than the box has cores), so pages stay responsive.
-Uploads, drawings and job logs live in the visitor's session or job, never shown to another visitor.
+Uploads, drawings and job logs live in the visitor's session or job, never shown to another visitor. A zip of
+images a visitor adds (the training panel; zip_data.py) becomes a data set in their own folder, `<id>/data/`,
+offered to them alone, kept and removed with their models and counted in their share of the disk.
 Where a persistent volume is mounted (VAE_LAB_STATE, or a Space's /data), the models, jobs and analyses are kept
 there, across restarts; elsewhere the page says that they last until the demo restarts, and offers downloads.
 """

@@ -92,7 +92,7 @@ def analyse(checkpoint: checkpoints.Checkpoint | str | Path, *, limit: int = 0, 
     if cached is not None:
         ckpt.tensors("model")  # its weights still there and whole, or the error that computing it would give
         return cached
-    judge = judges.load_judge(ckpt.dataset, device, of=ckpt)
+    judge = judges.load_judge(ckpt.dataset, device, of=ckpt, workspace=workspace)
     analysis = _compute(ckpt, judge, load_test_split(ckpt.dataset, limit, device, root=workspace.data))
     try:
         store(analysis, stem)
@@ -143,24 +143,25 @@ def _stored_stem(cached: Path) -> Path | None:
     return None
 
 
-def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0, *, root: Path | None = None) -> str:
-    """A hash of every input of the checkpoint's numbers (see the module docstring), the test split being the data
-    root's (the environment's by default)."""
-    judge = judges.judge_of(ckpt)
+def cache_key(ckpt: checkpoints.Checkpoint, limit: int = 0, *, workspace: Workspace | None = None) -> str:
+    """A hash of every input of the checkpoint's numbers (see the module docstring): the judge and the test split
+    are the workspace's (the environment's by default)."""
+    workspace = current(workspace)
+    judge = judges.judge_of(ckpt, workspace=workspace)
     posterior = ckpt.meta["files"]["posterior"]["sha256"] if ckpt.has("posterior") else "-"
-    test_set = split_fingerprint(ckpt.dataset, root=root)
+    test_set = split_fingerprint(ckpt.dataset, root=workspace.data)
     return hashlib.sha256(f"{CACHE_VERSION}|{ckpt.sha256}|{posterior}|{judge.sha256 if judge else '-'}|"
                           f"{ckpt.dataset}|{limit}|{test_set}".encode()).hexdigest()[:24]
 
 
-def entry_name(ckpt: checkpoints.Checkpoint, limit: int = 0, *, root: Path | None = None) -> str:
+def entry_name(ckpt: checkpoints.Checkpoint, limit: int = 0, *, workspace: Workspace | None = None) -> str:
     """The analysis files' name without suffix, in the cache and among the shipped analyses."""
-    return f"{ckpt.name}-{cache_key(ckpt, limit, root=root)}"
+    return f"{ckpt.name}-{cache_key(ckpt, limit, workspace=workspace)}"
 
 
 def cache_stem(ckpt: checkpoints.Checkpoint, limit: int, workspace: Workspace) -> Path:
     """The cache files' path without suffix."""
-    return workspace.cache / entry_name(ckpt, limit, root=workspace.data)
+    return workspace.cache / entry_name(ckpt, limit, workspace=workspace)
 
 
 def load_test_split(dataset: str, limit: int = 0, device: str = "cpu", *, root: Path | None = None) -> ImageSplit:

@@ -58,15 +58,16 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-def make_objective(config: TrainConfig, device: torch.device, train_split: ImageSplit) -> Objective:
+def make_objective(config: TrainConfig, device: torch.device, train_split: ImageSplit, *,
+                   workspace: Workspace | None = None) -> Objective:
     bf16 = resolve_precision(config.precision, device) == "bf16"
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)  # noqa: E731
     kind = kinds.get(config.kind)
     if not kind.is_vae:
-        return ClassifierObjective(config, device, autocast)
+        return ClassifierObjective(config, device, autocast, workspace=workspace)
     if kind.has_critic:
-        return VAEGANObjective(config, device, autocast, train_split)
-    return VAEObjective(config, device, autocast)
+        return VAEGANObjective(config, device, autocast, train_split, workspace=workspace)
+    return VAEObjective(config, device, autocast, workspace=workspace)
 
 
 # --- the loop -----------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def train(config: TrainConfig, *, out_dir: Path | None = None, resume: Checkpoin
     train_split = load_split(config.dataset, train=True, device=device, root=workspace.data).subset(config.train_limit)
     test_split = load_split(config.dataset, train=False, device=device, root=workspace.data).subset(config.test_limit)
     interim_split = test_split.subset(config.interim_test_limit)  # a quick look after the epochs before the last
-    objective = make_objective(config, device, train_split)
+    objective = make_objective(config, device, train_split, workspace=workspace)
     # where the VAE started: recorded in every checkpoint of the run, resumed or not
     lineage = _init_from(objective, config, workspace) if resume is None else {
         key: resume.meta[key] for key in ("init_from",) if key in resume.meta}

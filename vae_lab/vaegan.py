@@ -25,6 +25,7 @@ from .losses import (adaptive_weight, feature_distance, generator_loss, gradient
 from .metrics import reconstruction_metrics
 from .models import VAE, Critic, frozen, uncompiled
 from .objectives import Objective, kl_weight, optimizer_step, split_averages
+from .workspace import Workspace
 
 
 class VAEPass(NamedTuple):
@@ -37,8 +38,8 @@ class VAEPass(NamedTuple):
 
 
 class VAEGANObjective(Objective):
-    def __init__(self, config, device, autocast, train_split: ImageSplit):
-        super().__init__(config, device, autocast)
+    def __init__(self, config, device, autocast, train_split: ImageSplit, *, workspace: Workspace | None = None):
+        super().__init__(config, device, autocast, workspace=workspace)
         shape = datasets.get(config.dataset).image_shape
         vae = VAE(latent_dim=config.latent_dim, image_shape=shape).to(device)
         critic = Critic(image_shape=shape, width=config.critic_width, depth=config.critic_depth).to(device)
@@ -50,7 +51,7 @@ class VAEGANObjective(Objective):
         self.layer_weights = config.critic_layers  # checked against the critic's layers by the config
         self.hinge = kinds.get(config.kind).adversary == "hinge"  # else Wasserstein with gradient penalty
         self.train_split = train_split  # extra critic steps draw their own random batches
-        self.judge = load_judge(config.dataset, device)  # measures reconstructions after each epoch
+        self.judge = load_judge(config.dataset, device, workspace=workspace)  # measures each epoch's reconstructions
 
     @property
     def critic(self) -> Critic:

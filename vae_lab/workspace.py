@@ -76,6 +76,12 @@ class Workspace:
         return self.checkpoints / "visitors" / self.visitor if self.visitor else self.checkpoints
 
     @property
+    def own_data(self) -> Path:
+        """Where the data sets made from your images are kept: in public mode the visitor's folder (theirs alone,
+        kept and removed with their models), else the data root."""
+        return self.own_models / "data" if self.visitor else self.data
+
+    @property
     def checkpoint_dirs(self) -> list[Path]:
         """Where checkpoints are looked for: your own first (a name there shadows a shipped one), then shipped.
         A visitor's come after the shipped ones: their model never stands in for a shipped name (the judge

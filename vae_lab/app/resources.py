@@ -18,19 +18,22 @@ from .visitors import workspace
 from ..blur import BlurStudy
 from ..data import ImageSplit, has_split, test_split
 from ..models import VAE, Classifier
+from ..workspace import Workspace
 
 
-def register_datasets(root: Path) -> None:
-    """The data sets added under the data root (`vae-lab add-dataset`, `fetch-data --datasets emoji`), registered
-    once per server and version of their indexes."""
-    indexes = tuple(sorted((str(p), p.stat().st_mtime) for p in Path(root).glob(f"*/{folder_data.INDEX}")))
+def register_datasets(place: Workspace) -> None:
+    """The data sets added under the data root (`vae-lab add-dataset`, `fetch-data --datasets emoji`) and, in public
+    mode, the visitor's own, registered once per server and version of their indexes."""
+    folders = (place.data, place.own_data) if place.visitor else (place.data,)
+    indexes = tuple(sorted((str(p), p.stat().st_mtime) for folder in folders
+                           for p in Path(folder).glob(f"*/{folder_data.INDEX}")))
     if indexes:
-        _register_datasets(str(root), indexes)
+        _register_datasets(place.to_json(), indexes)
 
 
-@st.cache_resource(max_entries=8, show_spinner=False)
-def _register_datasets(root: str, indexes: tuple) -> None:
-    folder_data.register_all(Path(root))
+@st.cache_resource(max_entries=64, show_spinner=False)
+def _register_datasets(place: str, indexes: tuple) -> None:
+    folder_data.register_workspace(Workspace.from_json(place))
 
 
 @st.cache_resource(max_entries=24, show_spinner=False)
@@ -58,14 +61,14 @@ def test_set(dataset: str) -> ImageSplit:
 
 @st.cache_resource(max_entries=4, show_spinner=False)
 def judge(dataset: str, sha256: str) -> Classifier | None:
-    found = judges.load_judge(dataset)
+    found = judges.load_judge(dataset, workspace=workspace())
     return found.classifier if found else None
 
 
 def current_judge(dataset: str) -> Classifier | None:
     """The data set's classifier, loaded once per server (a retrained one is reloaded); None if there is none,
     or if it cannot be loaded (the sidebar says why)."""
-    found = judges.find_judge(dataset)
+    found = judges.find_judge(dataset, workspace=workspace())
     try:
         return judge(dataset, found.sha256) if found else None
     except checkpoints.CheckpointError:
@@ -94,7 +97,7 @@ def _analysis_key(ckpt: checkpoints.Checkpoint) -> tuple[str, str, str]:
     """What a model's numbers depend on, as the server-wide cache's key: its checkpoint, the disk cache's key (the
     model's weights and posterior, the classifier that judges it, whether the test set is the embedded sample)
     and the data root."""
-    return str(ckpt.json_path), scorecard.cache_key(ckpt), str(workspace().data)
+    return str(ckpt.json_path), scorecard.cache_key(ckpt, workspace=workspace()), str(workspace().data)
 
 
 def analyses(names: list[str]) -> dict[str, scorecard.Analysis]:

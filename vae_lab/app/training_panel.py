@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from .. import checkpoints, public, quick_record
+from .. import checkpoints, judges, public, quick_record
 from .. import datasets, kinds
 from ..config import TrainConfig, pick_device, recipe
 from ..data import has_split, missing_data_notice
@@ -22,7 +22,7 @@ from ..jobs.status import seconds_left
 from .visitors import workspace
 from ..layouts import scale_for
 from ..models import Classifier
-from . import links
+from . import links, own_images
 from .resources import clear_caches
 from .ui import model_label
 from .visitors import job_manager
@@ -66,7 +66,11 @@ def recipe_form() -> TrainConfig | None:
     offered = kinds.names()
     kind = st.selectbox("Kind", offered, index=offered.index(kinds.DFC.name), format_func=kinds.label,
                         key="train_kind")
-    dataset = st.selectbox("Dataset", datasets.names(), format_func=datasets.label, key="train_dataset")
+    if own_images.chosen_dataset():  # a data set just added from a zip is the one to train on
+        st.session_state["train_dataset"] = own_images.chosen_dataset()
+    dataset = st.selectbox("Dataset", datasets.visible_to(workspace().visitor), format_func=datasets.label,
+                           key="train_dataset")
+    own_images.render()
     entry = kinds.get(kind)
     chosen = device_input()
     if chosen is None:
@@ -84,6 +88,7 @@ def recipe_form() -> TrainConfig | None:
     if quick and quick_record.caption(kind):
         st.caption(measured_caption(kind, dataset, defaults, values["init_from"]))
     if entry.uses_classifier:
+        values["perceptual_model"] = perceptual_model_input(dataset)
         layers = perceptual_layers_input(defaults["perceptual_layers"])
         if layers is None:
             return None
@@ -192,6 +197,17 @@ def measured_caption(kind: str, dataset: str, defaults: dict, init_from: str) ->
         return (f"The quick recipe's figures were measured from "
                 f"{recipe_start or 'scratch'}; from {init_from or 'scratch'} they are not measured.")
     return quick_record.caption(kind)
+
+
+def perceptual_model_input(dataset: str) -> str:
+    """The network whose features the DFC loss compares: the data set's classifier first, then others of the same
+    image size, then a fixed random network (the one choice for images without labels)."""
+    choices = judges.perceptual_choices(dataset, workspace=workspace())
+    return st.selectbox("Perceptual network", choices, key=f"train_perceptual_{dataset}",
+                        format_func=lambda name: "a fixed random network" if name == judges.RANDOM else name,
+                        help="Whose features the DFC loss compares. A classifier of other images of this size "
+                             "works too; an untrained network's features are a usable perceptual measure as well "
+                             "(see the model card for how well here).")
 
 
 def perceptual_layers_input(default: dict[str, float]) -> dict[str, float] | None:

@@ -44,7 +44,7 @@ class Selection:
 def sidebar() -> Selection:
     """Draw the sidebar shared by every page and remember what it chose for `selection()`."""
     enter_session()
-    register_datasets(workspace().data)
+    register_datasets(workspace())
     chosen = Selection()
     st.session_state["selection"] = chosen
     st.sidebar.title("vae_lab")
@@ -111,7 +111,7 @@ def _usable(names: list[str], dataset: str) -> list[str]:
             usable.append(name)
         except checkpoints.CheckpointError as error:
             problems.append((name, error, ""))
-    found = judges.find_judge(dataset)
+    found = judges.find_judge(dataset, workspace=workspace())
     try:
         judge(dataset, found.sha256) if found else None
     except checkpoints.CheckpointError as error:

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from .. import checkpoints
+from .. import checkpoints, datasets
 from ..config import TrainConfig
 from ..distributed import World
 from ..workspace import Workspace, current
@@ -47,6 +47,8 @@ class JobManager:
         """Launch a job, or raise JobError if one is already running (checked under a file lock).
         `processes` > 1: torchrun trains it on that many GPUs, `config.batch_size` being the global batch."""
         config = config.resolved()  # the job's folder holds the values it will train with
+        if datasets.get(config.dataset).owner not in ("", self.owner):
+            raise JobError(f"the data set {config.dataset!r} is not yours to train on: choose another")
         World(size=processes).check_batch(config.batch_size)
         self.root.mkdir(parents=True, exist_ok=True)
         with open(self.root / "lock", "w") as lock:

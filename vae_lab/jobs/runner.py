@@ -34,7 +34,7 @@ def run_job(folder: Path, *, nice: int = 0) -> int:
     from ..train import TrainingDiverged, train
 
     workspace = Workspace.from_json((folder / "workspace.json").read_text())
-    folder_data.register_all(workspace.data)  # a data set added from a folder is trained on as a shipped one
+    folder_data.register_workspace(workspace)  # a data set added from images is trained on as a shipped one
     if not is_main_process():  # another rank of a torchrun job trains its share; rank 0 reports
         config, resume = _job_inputs(folder)
         train(config, out_dir=folder / "checkpoint", resume=resume, workspace=workspace)
@@ -56,7 +56,8 @@ def run_job(folder: Path, *, nice: int = 0) -> int:
         result = train(config, out_dir=folder / "checkpoint", resume=resume, workspace=workspace,
                        progress=listeners(JsonLinesWriter(folder / "events.jsonl"),
                                           EpochPreview(folder / "preview.png", config.dataset)),
-                       film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY))
+                       film=TrainingFilm(folder / "film.gif", config.dataset, every=FILM_EVERY,
+                                         workspace=workspace))
         outcome = {"state": "succeeded", **_publish(folder, workspace.own_models),
                    "warning": quality_warning(result.metrics)}
         if result.capped:
