@@ -23,6 +23,7 @@ def chosen_dataset() -> str | None:
 def render() -> None:
     added = st.session_state.pop(ADDED, None)
     if added:  # the name is checked (letters, digits, '-'); the files' names are the visitor's: shown as code
+        st.session_state["own_images"] = False  # the form folds away: the panel goes on to training
         name, label, report = added
         st.success(f"Added **{label}**: {report.train:,} training and {report.test:,} test images. Choose a kind "
                    f"and train on it.")

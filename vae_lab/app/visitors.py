@@ -34,11 +34,14 @@ def _remember_visitor(settings: public.PublicSettings) -> None:
     """Once per session: (re)set the visitor's cookie in this browser, for as long as their models are kept.
     Only this session's page carries the id; in the Space's cross-site iframe the cookie must be SameSite=None,
     Secure and Partitioned (a third-party cookie otherwise), which needs https."""
+    # a slot in every run, so that the sidebar's later elements keep their places: without it the first run had one
+    # element more, and the training panel, opened by the visitor, closed again at their next click
+    slot = st.sidebar.empty()
     if st.session_state.get("visitor_remembered") == visitor():
         return
     st.session_state["visitor_remembered"] = visitor()
     attributes = f"Max-Age={round(3600 * settings.keep_hours)}; Path=/; "
-    st.sidebar.html(f"""<script>
+    slot.html(f"""<script>
         document.cookie = "{VISITOR_COOKIE}={visitor()}; {attributes}" +
             (location.protocol === "https:" ? "SameSite=None; Secure; Partitioned" : "SameSite=Lax");
         </script>""", unsafe_allow_javascript=True)
