@@ -79,3 +79,21 @@ def test_report_on_a_small_slice_writes_every_file_and_names_every_model(two_mod
     assert (out / "per_image.csv").read_text().count("\n") == 301
     for png in out.glob("*.png"):
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_on_the_emoji_sample_is_in_colour_per_category_with_the_dfc_sharper(tmp_path, monkeypatch):
+    """`vae-lab report --dataset emoji` without the built data set: the shipped emoji VAEs on the embedded sample,
+    their figures in colour, the table per emoji category, and the lesson's paired test in it."""
+    import numpy as np
+    from PIL import Image
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "no-data"))
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "report"
+    assert main(["report", "--dataset", "emoji", "--out", str(out)]) == 0
+    numbers = json.loads((out / "report.json").read_text())
+    test = next(t for t in numbers["paired_tests"] if t["label"] == "emoji-dfc vs emoji-plain")
+    assert test["mean_difference"] > 0 and test["t_p_value"] < 1e-3, test
+    table = (out / "per_class_laplacian_variance.csv").read_text()
+    assert "Smileys & Emotion" in table and "Flags" in table
+    pixels = np.asarray(Image.open(out / "interpolations.png").convert("RGB")).astype(int)
+    assert np.abs(pixels[..., 0] - pixels[..., 2]).mean() > 10, "the emoji keep their colours"
