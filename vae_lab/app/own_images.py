@@ -24,7 +24,7 @@ def render() -> None:
     added = st.session_state.pop(ADDED, None)
     if added:  # the name is checked (letters, digits, '-'); the files' names are the visitor's: shown as code
         st.session_state["own_images"] = False  # the form folds away: the panel goes on to training
-        name, label, report = added
+        _, label, report = added
         st.success(f"Added **{label}**: {report.train:,} training and {report.test:,} test images. Choose a kind "
                    f"and train on it.")
         for line in report.skipped_lines():
