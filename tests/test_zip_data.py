@@ -4,7 +4,6 @@ visitor is offered."""
 from __future__ import annotations
 
 import io
-import zipfile
 
 import numpy as np
 import pytest
@@ -16,6 +15,8 @@ from vae_lab.folder_data import FolderDataError
 from vae_lab.images import MAX_UPLOAD_BYTES
 from vae_lab.zip_data import from_zip
 
+from test_model_files import zipped
+
 ALICE, BOB = "a1" * 16, "b2" * 16
 
 
@@ -25,14 +26,6 @@ def png(colour: int, seed: int, side: int = 40) -> bytes:
     image[..., colour] = 220
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def zipped(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in files.items():
-            archive.writestr(name, body)
     return buffer.getvalue()
 
 

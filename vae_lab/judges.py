@@ -62,25 +62,37 @@ def random_network(dataset: str, device: str | torch.device = "cpu") -> Classifi
     return network.to(device).eval().requires_grad_(False)
 
 
-def perceptual_choices(dataset: str, *, workspace: Workspace | None = None) -> list[str]:
-    """What a DFC VAE of `dataset` can take its features from, the best first: its own classifiers, those of other
-    data sets of the same image shape (the emoji classifier for your own 64 px colour images), the random network."""
+def _same_shape_classifiers(dataset: str, workspace: Workspace | None) -> list[Checkpoint]:
+    """The classifiers of images of `dataset`'s shape, the data set's own first (the emoji classifier, say, for your
+    own 64 px colour images)."""
     shape = datasets.get(dataset).image_shape
     found = [c for c in available(kind=kinds.CLASSIFIER.name, workspace=workspace) if c.dataset in datasets.names()
              and datasets.get(c.dataset).image_shape == shape]
-    own = [c.name for c in found if c.dataset == dataset]
-    return own + [c.name for c in found if c.dataset != dataset] + [RANDOM]
+    return sorted(found, key=lambda c: c.dataset != dataset)
 
 
-def find_perceptual(dataset: str, name: str, *, workspace: Workspace | None = None) -> Checkpoint | None:
-    """The classifier checkpoint `name` as a DFC VAE of `dataset` may use it: the data set's own, or one of
-    another data set of the same image shape; None if there is none."""
-    own = find_judge(dataset, name=name, workspace=workspace)
-    if own is not None:
-        return own
-    shape = datasets.get(dataset).image_shape
-    return next((c for c in available(kind=kinds.CLASSIFIER.name, workspace=workspace) if c.name == name
-                 and c.dataset in datasets.names() and datasets.get(c.dataset).image_shape == shape), None)
+def perceptual_choices(dataset: str, *, workspace: Workspace | None = None) -> list[str]:
+    """What a DFC VAE of `dataset` can take its features from, the best first: its own classifiers, those of other
+    data sets of the same image shape, the random network."""
+    return [c.name for c in _same_shape_classifiers(dataset, workspace)] + [RANDOM]
+
+
+def perceptual_network(dataset: str, name: str, device: str | torch.device = "cpu", *,
+                       workspace: Workspace | None = None,
+                       judge: Judge | None = None) -> tuple[torch.nn.Module, dict] | None:
+    """The frozen network a DFC VAE of `dataset` compares features in (`name`: one of `perceptual_choices`), and
+    how its checkpoint names it; None if there is no such classifier. `judge`: the data set's, already loaded, taken
+    if it is the one named."""
+    if name == RANDOM:
+        return random_network(dataset, device), {"network": RANDOM, "seed": RANDOM_SEED}
+    if judge is not None and judge.checkpoint.name == name:
+        network, found = judge
+    else:
+        found = next((c for c in _same_shape_classifiers(dataset, workspace) if c.name == name), None)
+        if found is None:
+            return None
+        network = load(found, device).requires_grad_(False)
+    return network, {"checkpoint": found.name, "sha256": found.sha256}
 
 
 def load_judge(dataset: str, device: str | torch.device = "cpu", *, name: str = "", of: Checkpoint | None = None,

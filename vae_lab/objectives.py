@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 from . import datasets, kinds
-from .checkpoints import CheckpointError, load
-from .judges import RANDOM, RANDOM_SEED, Judge, find_perceptual, load_judge, random_network
+from .checkpoints import CheckpointError
+from .judges import RANDOM, load_judge, perceptual_network
 from .config import TrainConfig
 from .data import ImageSplit
 from .distributed import World
@@ -133,25 +133,17 @@ class VAEObjective(Objective):
         self.judge = load_judge(config.dataset, device, workspace=workspace)  # measures each epoch's reconstructions
         self.perceptual = None
         if kinds.get(config.kind).uses_classifier:
-            network, self.perceptual_source = self.perceptual_network(config, device)
+            found = perceptual_network(config.dataset, config.perceptual_model, device, workspace=workspace,
+                                       judge=self.judge)
+            if found is None:
+                raise CheckpointError(
+                    f"the {kinds.label(config.kind)} needs the classifier checkpoint {config.perceptual_model!r} of "
+                    f"{config.dataset}'s images as its perceptual model; train it first (python -m vae_lab train "
+                    f"--kind {kinds.CLASSIFIER.name} --dataset {config.dataset}), name another of the same image "
+                    f"size, or use perceptual_model={RANDOM!r}, a fixed random network (images without labels)")
+            network, self.perceptual_source = found  # the source: how the checkpoint names the network
             network.to(memory_format=config.memory_format)  # its convolutions are much of the DFC step
             self.perceptual = PerceptualLoss(network, config.perceptual_layers)
-
-    def perceptual_network(self, config, device) -> tuple[torch.nn.Module, dict]:
-        """The frozen network whose features the DFC loss compares, and how the checkpoint names it."""
-        if config.perceptual_model == RANDOM:
-            return random_network(config.dataset, device), {"network": RANDOM, "seed": RANDOM_SEED}
-        found = self.judge if self.judge and self.judge.checkpoint.name == config.perceptual_model else None
-        if found is None and (checkpoint := find_perceptual(config.dataset, config.perceptual_model,
-                                                                     workspace=self.workspace)) is not None:
-            found = Judge(load(checkpoint, device).requires_grad_(False), checkpoint)
-        if found is None:
-            raise CheckpointError(
-                f"the {kinds.label(config.kind)} needs the classifier checkpoint {config.perceptual_model!r} of "
-                f"{config.dataset}'s images as its perceptual model; train it first (python -m vae_lab train --kind "
-                f"{kinds.CLASSIFIER.name} --dataset {config.dataset}), name another of the same image size, or "
-                f"use perceptual_model={RANDOM!r}, a fixed random network (images without labels)")
-        return found.classifier, {"checkpoint": found.checkpoint.name, "sha256": found.checkpoint.sha256}
 
     def reconstruction_loss(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         if self.perceptual is None:
