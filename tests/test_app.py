@@ -415,6 +415,36 @@ def test_without_a_data_root_every_page_works_on_the_embedded_sample_and_says_so
     assert not at.exception and "**Originals**" in [m.value for m in at.markdown], "uploads work without the data set"
 
 
+def sidebar_place(at: AppTest, label: str) -> int:
+    """Where the block of this label is among the sidebar's own elements."""
+    return next(i for i, node in at.sidebar.children.items() if getattr(node, "label", None) == label)
+
+
+def test_the_training_panel_keeps_its_place_in_the_sidebar_whatever_is_drawn_above_it(monkeypatch, tmp_path):
+    """A running job's status is a fragment that reruns by itself, at its place in the sidebar. Where the sidebar
+    above it had grown or shrunk since (a notice, another digit source, a finished job's outcome), its next run
+    crashed the whole page in the browser ("Cannot set a node at a delta path": a blank page)."""
+    monkeypatch.setenv("VAE_LAB_DATA", str(tmp_path / "nowhere"))  # a notice on every data set
+    monkeypatch.setenv("VAE_LAB_CHECKPOINTS", str(tmp_path / "mine"))
+    monkeypatch.setenv("VAE_LAB_JOBS", str(tmp_path / "jobs"))
+    monkeypatch.setenv("VAE_LAB_CACHE", str(tmp_path / "cache"))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
+    places = {"random digits": sidebar_place(ok(at), "Train a model")}
+    at.sidebar.selectbox(key="source").set_value("upload").run()  # two widgets fewer
+    places["uploads"] = sidebar_place(ok(at), "Train a model")
+    at.sidebar.selectbox(key="source").set_value("index").run()
+    at.sidebar.text_input(key="indices").set_value("nine").run()  # and a warning more
+    places["indices, one ignored"] = sidebar_place(at, "Train a model")
+    job = tmp_path / "jobs" / "20260101-000000-mine"  # a job that ended: its outcome shows above the panel
+    job.mkdir(parents=True)
+    (job / "status.json").write_text(json.dumps({"id": job.name, "state": "failed", "name": "mine", "kind": "plain",
+                                                 "message": "stopped by the test"}))
+    at.run()
+    assert "stopped by the test" in [e.value for e in at.sidebar.error]
+    places["a job's outcome"] = sidebar_place(at, "Train a model")
+    assert len(set(places.values())) == 1, places
+
+
 def hostile_corpus() -> dict[str, bytes]:
     """Files a visitor might upload, made here (nothing binary is committed)."""
     import struct

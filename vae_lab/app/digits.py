@@ -38,11 +38,12 @@ class Digits:
 
 
 def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
-    """The sidebar's data-source controls; the chosen digits as one batch."""
+    """The sidebar's data-source controls (drawn where the caller is: in the sidebar's selection); the chosen
+    digits as one batch."""
     entry = datasets.get(dataset)
     sources = [key for key in SOURCES if (key != "notebook" or entry.notebook_images)
                and (key != "draw" or entry.image_shape == MNIST_FORMAT)]  # a drawing becomes an MNIST-style digit
-    source = links.widget(st.sidebar.selectbox, noun(dataset, plural=True).capitalize(), sources, key="source",
+    source = links.widget(st.selectbox, noun(dataset, plural=True).capitalize(), sources, key="source",
                           options=sources, what="digit source",
                           format_func=lambda key: SOURCES[key].format(noun=noun(dataset, article=True)))
     if source in ("upload", "draw"):
@@ -51,10 +52,10 @@ def digit_source(dataset: str, *, test_set_available: bool = True) -> Digits:
         return _digits([], [])
     split = test_set(dataset)
     if source == "random":
-        count = links.widget(st.sidebar.slider, "How many", 1, MAX_DIGITS, DEFAULT_DIGITS, key="random_count",
+        count = links.widget(st.slider, "How many", 1, MAX_DIGITS, DEFAULT_DIGITS, key="random_count",
                              parse=int, options=range(1, MAX_DIGITS + 1))
         links.seed("seed", parse=int, options=range(2**31))
-        if st.sidebar.button("Re-roll", icon=":material/casino:"):
+        if st.button("Re-roll", icon=":material/casino:"):
             st.session_state["seed"] = st.session_state.get("seed", 0) + 1
         numbers = split.random_numbers(count, seed=st.session_state.get("seed", 0))
     elif source == "classes":
@@ -77,12 +78,12 @@ def digits_at(split: ImageSplit, numbers: list[int]) -> Digits:
 def _indices_input(split: ImageSplit) -> list[int]:
     which = (f"numbers of the {len(split):,} images in the embedded sample (0 to 989 and the notebook's ten)"
              if split.is_sample else f"numbers from 0 to {len(split) - 1}")
-    text = links.widget(st.sidebar.text_input, "Test image indices", "0, 1, 2, 3", key="indices",
+    text = links.widget(st.text_input, "Test image indices", "0, 1, 2, 3", key="indices",
                         max_chars=MAX_DIGITS * 8, help=f"Up to {MAX_DIGITS} comma-separated {which}.")
     indices, bad = parse_indices(text, split)
     if bad:
-        st.sidebar.warning(f"Ignored {', '.join(map(links.shown, bad[:5]))}{' ...' if len(bad) > 5 else ''}: "
-                           f"write up to {MAX_DIGITS} different {which}.")
+        st.warning(f"Ignored {', '.join(map(links.shown, bad[:5]))}{' ...' if len(bad) > 5 else ''}: "
+                   f"write up to {MAX_DIGITS} different {which}.")
     return indices
 
 
@@ -105,18 +106,18 @@ def parse_indices(text: str, split: ImageSplit) -> tuple[list[int], list[str]]:
 def _uploaded_digits(dataset: str) -> Digits:
     # The browser's limit is in units of 10^6 bytes: one more than MAX_UPLOAD_BYTES lets a file of exactly
     # 5 MiB reach read_upload, which refuses larger ones itself, with one line.
-    files = st.sidebar.file_uploader(f"PNG or JPEG images of {noun(dataset, plural=True)}", type=["png", "jpg", "jpeg"],
-                                     accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 10**6 + 1,
-                                     key="uploads") or []
+    files = st.file_uploader(f"PNG or JPEG images of {noun(dataset, plural=True)}", type=["png", "jpg", "jpeg"],
+                             accept_multiple_files=True, max_upload_size=MAX_UPLOAD_BYTES // 10**6 + 1,
+                             key="uploads") or []
     if len(files) > MAX_UPLOADS:
-        st.sidebar.warning(f"{len(files)} files: only the first {MAX_UPLOADS} are read.")
+        st.warning(f"{len(files)} files: only the first {MAX_UPLOADS} are read.")
     images, captions, shape = [], [], datasets.get(dataset).image_shape
     for upload, reading in zip(files, _read_uploads(files[:MAX_UPLOADS], dataset)):
         if isinstance(reading, str):
-            st.sidebar.warning(reading)
+            st.warning(reading)
             continue
         digit, preview = reading
-        left, right = st.sidebar.columns(2)
+        left, right = st.columns(2)
         left.image(preview, caption=upload.name, width="stretch")  # decoded pixels, never the raw file
         right.image(enlarge(digit), caption="as {1}x{2}".format(*shape), width="stretch")
         images.append(torch.from_numpy(digit).reshape(shape))
@@ -155,19 +156,18 @@ MNIST_FORMAT = (1, 28, 28)  # a data set of this format (MNIST, Fashion-MNIST) t
 def _drawn_digit(dataset: str) -> Digits:
     from streamlit_drawable_canvas import st_canvas  # a custom component: only needed here
 
-    with st.sidebar:
-        st.caption(f"Draw one {noun(dataset)}, large, in the middle.")
-        result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000", height=224,
-                           width=224, drawing_mode="freedraw", return_image_data=True, key="canvas")
+    st.caption(f"Draw one {noun(dataset)}, large, in the middle.")
+    result = st_canvas(stroke_width=16, stroke_color="#FFFFFF", background_color="#000000", height=224,
+                       width=224, drawing_mode="freedraw", return_image_data=True, key="canvas")
     image_data = getattr(result, "image_data", None) if result is not None else None
     if image_data is None or np.asarray(image_data)[..., :3].max() == 0:
         return _digits([], [])
     try:
         digit = to_mnist_digit(Image.fromarray(np.asarray(image_data).astype(np.uint8), "RGBA"))
     except ImageRejected as error:
-        st.sidebar.warning(str(error))
+        st.warning(str(error))
         return _digits([], [])
-    st.sidebar.image(enlarge(digit), caption="as 28x28", width=112)
+    st.image(enlarge(digit), caption="as 28x28", width=112)
     return _digits([torch.from_numpy(digit)[None]], ["drawing"])
 
 
@@ -180,9 +180,9 @@ def _with_doubts(digits: Digits, dataset: str) -> Digits:
     digits.doubts = [digit_doubts(image[0].numpy(), c, dataset=dataset) for image, c in zip(digits.images, confidence)]
     for caption, doubts in zip(digits.captions, digits.doubts):
         if doubts:
-            st.sidebar.warning(f"{links.shown(caption)} may not be a handwritten "
-                               f"{noun(dataset)}: {'; '.join(doubts)}. "
-                               f"Readings of it are shown with a question mark.")
+            st.warning(f"{links.shown(caption)} may not be a handwritten "
+                       f"{noun(dataset)}: {'; '.join(doubts)}. "
+                       f"Readings of it are shown with a question mark.")
     return digits
 
 

@@ -34,8 +34,9 @@ def render() -> None:
         with st.expander(f"Training {latest.name}: loss curves and film", icon=":material/monitoring:",
                          expanded=latest.active):
             job_view.job_details(manager, latest.id, latest.name, live=latest.active)
+    outcome = st.sidebar.container()  # drawn in every run, so that the live status below keeps its place
     if shown and not latest.active:
-        with st.sidebar.container(border=True):  # the outcome stays, whatever the panel below does
+        with outcome.container(border=True):  # the outcome stays, whatever the panel below does
             job_view.job_status(manager, latest.id, live=False)
             if st.button("Dismiss", icon=":material/close:", key="train_dismiss"):
                 manager.dismiss(latest.id)

@@ -48,16 +48,26 @@ def sidebar() -> Selection:
     chosen = Selection()
     st.session_state["selection"] = chosen
     st.sidebar.title("vae_lab")
+    # One place in the sidebar, whatever it holds (notices, a data set's digit sources): the training panel below
+    # keeps its place from run to run. A job's live status is a fragment that reruns by itself; drawn where the
+    # page had moved something else, it crashed the whole page ("Cannot set a node at a delta path").
+    with st.sidebar.container():
+        _choose(chosen)
+    return chosen
+
+
+def _choose(chosen: Selection) -> None:
+    """The data set, the models and the digits, into `chosen`."""
     found = checkpoints.available(workspace=workspace())
     vaes = [c for c in found if c.is_vae]
     if not vaes:
-        st.sidebar.error(NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in workspace().checkpoint_dirs)))
-        return chosen
+        st.error(NO_CHECKPOINTS.format(dirs=", ".join(str(d) for d in workspace().checkpoint_dirs)))
+        return
     offered = sorted({c.dataset for c in vaes if c.dataset in datasets.names()}, key=datasets.order)
     new_model = st.session_state.pop("select_model", None)  # a training job just published this one
     if new_model and new_model[0] in offered:
         st.session_state["dataset"] = new_model[0]
-    chosen.dataset = links.widget(st.sidebar.radio, "Dataset", offered, format_func=datasets.label, horizontal=True,
+    chosen.dataset = links.widget(st.radio, "Dataset", offered, format_func=datasets.label, horizontal=True,
                                   key="dataset", options=offered, what="data set")
     options = sorted((c for c in vaes if c.dataset == chosen.dataset), key=lambda c: (kinds.order(c.kind), c.name))
     chosen.kinds = {c.name: c.kind for c in options}
@@ -66,7 +76,7 @@ def sidebar() -> Selection:
         shown = st.session_state.get(f"models-{chosen.dataset}", default)
         st.session_state[f"models-{chosen.dataset}"] = [*shown, new_model[1]] if new_model[1] not in shown else shown
     chosen.models = links.widget(
-        st.sidebar.multiselect, "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
+        st.multiselect, "Models", [c.name for c in options], default=default, key=f"models-{chosen.dataset}",
         parse=links.names, options=chosen.kinds, what="models",
         format_func=lambda name: model_label(name, chosen.kinds[name]),
         help="Grouped by kind: plain VAE, DFC VAE, VAE-GANs. The first of each kind is chosen by default.")
@@ -82,13 +92,12 @@ def sidebar() -> Selection:
         short_notice(f"Using the embedded sample: {chosen.test_images:,} test images.",
                      details=data_details(chosen.dataset))
     chosen.digits = digit_source(chosen.dataset, test_set_available=not chosen.data_error)
-    return chosen
 
 
 def short_notice(line: str, *, details: str, level: str = "info") -> None:
     """One line in the sidebar, the details on demand (sidebar messages are narrow: never a wall of text)."""
-    getattr(st.sidebar, level)(line)
-    with st.sidebar.expander("Details", expanded=False):
+    getattr(st, level)(line)
+    with st.expander("Details", expanded=False):
         st.markdown(details)
 
 
