@@ -451,7 +451,11 @@ def test_a_visitors_zip_is_their_own_data_set_to_train_on_and_no_other_visitor_s
         trained = checkpoints.find("on-my-photos", workspace=workspace.Workspace.from_env().for_visitor(ALICE))
         assert trained.dataset == mine and checkpoints.load(trained).image_shape == (3, 32, 32)
         at.run()
-        assert "colours" in at.sidebar.radio(key="dataset").options, "her model is on her data set, in her picker"
+        assert at.sidebar.radio(key="dataset").value == mine, "her model is on her data set, chosen in her picker"
+        # the lesson's models ship for the shipped data sets only: the landing page says so, naming no folder
+        ok(at.switch_page("vae_lab/app/views/why_blurry.py").run())
+        assert not at.main.error, [e.value for e in at.main.error]
+        assert any("choose one of those data sets" in i.value and "MNIST" in i.value for i in at.main.info)
 
         bob = ok(visit(BOB, params={"dataset": mine}))
         assert "colours" not in bob.sidebar.selectbox(key="train_dataset").options  # (the options as labelled)

@@ -56,6 +56,12 @@ class Judges:
         return base if weights is None else PerceptualLoss(base.net, weights)
 
 
+def has_lesson(dataset: str) -> bool:
+    """Whether the lesson's models (its plain VAE, DFC VAE and hinge VAE-GAN) ship for `dataset`: a data set of
+    one's own has none."""
+    return {default_name(kind.name, dataset) for kind in kinds.LESSON} <= checkpoints.shipped_names()
+
+
 def pixel_bce(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """The plain VAE's reconstruction loss of `y` for the target `x`, in nats per image."""
     return bce_per_image(torch.logit(y.clamp(EPS, 1 - EPS)), x)

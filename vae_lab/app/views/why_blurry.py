@@ -301,6 +301,12 @@ st.markdown("A plain VAE is trained with a pixel-wise loss; the DFC VAE and the 
             "code is at [github.com/mauicv/vaegan](https://github.com/mauicv/vaegan).")
 if not ui.require(chosen):
     st.stop()
+if not lesson.has_lesson(chosen.dataset):
+    shipped = ", ".join(datasets.label(name) for name in datasets.names() if lesson.has_lesson(name))
+    st.info(f"This page compares the plain VAE, DFC VAE and hinge VAE-GAN that ship with vae_lab, for "
+            f"{' and '.join(shipped.rsplit(', ', 1))}: choose one of those data sets in the sidebar. Your models "
+            f"of {datasets.label(chosen.dataset)} are on the other pages.")
+    st.stop()
 try:
     judges = resources.lesson_judges(chosen.dataset)
 except CheckpointError as error:
