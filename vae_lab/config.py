@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-from . import datasets, kinds
+from . import checkpoints, datasets, kinds
 from .layouts import scale_for
 from .models import CRITIC_DEPTHS, Classifier, Critic
-from .workspace import SHIPPED_DIR
 
 DEVICES = ("auto", "cuda", "mps", "cpu")
 CHECKPOINT_NAME = re.compile(r"[A-Za-z0-9_-]+")  # what a checkpoint's name may use (it is also its file names)
@@ -193,7 +192,7 @@ class TrainConfig:
         values = recipe(self.kind, device=device, quick=self.quick)
         # a recipe names the kind of model it starts from: the data set's shipped one (else, from scratch)
         start = dataset.checkpoint_name(values["init_from"]) if values["init_from"] else ""
-        values["init_from"] = start if start and (SHIPPED_DIR / f"{start}.json").is_file() else ""
+        values["init_from"] = start if start in checkpoints.shipped_names() else ""
         filled = {key: copy.deepcopy(value) for key, value in values.items() if getattr(self, key, 0) is None}
         if self.lr is None and "lr" not in filled:
             filled["lr"] = BASE_LR
