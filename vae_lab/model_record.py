@@ -57,14 +57,14 @@ def ship_analyses(dataset: str, folder: Path = scorecard.SHIPPED_ANALYSES) -> li
     if not has_split(dataset, train=False):
         raise ValueError(f"the shipped analyses are of the whole test split: {missing_data_notice(dataset)}")
     written = []
+    server = Workspace.from_env()
     with tempfile.TemporaryDirectory() as no_data:
-        roots = [Workspace.from_env().data] + ([Path(no_data)] if datasets.get(dataset).sample else [])
+        places = [server] + ([replace(server, data=Path(no_data))] if datasets.get(dataset).sample else [])
         for ckpt in shipped_vaes(dataset):
             stems = []
-            for root in roots:
-                on_root = replace(Workspace.from_env(), data=root)
-                stem = folder / scorecard.entry_name(ckpt, workspace=on_root)
-                scorecard.store(scorecard.analyse(ckpt, workspace=on_root), stem)
+            for place in places:
+                stem = folder / scorecard.entry_name(ckpt, workspace=place)
+                scorecard.store(scorecard.analyse(ckpt, workspace=place), stem)
                 stems.append(stem)
             for old in folder.glob(f"{ckpt.name}-*.*"):
                 if old.name.rpartition("-")[0] == ckpt.name and old.with_suffix("") not in stems:

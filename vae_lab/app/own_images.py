@@ -33,8 +33,9 @@ def render() -> None:
                      help="A zip of PNG, JPEG or WebP images. Sub-folders name the classes; without them the "
                           "images have no labels (a classifier, and so a DFC VAE, needs two classes or more)."):
         return
+    place = workspace()
     kept = ("yours alone, kept with your models" if public.enabled() else
-            f"kept in the data root {workspace().data}")
+            f"kept in the data root {place.data}")
     upload = st.file_uploader(f"A zip of at most {MAX_ZIP_BYTES // 2**20} MiB and {MAX_ZIP_IMAGES:,} images ({kept})",
                               type="zip", key="own_images_zip", max_upload_size=MAX_ZIP_BYTES // 10**6 + 1)
     name = st.text_input("Data set name", "my-images", max_chars=40, key="own_images_name",
@@ -47,7 +48,7 @@ def render() -> None:
         return
     bar = st.progress(0.0, text="Reading the images...")
     try:
-        entry, report = from_zip(name, upload.getvalue(), root=workspace().own_data, owner=workspace().visitor,
+        entry, report = from_zip(name, upload.getvalue(), root=place.own_data, owner=place.visitor,
                                  size=size, channels=3 if colour else 1, origin="your zip",
                                  progress=lambda done, total: bar.progress(done / total,
                                                                            text=f"{done:,} of {total:,} images read"))
