@@ -29,10 +29,8 @@ class Objective:
     modules: dict[str, torch.nn.Module]  # role -> module; "model" is what `vae_lab.load` returns
     optimizers: dict[str, torch.optim.Optimizer]  # role -> optimiser; lr set by the loop
 
-    def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable, *,
-                 workspace: Workspace | None = None):
-        # the workspace's classifiers judge and (DFC) define the loss: a public-mode visitor's own among them
-        self.config, self.device, self.autocast, self.workspace = config, device, autocast, workspace
+    def __init__(self, config: TrainConfig, device: torch.device, autocast: Callable):
+        self.config, self.device, self.autocast = config, device, autocast
         self.world, self.wrapped = World(), {}
         self.codes: list[torch.Tensor] | None = None  # a VAE's training posterior means, while the loop keeps them
 
@@ -97,8 +95,8 @@ def split_averages(batches, split: ImageSplit) -> dict[str, float]:
 
 
 class ClassifierObjective(Objective):
-    def __init__(self, config, device, autocast, *, workspace: Workspace | None = None):
-        super().__init__(config, device, autocast, workspace=workspace)
+    def __init__(self, config, device, autocast):
+        super().__init__(config, device, autocast)
         dataset = datasets.get(config.dataset)
         model = Classifier(num_classes=len(dataset.classes), image_shape=dataset.image_shape).to(device)
         self.modules = {"model": model}
@@ -126,7 +124,8 @@ class VAEObjective(Objective):
     VAE's perceptual loss), plus beta * KL."""
 
     def __init__(self, config, device, autocast, *, workspace: Workspace | None = None):
-        super().__init__(config, device, autocast, workspace=workspace)
+        # the workspace's classifiers judge it and (DFC) define its loss: a public-mode visitor's own among them
+        super().__init__(config, device, autocast)
         model = VAE(latent_dim=config.latent_dim, image_shape=datasets.get(config.dataset).image_shape).to(device)
         self.modules = {"model": model}
         self.optimizers = {"model": torch.optim.Adam(model.parameters(), lr=config.lr)}

@@ -64,7 +64,7 @@ def make_objective(config: TrainConfig, device: torch.device, train_split: Image
     autocast = lambda: torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)  # noqa: E731
     kind = kinds.get(config.kind)
     if not kind.is_vae:
-        return ClassifierObjective(config, device, autocast, workspace=workspace)
+        return ClassifierObjective(config, device, autocast)
     if kind.has_critic:
         return VAEGANObjective(config, device, autocast, train_split, workspace=workspace)
     return VAEObjective(config, device, autocast, workspace=workspace)

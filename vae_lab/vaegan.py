@@ -39,7 +39,7 @@ class VAEPass(NamedTuple):
 
 class VAEGANObjective(Objective):
     def __init__(self, config, device, autocast, train_split: ImageSplit, *, workspace: Workspace | None = None):
-        super().__init__(config, device, autocast, workspace=workspace)
+        super().__init__(config, device, autocast)
         shape = datasets.get(config.dataset).image_shape
         vae = VAE(latent_dim=config.latent_dim, image_shape=shape).to(device)
         critic = Critic(image_shape=shape, width=config.critic_width, depth=config.critic_depth).to(device)
